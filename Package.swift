@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Shellac",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "shellac", targets: ["shellac"]),
+        .library(name: "Shellac", targets: ["Shellac"]),
+        .library(name: "VCL", targets: ["VCL"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+    ],
+    targets: [
+        // PCRE2 (8-bit) from Debian's libpcre2-dev, for VCL regular expressions with JIT.
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .target(
+            name: "VCL",
+            dependencies: ["CPCRE2"]
+        ),
+        .target(
+            name: "ShellacCache",
+            dependencies: [
+                "VCL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(
+            name: "Shellac",
+            dependencies: [
+                "VCL",
+                "ShellacCache",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .executableTarget(
+            name: "shellac",
+            dependencies: [
+                "Shellac",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VCLTests", dependencies: ["VCL"], resources: [.copy("Corpus")]),
+        .testTarget(name: "ShellacCacheTests", dependencies: ["ShellacCache"]),
+        .testTarget(
+            name: "ShellacTests",
+            dependencies: [
+                "Shellac",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

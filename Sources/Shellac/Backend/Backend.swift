@@ -1,0 +1,56 @@
+import NIOCore
+
+/// A backend server: where misses and passes are fetched from.
+public struct Backend: Sendable, Hashable {
+    public var name: String
+    public var host: String
+    public var port: Int
+
+    public init(name: String = "default", host: String, port: Int) {
+        self.name = name
+        self.host = host
+        self.port = port
+    }
+
+    /// `host:port`, `[v6]:port`, or `host` (port 80), as varnishd's `-b`.
+    public init?(parsing text: String, name: String = "default") {
+        guard let endpoint = Endpoint(parsing: text, defaultPort: 80), !endpoint.host.isEmpty else { return nil }
+        self.init(name: name, host: endpoint.host, port: endpoint.port)
+    }
+}
+
+/// A host and port written as `host:port`, `:port`, `[::1]:port` or `host`.
+public struct Endpoint: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(parsing text: String, defaultPort: Int?) {
+        var host = Substring(text)
+        var portText: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let rest = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            if rest.hasPrefix(":") { portText = rest.dropFirst() } else if !rest.isEmpty { return nil }
+        } else if let colon = host.lastIndex(of: ":") {
+            guard host.firstIndex(of: ":") == colon else { return nil }  // bare IPv6 needs brackets
+            portText = host[host.index(after: colon)...]
+            host = host[..<colon]
+        }
+        let port: Int
+        if let portText {
+            guard let parsed = Int(portText), (0...65535).contains(parsed) else { return nil }
+            port = parsed
+        } else {
+            guard let defaultPort else { return nil }
+            port = defaultPort
+        }
+        guard !host.contains(where: { $0 == " " || $0 == "/" }) else { return nil }
+        self.init(host: String(host), port: port)
+    }
+}

@@ -1,0 +1,55 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Keep-alive connections to backends, one pool per event loop: a fetch borrows a connection
+/// on its own loop, so nothing hops between threads. Only used from its loop.
+final class BackendConnectionPool: @unchecked Sendable {
+    // @unchecked: confined to `eventLoop`; every method asserts it runs there.
+    let eventLoop: EventLoop
+    private var idle: [Backend: [Channel]] = [:]
+    private let maxIdlePerBackend = 64
+
+    init(eventLoop: EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// An idle open connection, or a new one. `reused` tells which, for the retry rule.
+    func acquire(_ backend: Backend, connectTimeout: Double) -> EventLoopFuture<(channel: Channel, reused: Bool)> {
+        eventLoop.assertInEventLoop()
+        while var list = idle[backend], let channel = list.popLast() {
+            idle[backend] = list
+            if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }
+        }
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(.nanoseconds(Int64(connectTimeout * 1e9)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(BackendResponseHandler())
+                }
+            }
+            .connect(host: backend.host, port: backend.port)
+            .map { ($0, false) }
+    }
+
+    /// Returns a connection whose exchange ended cleanly and may be reused.
+    func release(_ channel: Channel, to backend: Backend) {
+        eventLoop.assertInEventLoop()
+        guard channel.isActive else { return }
+        var list = idle[backend, default: []]
+        guard list.count < maxIdlePerBackend else {
+            channel.close(promise: nil)
+            return
+        }
+        list.append(channel)
+        idle[backend] = list
+    }
+
+    func closeAll() {
+        eventLoop.assertInEventLoop()
+        for (_, channels) in idle { for channel in channels { channel.close(promise: nil) } }
+        idle = [:]
+    }
+}

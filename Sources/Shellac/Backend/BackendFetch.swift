@@ -1,0 +1,155 @@
+import NIOCore
+import NIOHTTP1
+
+/// Where a fetch delivers what the backend says. Called on the fetch's event loop.
+protocol FetchSink: AnyObject {
+    func fetchDidReceiveHead(_ head: HTTPResponseHead)
+    func fetchDidReceiveBody(_ buffer: ByteBuffer)
+    func fetchDidFinish()
+    func fetchDidFail(_ reason: String)
+}
+
+/// Timeouts for one fetch, from the parameters (or, later, the VCL backend definition).
+struct FetchTimeouts: Sendable {
+    var connect: Double
+    var firstByte: Double
+    var betweenBytes: Double
+}
+
+/// Sends one request to a backend and streams the response to a sink (Varnish's
+/// `cache_fetch.c` minus the policy): borrows a pooled connection, enforces the first-byte and
+/// between-bytes timeouts, and retries once on a fresh connection when a reused one turns out
+/// to have been closed by the backend before it answered.
+final class BackendFetch: BackendExchange {
+    private let backend: Backend
+    private let pool: BackendConnectionPool
+    private let head: HTTPRequestHead
+    private let body: ByteBuffer?
+    private let timeouts: FetchTimeouts
+    private let statistics: Statistics
+    private var sink: FetchSink?
+
+    private var channel: Channel?
+    private var reused = false
+    private var retried = false
+    private var receivedHead = false
+    private var keepAlive = true
+    private var timer: Scheduled<Void>?
+
+    init(
+        backend: Backend, pool: BackendConnectionPool, head: HTTPRequestHead, body: ByteBuffer?,
+        timeouts: FetchTimeouts, statistics: Statistics, sink: FetchSink
+    ) {
+        self.backend = backend
+        self.pool = pool
+        self.head = head
+        self.body = body
+        self.timeouts = timeouts
+        self.statistics = statistics
+        self.sink = sink
+    }
+
+    func start() {
+        statistics.backendRequests.add(1, ordering: .relaxed)
+        connect()
+    }
+
+    private func connect() {
+        pool.acquire(backend, connectTimeout: timeouts.connect).whenComplete { [self] result in
+            switch result {
+            case .success(let (channel, reused)):
+                if reused { statistics.backendReuses.add(1, ordering: .relaxed) } else { statistics.backendConnections.add(1, ordering: .relaxed) }
+                send(on: channel, reused: reused)
+            case .failure:
+                statistics.backendFailures.add(1, ordering: .relaxed)
+                fail("backend connect failed")
+            }
+        }
+    }
+
+    private func send(on channel: Channel, reused: Bool) {
+        guard let handler = try? channel.pipeline.syncOperations.handler(type: BackendResponseHandler.self) else {
+            channel.close(promise: nil)
+            fail("backend connection unusable")
+            return
+        }
+        self.channel = channel
+        self.reused = reused
+        handler.exchange = self
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if let body, body.readableBytes > 0 {
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        }
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        arm(timeouts.firstByte, reason: "first byte timeout")
+    }
+
+    func backendDidReceive(_ part: HTTPClientResponsePart) {
+        switch part {
+        case .head(let response):
+            // 1xx interim responses are not forwarded: wait for the final one.
+            if response.status.code >= 100 && response.status.code < 200 { return }
+            receivedHead = true
+            keepAlive = response.isKeepAlive
+            arm(timeouts.betweenBytes, reason: "between bytes timeout")
+            sink?.fetchDidReceiveHead(response)
+        case .body(let buffer):
+            arm(timeouts.betweenBytes, reason: "between bytes timeout")
+            sink?.fetchDidReceiveBody(buffer)
+        case .end:
+            timer?.cancel()
+            timer = nil
+            if let channel {
+                detach(channel)
+                if keepAlive { pool.release(channel, to: backend) } else { channel.close(promise: nil) }
+            }
+            let sink = self.sink
+            self.sink = nil
+            sink?.fetchDidFinish()
+        }
+    }
+
+    func backendDidClose(error: Error?) {
+        timer?.cancel()
+        timer = nil
+        channel = nil
+        if !receivedHead && reused && !retried {
+            // The backend closed an idle keep-alive connection as we reused it: try once more
+            // on a new connection.
+            retried = true
+            statistics.backendRetries.add(1, ordering: .relaxed)
+            connect()
+            return
+        }
+        fail(receivedHead ? "backend closed mid-body" : "backend closed before answering")
+    }
+
+    private func detach(_ channel: Channel) {
+        if let handler = try? channel.pipeline.syncOperations.handler(type: BackendResponseHandler.self) {
+            handler.exchange = nil
+        }
+        self.channel = nil
+    }
+
+    private func arm(_ seconds: Double, reason: String) {
+        timer?.cancel()
+        guard let channel else { return }
+        timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) { [self] in
+            timer = nil
+            if let channel = self.channel {
+                detach(channel)
+                channel.close(promise: nil)
+            }
+            fail(reason)
+        }
+    }
+
+    private func fail(_ reason: String) {
+        timer?.cancel()
+        timer = nil
+        let sink = self.sink
+        self.sink = nil
+        if sink != nil { statistics.fetchFailed.add(1, ordering: .relaxed) }
+        sink?.fetchDidFail(reason)
+    }
+}

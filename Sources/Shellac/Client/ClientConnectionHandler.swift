@@ -1,0 +1,680 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ShellacCache
+import VCL
+
+/// One client connection: reads requests (pipelined or not), runs each through the request
+/// states of Varnish's `cache_req_fsm.c` — recv, hash, lookup, then hit, miss, pass, pipe or
+/// synth — and delivers responses in order. Lives on one event loop; everything here happens
+/// on it, and wake-ups from fetches on other loops are hopped back onto it.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case awaitingHead
+        case readingBody(RequestHead, body: ByteBuffer, decoder: ChunkedDecoder?)
+        case responding
+        case piping(Channel?)
+        case closed
+    }
+
+    /// The response being written from a cached (or streaming, or private) object.
+    private struct Delivery {
+        var object: CachedObject
+        var isHit: Bool
+        var isOwner: Bool
+        var cursor = 0
+        var headersSent = false
+        var chunked = false
+    }
+
+    private let server: ServerContext
+    private let parser: RequestParser
+    private var context: ChannelHandlerContext?
+    private var input: ByteBuffer?
+    private var state = State.awaitingHead
+    private var timer: Scheduled<Void>?
+    private var requestTimerArmed = false
+    private var draining = false
+    private var processingInput = false
+
+    // The request being answered.
+    private var request: RequestHead?
+    private var requestBody: ByteBuffer?
+    private var xid: UInt64 = 0
+    private var keepAlive = true
+    private var delivery: Delivery?
+    private var deliveryGeneration = 0
+    private var relookups = 0
+
+    init(server: ServerContext) {
+        self.server = server
+        self.parser = RequestParser(maxHeadSize: server.parameters.httpRequestSize)
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        server.statistics.sessions.add(1, ordering: .relaxed)
+        server.connections.add(context.channel)
+        armIdleTimer()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        server.connections.remove(context.channel)
+        if case .piping(let backend) = state { backend?.close(promise: nil) }
+        state = .closed
+        cancelTimer()
+        delivery = nil
+        deliveryGeneration += 1
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if case .piping(let backend) = state {
+            if let backend { backend.writeAndFlush(bytes, promise: nil) } else { input.setOrWriteBuffer(&bytes) }
+            return
+        }
+        if case .closed = state { return }
+        input.setOrWriteBuffer(&bytes)
+        if let input, input.readableBytes > server.parameters.httpRequestSize + server.parameters.httpRequestBodyMax {
+            close()  // a client pipelining far more than it reads
+            return
+        }
+        processInput()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        close()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ShutdownRequest {
+            draining = true
+            if case .awaitingHead = state, (input?.readableBytes ?? 0) == 0 { close() }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// Sent to every connection when the server stops gracefully.
+    struct ShutdownRequest {}
+
+    // MARK: - Reading requests
+
+    /// Parses and answers every complete request in the input, in order. Re-entered (without
+    /// recursion) when an asynchronous response finishes.
+    private func processInput() {
+        guard !processingInput else { return }
+        processingInput = true
+        defer { processingInput = false }
+        while true {
+            switch state {
+            case .awaitingHead:
+                guard var buffer = input, buffer.readableBytes > 0 else { return }
+                switch parser.parse(buffer) {
+                case .incomplete:
+                    armRequestTimer()
+                    return
+                case .failure(let status, let reason):
+                    server.statistics.badRequests.add(1, ordering: .relaxed)
+                    input = nil
+                    xid = server.makeXID()
+                    keepAlive = false
+                    state = .responding
+                    writeSynthetic(status: status, reason: reason, isHEAD: false)
+                    return
+                case .head(let head, let consumed):
+                    buffer.moveReaderIndex(forwardBy: consumed)
+                    input = buffer
+                    cancelTimer()
+                    begin(head)
+                }
+            case .readingBody(let head, var body, var decoder):
+                guard var buffer = input else { return }
+                let complete: Bool
+                if var chunked = decoder {
+                    switch chunked.decode(&buffer, into: &body) {
+                    case .needMore: complete = false
+                    case .done: complete = true
+                    case .failure:
+                        fail(status: 400, reason: "Bad Request")
+                        return
+                    }
+                    decoder = chunked
+                } else {
+                    guard case .length(let length) = head.body else { return }
+                    let take = min(length - body.readableBytes, buffer.readableBytes)
+                    if var slice = buffer.readSlice(length: take) { body.writeBuffer(&slice) }
+                    complete = body.readableBytes == length
+                }
+                input = buffer
+                if body.readableBytes > server.parameters.httpRequestBodyMax {
+                    fail(status: 413, reason: "Content Too Large")
+                    return
+                }
+                if complete {
+                    requestBody = body
+                    state = .responding
+                    receive(head)
+                } else {
+                    state = .readingBody(head, body: body, decoder: decoder)
+                    armIdleTimer()
+                    return
+                }
+            case .responding, .piping, .closed:
+                return
+            }
+        }
+    }
+
+    private func begin(_ head: RequestHead) {
+        xid = server.makeXID()
+        keepAlive = head.keepAlive
+        requestBody = nil
+        switch head.body {
+        case .none:
+            state = .responding
+            receive(head)
+        case .length(let length) where length > server.parameters.httpRequestBodyMax:
+            fail(status: 413, reason: "Content Too Large")
+        case .length, .chunked:
+            if head.expectsContinue, (input?.readableBytes ?? 0) == 0 {
+                var interim = context?.channel.allocator.buffer(capacity: 25) ?? ByteBuffer()
+                interim.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
+                context?.writeAndFlush(wrapOutboundOut(interim), promise: nil)
+            }
+            let allocator = context?.channel.allocator ?? ByteBufferAllocator()
+            state = .readingBody(
+                head, body: allocator.buffer(capacity: 0), decoder: head.body == .chunked ? ChunkedDecoder() : nil)
+            armIdleTimer()
+        }
+    }
+
+    // MARK: - vcl_recv, vcl_hash, lookup (the built-in policy, until VCL drives this)
+
+    private static let knownMethods: Set<String> = [
+        "GET", "HEAD", "PUT", "POST", "TRACE", "OPTIONS", "DELETE", "PATCH",
+    ]
+
+    private func receive(_ head: RequestHead) {
+        server.statistics.clientRequests.add(1, ordering: .relaxed)
+        request = head
+        relookups = 0
+        if head.method == "PRI" {
+            writeSynthetic(status: 405, reason: "Method Not Allowed", isHEAD: false)
+        } else if !Self.knownMethods.contains(head.method) {
+            pipe(head)
+        } else if head.method != "GET" && head.method != "HEAD" {
+            pass(head)
+        } else if head.headers.contains("Authorization") || head.headers.contains("Cookie") {
+            pass(head)
+        } else {
+            lookup(head)
+        }
+    }
+
+    private func cacheKey(for head: RequestHead) -> CacheKey {
+        var key = CacheKey()
+        key.append(head.uri)
+        if let host = head.headers["Host"] {
+            key.append(host)
+        } else {
+            key.append(context?.channel.localAddress?.ipAddress ?? "")
+        }
+        return key
+    }
+
+    private func lookup(_ head: RequestHead) {
+        let now = HTTPDate.currentTime()
+        let result = server.store.lookup(key: cacheKey(for: head), xid: xid, now: now) { metadata in
+            metadata.variant.isEmpty || metadata.variant.matches(head.headers)
+        }
+        let statistics = server.statistics
+        switch result {
+        case .hit(let object):
+            statistics.cacheHits.add(1, ordering: .relaxed)
+            deliver(object, isHit: true, isOwner: false)
+        case .graced(let object, let refresh):
+            statistics.cacheGraceHits.add(1, ordering: .relaxed)
+            statistics.cacheHits.add(1, ordering: .relaxed)
+            if let refresh { fetch(into: refresh, mode: .store, head: head, background: true) }
+            deliver(object, isHit: true, isOwner: false)
+        case .busy(let object):
+            statistics.cacheBusyWaits.add(1, ordering: .relaxed)
+            deliver(object, isHit: true, isOwner: false)
+        case .miss(let object, let hitForMiss):
+            if hitForMiss {
+                statistics.cacheHitForMiss.add(1, ordering: .relaxed)
+            } else {
+                statistics.cacheMisses.add(1, ordering: .relaxed)
+            }
+            fetch(into: object, mode: .store, head: head, background: false)
+            deliver(object, isHit: false, isOwner: true)
+        }
+    }
+
+    private func pass(_ head: RequestHead) {
+        server.statistics.passes.add(1, ordering: .relaxed)
+        let object = CachedObject(
+            key: CacheKey(), xid: xid, lifetime: ObjectLifetime(entered: 0, ttl: 0, grace: 0, keep: 0))
+        fetch(into: object, mode: .pass, head: head, background: false)
+        deliver(object, isHit: false, isOwner: true)
+    }
+
+    // MARK: - Backend requests
+
+    private func fetch(into object: CachedObject, mode: ObjectFetcher.Mode, head: RequestHead, background: Bool) {
+        guard let context else { return }
+        var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "expect"])
+        let method: String
+        if mode == .store {
+            // A miss fetches the whole object for everyone: the client's conditions and ranges
+            // apply to its own delivery, not to the fetch (Varnish does the same).
+            method = "GET"
+            for name in ["If-None-Match", "If-Modified-Since", "If-Range", "Range"] { headers.remove(name) }
+            if let encoding = AcceptEncoding.normalized(headers["Accept-Encoding"]) {
+                headers.set("Accept-Encoding", encoding)
+            } else {
+                headers.remove("Accept-Encoding")
+            }
+        } else {
+            method = head.method
+        }
+        let clientIP = context.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
+        if let forwarded = headers["X-Forwarded-For"] {
+            headers.set("X-Forwarded-For", forwarded + ", " + clientIP)
+        } else {
+            headers.add("X-Forwarded-For", clientIP)
+        }
+        headers.set("X-Varnish", String(xid))
+        headers.add("Via", "1.1 shellac")
+        if let body = requestBody, body.readableBytes > 0 {
+            headers.add("Content-Length", String(body.readableBytes))
+        } else if method == "POST" || method == "PUT" || method == "PATCH" {
+            headers.add("Content-Length", "0")
+        }
+        var httpHeaders = HTTPHeaders()
+        httpHeaders.reserveCapacity(headers.count)
+        for field in headers { httpHeaders.add(name: field.name, value: field.value) }
+        let backendHead = HTTPRequestHead(
+            version: .http1_1, method: HTTPMethod(rawValue: method), uri: head.uri, headers: httpHeaders)
+        let sink = ObjectFetcher(
+            object: object, mode: mode, context: server, xid: xid, requestHeaders: head.headers)
+        let fetch = BackendFetch(
+            backend: server.backend, pool: server.pools.pool(for: context.eventLoop), head: backendHead,
+            body: mode == .pass ? requestBody : nil, timeouts: server.fetchTimeouts,
+            statistics: server.statistics, sink: sink)
+        fetch.start()
+    }
+
+    // MARK: - Delivery
+
+    private func deliver(_ object: CachedObject, isHit: Bool, isOwner: Bool) {
+        delivery = Delivery(object: object, isHit: isHit, isOwner: isOwner)
+        deliveryGeneration += 1
+        continueDelivery()
+    }
+
+    private func continueDelivery() {
+        guard let context, var current = delivery, let head = request else { return }
+        let generation = deliveryGeneration
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        while true {
+            let read = current.object.read(
+                from: current.cursor, headersSeen: current.headersSent, isOwner: current.isOwner
+            ) {
+                eventLoop.execute {
+                    let handler = loopBound.value
+                    if handler.deliveryGeneration == generation { handler.continueDelivery() }
+                }
+            }
+            switch read {
+            case .waiting:
+                delivery = current
+                return
+            case .failed:
+                delivery = nil
+                if current.headersSent {
+                    keepAlive = false
+                    finishResponse()
+                } else {
+                    writeSynthetic(status: 503, reason: "Backend fetch failed", isHEAD: head.method == "HEAD")
+                }
+                return
+            case .abandoned:
+                // The object we waited on turned out private: look up again (which now finds
+                // the hit-for-miss mark and fetches for us alone).
+                delivery = nil
+                relookups += 1
+                if relookups > 3 { pass(head) } else { lookup(head) }
+                return
+            case .progress(let metadata, let chunks, let phase):
+                if !current.headersSent {
+                    if !current.isOwner && !metadata.variant.isEmpty && !metadata.variant.matches(head.headers) {
+                        delivery = nil
+                        relookups += 1
+                        if relookups > 3 { pass(head) } else { lookup(head) }
+                        return
+                    }
+                    if current.isHit, phase == .complete,
+                        ConditionalRequest.isNotModified(
+                            method: head.method, request: head.headers, status: metadata.status,
+                            response: metadata.headers, storedAt: current.object.lifetime.entered)
+                    {
+                        delivery = nil
+                        writeNotModified(metadata, object: current.object)
+                        return
+                    }
+                    current.chunked = writeHead(metadata, object: current.object, isHit: current.isHit, phase: phase, chunks: chunks)
+                    current.headersSent = true
+                }
+                let sendsBody = head.method != "HEAD" && Self.statusHasBody(metadata.status)
+                if sendsBody {
+                    for chunk in chunks where chunk.readableBytes > 0 {
+                        if current.chunked {
+                            var size = context.channel.allocator.buffer(capacity: 10)
+                            size.writeChunkSize(chunk.readableBytes)
+                            context.write(wrapOutboundOut(size), promise: nil)
+                            context.write(wrapOutboundOut(chunk), promise: nil)
+                            context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
+                        } else {
+                            context.write(wrapOutboundOut(chunk), promise: nil)
+                        }
+                    }
+                }
+                current.cursor += chunks.count
+                if phase == .complete {
+                    if current.chunked && sendsBody {
+                        context.write(wrapOutboundOut(ByteBuffer(staticString: "0\r\n\r\n")), promise: nil)
+                    }
+                    delivery = nil
+                    finishResponse()
+                    return
+                }
+                context.flush()
+            }
+        }
+    }
+
+    /// Fields a 304 repeats from the stored response (RFC 9110 §15.4.5).
+    private static let keptOn304 = ["Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Last-Modified", "Vary"]
+
+    private static func statusHasBody(_ status: Int) -> Bool {
+        !(status == 204 || status == 304 || (100..<200).contains(status))
+    }
+
+    /// Writes the stored header block plus this delivery's fields. Returns whether the body
+    /// goes chunked.
+    private func writeHead(
+        _ metadata: ObjectMetadata, object: CachedObject, isHit: Bool, phase: ObjectPhase,
+        chunks: ArraySlice<ByteBuffer>
+    ) -> Bool {
+        guard let context, let head = request else { return false }
+        var out = context.channel.allocator.buffer(capacity: metadata.headerBlock.readableBytes + 160)
+        out.writeImmutableBuffer(metadata.headerBlock)
+        out.writeStaticString("Age: ")
+        out.writeDecimal(object.lifetime.age(at: HTTPDate.currentTime()))
+        out.writeStaticString("\r\nX-Varnish: ")
+        out.writeDecimal(xid)
+        if isHit {
+            out.writeStaticString(" ")
+            out.writeDecimal(object.xid)
+        }
+        out.writeStaticString("\r\nVia: 1.1 shellac\r\n")
+        var chunked = false
+        if Self.statusHasBody(metadata.status) {
+            var length: Int?
+            if phase == .complete {
+                length = chunks.reduce(0) { $0 + $1.readableBytes }
+            } else if let declared = metadata.declaredLength {
+                length = declared
+            }
+            if let length {
+                out.writeStaticString("Content-Length: ")
+                out.writeDecimal(length)
+                out.writeStaticString("\r\n")
+            } else if head.method == "HEAD" {
+                // Length unknown yet: say nothing rather than guess.
+            } else if head.minorVersion == 1 {
+                out.writeStaticString("Transfer-Encoding: chunked\r\n")
+                chunked = true
+            } else {
+                keepAlive = false  // HTTP/1.0 without a length: the close ends the body
+            }
+        }
+        writeConnectionHeader(&out, head: head)
+        out.writeStaticString("\r\n")
+        context.write(wrapOutboundOut(out), promise: nil)
+        return chunked
+    }
+
+    private func writeConnectionHeader(_ out: inout ByteBuffer, head: RequestHead) {
+        if !keepAlive || draining {
+            keepAlive = false
+            out.writeStaticString("Connection: close\r\n")
+        } else if head.minorVersion == 0 {
+            out.writeStaticString("Connection: keep-alive\r\n")
+        }
+    }
+
+    private func writeNotModified(_ metadata: ObjectMetadata, object: CachedObject) {
+        guard let context, let head = request else { return }
+        var out = context.channel.allocator.buffer(capacity: 256)
+        out.writeStaticString("HTTP/1.1 304 Not Modified\r\n")
+        for field in metadata.headers where Self.keptOn304.contains(where: { field.name.equalsIgnoringASCIICase($0) }) {
+            out.writeString(field.name)
+            out.writeStaticString(": ")
+            out.writeString(field.value)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("Age: ")
+        out.writeDecimal(object.lifetime.age(at: HTTPDate.currentTime()))
+        out.writeStaticString("\r\nX-Varnish: ")
+        out.writeDecimal(xid)
+        out.writeStaticString(" ")
+        out.writeDecimal(object.xid)
+        out.writeStaticString("\r\nVia: 1.1 shellac\r\n")
+        writeConnectionHeader(&out, head: head)
+        out.writeStaticString("\r\n")
+        context.write(wrapOutboundOut(out), promise: nil)
+        finishResponse()
+    }
+
+    /// A response made here, not fetched: errors, and Varnish's "Guru Meditation" page.
+    private func writeSynthetic(status: Int, reason: String, isHEAD: Bool) {
+        guard let context else { return }
+        server.statistics.synths.add(1, ordering: .relaxed)
+        let body = """
+            <!DOCTYPE html>
+            <html>
+              <head><title>\(status) \(reason)</title></head>
+              <body>
+                <h1>Error \(status) \(reason)</h1>
+                <p>\(reason)</p>
+                <h3>Guru Meditation:</h3>
+                <p>XID: \(xid)</p>
+                <hr>
+                <p>Shellac cache server</p>
+              </body>
+            </html>
+
+            """
+        var out = context.channel.allocator.buffer(capacity: 512 + body.utf8.count)
+        out.writeString("HTTP/1.1 \(status) \(reason)\r\n")
+        out.writeString("Date: \(HTTPDate.format(Int64(HTTPDate.currentTime())))\r\n")
+        out.writeStaticString("Server: Shellac\r\nContent-Type: text/html; charset=utf-8\r\n")
+        if status == 503 { out.writeStaticString("Retry-After: 5\r\n") }
+        out.writeStaticString("X-Varnish: ")
+        out.writeDecimal(xid)
+        out.writeStaticString("\r\nContent-Length: ")
+        out.writeDecimal(body.utf8.count)
+        out.writeStaticString("\r\n")
+        if status >= 400 && status != 404 && status != 503 && status != 405 { keepAlive = false }
+        if let head = request { writeConnectionHeader(&out, head: head) } else {
+            keepAlive = false
+            out.writeStaticString("Connection: close\r\n")
+        }
+        out.writeStaticString("\r\n")
+        if !isHEAD { out.writeString(body) }
+        context.write(wrapOutboundOut(out), promise: nil)
+        finishResponse()
+    }
+
+    private func fail(status: Int, reason: String) {
+        server.statistics.badRequests.add(1, ordering: .relaxed)
+        keepAlive = false
+        input = nil
+        state = .responding
+        writeSynthetic(status: status, reason: reason, isHEAD: false)
+    }
+
+    private func finishResponse() {
+        guard let context else { return }
+        request = nil
+        requestBody = nil
+        if !keepAlive || draining {
+            state = .closed
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.flush()
+        state = .awaitingHead
+        armIdleTimer()
+        if (input?.readableBytes ?? 0) > 0 {
+            processInput()
+        } else {
+            input = nil  // drop the spent buffer so an idle connection holds no memory
+        }
+    }
+
+    // MARK: - Pipe
+
+    private func pipe(_ head: RequestHead) {
+        guard let context else { return }
+        server.statistics.pipes.add(1, ordering: .relaxed)
+        state = .piping(nil)
+        cancelTimer()
+        var headers = HopByHop.endToEnd(head.headers)
+        let clientIP = context.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
+        headers.set("X-Forwarded-For", headers["X-Forwarded-For"].map { $0 + ", " + clientIP } ?? clientIP)
+        headers.set("X-Varnish", String(xid))
+        headers.set("Connection", "close")
+        var out = context.channel.allocator.buffer(capacity: 512)
+        out.writeString("\(head.method) \(head.uri) \(head.proto)\r\n")
+        for field in headers { out.writeString("\(field.name): \(field.value)\r\n") }
+        if case .length(let length) = head.body { out.writeString("Content-Length: \(length)\r\n") }
+        if head.body == .chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        out.writeStaticString("\r\n")
+        let client = context.channel
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let request = out
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(.nanoseconds(Int64(server.parameters.connectTimeout * 1e9)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PipeRelayHandler(peer: client))
+                }
+            }
+            .connect(host: server.backend.host, port: server.backend.port)
+            .whenComplete { result in
+                let handler = loopBound.value
+                switch result {
+                case .success(let backend):
+                    guard case .piping = handler.state else {
+                        backend.close(promise: nil)
+                        return
+                    }
+                    backend.write(request, promise: nil)
+                    if var pending = handler.input, pending.readableBytes > 0 {
+                        backend.write(pending.readSlice(length: pending.readableBytes) ?? ByteBuffer(), promise: nil)
+                    }
+                    handler.input = nil
+                    backend.flush()
+                    handler.state = .piping(backend)
+                case .failure:
+                    handler.state = .responding
+                    handler.keepAlive = false
+                    handler.writeSynthetic(status: 503, reason: "Backend fetch failed", isHEAD: false)
+                }
+            }
+    }
+
+    // MARK: - Timers and closing
+
+    private func armIdleTimer() {
+        requestTimerArmed = false
+        schedule(after: server.parameters.timeoutIdle)
+    }
+
+    /// Once part of a head has arrived, the whole head must follow within `timeout_req`.
+    private func armRequestTimer() {
+        guard !requestTimerArmed else { return }
+        requestTimerArmed = true
+        schedule(after: server.parameters.timeoutRequest)
+    }
+
+    private func schedule(after seconds: Double) {
+        timer?.cancel()
+        guard let context else { return }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+            let handler = loopBound.value
+            handler.timer = nil
+            switch handler.state {
+            case .awaitingHead, .readingBody: handler.close()
+            case .responding, .piping, .closed: break
+            }
+        }
+    }
+
+    private func cancelTimer() {
+        timer?.cancel()
+        timer = nil
+        requestTimerArmed = false
+    }
+
+    private func close() {
+        guard let context else { return }
+        state = .closed
+        cancelTimer()
+        context.close(promise: nil)
+    }
+}
+
+/// Relays bytes from a piped backend connection to the client, and closes the client when the
+/// backend closes.
+final class PipeRelayHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let peer: Channel
+
+    init(peer: Channel) {
+        self.peer = peer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        peer.writeAndFlush(unwrapInboundIn(data), promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        peer.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

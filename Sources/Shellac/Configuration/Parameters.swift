@@ -1,0 +1,134 @@
+/// Run-time parameters, settable with `-p name=value` as in varnishd.
+/// Durations are seconds; sizes are bytes (with k/m/g suffixes on input).
+public struct Parameters: Sendable, Equatable {
+    public var defaultTTL: Double = 120
+    public var defaultGrace: Double = 10
+    public var defaultKeep: Double = 0
+    public var httpRequestSize: Int = 32 * 1024
+    public var httpRequestBodyMax: Int = 16 * 1024 * 1024
+    public var timeoutIdle: Double = 5
+    public var timeoutRequest: Double = 2
+    public var connectTimeout: Double = 3.5
+    public var firstByteTimeout: Double = 60
+    public var betweenBytesTimeout: Double = 60
+    public var hitForMissTTL: Double = 120
+    public var shutdownTimeout: Double = 10
+    public var maxConnections: Int = 10_000
+
+    public init() {}
+
+    private enum Kind { case duration, bytes, count }
+
+    private static var table: [(name: String, kind: Kind, path: WritableKeyPath<Parameters, Double>?, intPath: WritableKeyPath<Parameters, Int>?, help: String)] { [
+        ("default_ttl", .duration, \.defaultTTL, nil, "TTL when the backend gives none"),
+        ("default_grace", .duration, \.defaultGrace, nil, "grace period for new objects"),
+        ("default_keep", .duration, \.defaultKeep, nil, "keep period for new objects"),
+        ("http_req_size", .bytes, nil, \.httpRequestSize, "largest request line + headers"),
+        ("http_req_body_max", .bytes, nil, \.httpRequestBodyMax, "largest request body (413 beyond)"),
+        ("timeout_idle", .duration, \.timeoutIdle, nil, "idle keep-alive client timeout"),
+        ("timeout_req", .duration, \.timeoutRequest, nil, "time to receive a whole request head"),
+        ("connect_timeout", .duration, \.connectTimeout, nil, "backend connect timeout"),
+        ("first_byte_timeout", .duration, \.firstByteTimeout, nil, "backend first byte timeout"),
+        ("between_bytes_timeout", .duration, \.betweenBytesTimeout, nil, "backend between-bytes timeout"),
+        ("hit_for_miss_ttl", .duration, \.hitForMissTTL, nil, "how long an uncacheable answer marks its URL"),
+        ("shutdown_timeout", .duration, \.shutdownTimeout, nil, "how long a graceful stop waits for responses"),
+        ("max_connections", .count, nil, \.maxConnections, "client connections accepted at once"),
+    ] }
+
+    public static var names: [String] { table.map(\.name) }
+
+    public enum SetError: Error, Equatable, CustomStringConvertible {
+        case unknownName(String)
+        case badValue(name: String, value: String)
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .unknownName(let name): return "unknown parameter '\(name)'"
+            case .badValue(let name, let value): return "bad value '\(value)' for parameter '\(name)'"
+            case .malformed(let text): return "expected name=value, got '\(text)'"
+            }
+        }
+    }
+
+    /// Applies `name=value`.
+    public mutating func set(_ assignment: String) throws(SetError) {
+        guard let equals = assignment.firstIndex(of: "=") else { throw .malformed(assignment) }
+        try set(String(assignment[..<equals]), String(assignment[assignment.index(after: equals)...]))
+    }
+
+    public mutating func set(_ name: String, _ value: String) throws(SetError) {
+        guard let entry = Self.table.first(where: { $0.name == name }) else { throw .unknownName(name) }
+        switch entry.kind {
+        case .duration:
+            guard let seconds = Self.parseDuration(value), let path = entry.path else {
+                throw .badValue(name: name, value: value)
+            }
+            self[keyPath: path] = seconds
+        case .bytes, .count:
+            let parsed = entry.kind == .bytes ? Self.parseBytes(value) : Int(value)
+            guard let number = parsed, number > 0, let path = entry.intPath else {
+                throw .badValue(name: name, value: value)
+            }
+            self[keyPath: path] = number
+        }
+    }
+
+    public func value(of name: String) -> String? {
+        guard let entry = Self.table.first(where: { $0.name == name }) else { return nil }
+        if let path = entry.path { return Self.format(self[keyPath: path]) }
+        if let path = entry.intPath { return String(self[keyPath: path]) }
+        return nil
+    }
+
+    /// `param.show`-style listing.
+    public func listing() -> [(name: String, value: String, help: String)] {
+        Self.table.map { ($0.name, value(of: $0.name) ?? "", $0.help) }
+    }
+
+    private static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+
+    /// `1.5`, `10s`, `250ms`, `2m`, `1h`, `1d`, `1w` → seconds. Negative is refused.
+    public static func parseDuration(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800), ("y", 31_536_000)]
+        var number = Substring(text.trimmingASCIISpaces())
+        var scale = 1.0
+        for (suffix, factor) in units where number.hasSuffix(suffix) {
+            number = number.dropLast(suffix.count)
+            scale = factor
+            break
+        }
+        guard let value = Double(number), value >= 0, value.isFinite else { return nil }
+        return value * scale
+    }
+
+    /// `256m`, `1G`, `32k`, `1024` → bytes (binary multiples, as varnishd's).
+    public static func parseBytes(_ text: String) -> Int? {
+        var number = Substring(text.trimmingASCIISpaces())
+        var scale = 1
+        if let last = number.last?.lowercased() {
+            switch last {
+            case "k": scale = 1 << 10
+            case "m": scale = 1 << 20
+            case "g": scale = 1 << 30
+            case "t": scale = 1 << 40
+            case "b": scale = 1
+            default: scale = 0
+            }
+            if scale != 0 { number = number.dropLast() } else { scale = 1 }
+        }
+        guard let value = Double(number), value > 0, value * Double(scale) < Double(Int.max) else { return nil }
+        return Int(value * Double(scale))
+    }
+}
+
+extension String {
+    func trimmingASCIISpaces() -> Substring {
+        var slice = Substring(self)
+        while slice.first == " " || slice.first == "\t" { slice = slice.dropFirst() }
+        while slice.last == " " || slice.last == "\t" { slice = slice.dropLast() }
+        return slice
+    }
+}

@@ -1,0 +1,118 @@
+import NIOCore
+import NIOHTTP1
+import ShellacCache
+import VCL
+
+/// Receives a backend response into a `CachedObject`, applying the built-in
+/// `vcl_backend_response` policy: lifetime from the headers, hit-for-miss for what may not be
+/// shared, and byte accounting against the store. Readers stream from the object meanwhile.
+final class ObjectFetcher: FetchSink {
+    enum Mode {
+        /// A lookup miss: store the response if the policy allows.
+        case store
+        /// A pass: the response is for its own client only.
+        case pass
+    }
+
+    private let object: CachedObject
+    private let mode: Mode
+    private let context: ServerContext
+    private let xid: UInt64
+    /// The request fields named by a response's Vary are taken from here.
+    private let requestHeaders: HeaderList
+    private var storing = false
+    private let allocator = ByteBufferAllocator()
+
+    init(object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList) {
+        self.object = object
+        self.mode = mode
+        self.context = context
+        self.xid = xid
+        self.requestHeaders = requestHeaders
+    }
+
+    func fetchDidReceiveHead(_ head: HTTPResponseHead) {
+        let now = HTTPDate.currentTime()
+        var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "age"])
+        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
+        if !headers.contains("Date") { headers.add("Date", HTTPDate.format(Int64(now))) }
+        let status = Int(head.status.code)
+        let reason = head.status.reasonPhrase
+        let rawHeaders = HeaderList(head.headers.map { ($0.name, $0.value) })
+        let parameters = context.parameters
+        let lifetime = FreshnessLifetime.compute(
+            status: status, headers: rawHeaders, now: now,
+            defaults: FreshnessDefaults(ttl: parameters.defaultTTL, grace: parameters.defaultGrace, keep: parameters.defaultKeep))
+        let metadata = ObjectMetadata(
+            status: status, reason: reason, headers: headers,
+            headerBlock: Self.headerBlock(status: status, reason: reason, headers: headers, allocator: allocator),
+            declaredLength: declaredLength,
+            variant: Self.variant(of: rawHeaders, request: requestHeaders))
+        let objectLifetime = ObjectLifetime(
+            entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
+
+        switch mode {
+        case .pass:
+            object.makePrivate()
+        case .store:
+            if Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil {
+                context.store.markHitForMiss(
+                    key: object.key, replacing: object, xid: xid, now: now, ttl: parameters.hitForMissTTL)
+                object.makePrivate()
+            } else if let declaredLength, declaredLength > context.store.capacity {
+                context.store.remove(object)
+                object.makePrivate()
+            } else {
+                object.beginStreaming(metadata: metadata, lifetime: objectLifetime)
+                storing = context.store.publish(object) { $0.variant == metadata.variant }
+                if !storing { object.makePrivate() }
+                return
+            }
+        }
+        object.beginStreaming(metadata: metadata, lifetime: objectLifetime)
+    }
+
+    func fetchDidReceiveBody(_ buffer: ByteBuffer) {
+        // Copy into a right-sized buffer: the decoder's slice would pin its whole read buffer.
+        var copy = allocator.buffer(capacity: buffer.readableBytes)
+        copy.writeImmutableBuffer(buffer)
+        if storing && !context.store.charge(object, bytes: copy.readableBytes) {
+            storing = false  // too large for the store: readers already on it go on uncached
+        }
+        object.append(copy)
+    }
+
+    func fetchDidFinish() {
+        object.finish()
+    }
+
+    func fetchDidFail(_ reason: String) {
+        if mode == .store { context.store.remove(object) }
+        object.fail()
+    }
+
+    /// The request values of the fields the response's Vary names (`Vary: *` is never stored).
+    static func variant(of response: HeaderList, request: HeaderList) -> VariantKey {
+        guard case .fields(let names) = VaryFields(response), !names.isEmpty else { return VariantKey(entries: []) }
+        return VariantKey(fields: names, request: request)
+    }
+
+    /// `HTTP/1.1 <status> <reason>\r\n` and every header line, serialised once per object.
+    static func headerBlock(status: Int, reason: String, headers: HeaderList, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var size = 32 + reason.utf8.count
+        for field in headers { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        var buffer = allocator.buffer(capacity: size)
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(status))
+        buffer.writeStaticString(" ")
+        buffer.writeString(reason)
+        buffer.writeStaticString("\r\n")
+        for field in headers {
+            buffer.writeString(field.name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        return buffer
+    }
+}

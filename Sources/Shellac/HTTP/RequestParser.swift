@@ -1,0 +1,236 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import VCL
+
+/// Parses HTTP/1.x request heads straight from the connection's bytes (RFC 9112).
+///
+/// Strict where laxness lets requests be smuggled past the proxy: both Content-Length and
+/// Transfer-Encoding, differing duplicate Content-Lengths, a Transfer-Encoding that does not end
+/// in chunked, obsolete line folding, whitespace before a colon, control characters, and a
+/// missing Host on HTTP/1.1 are all refused with 400.
+public struct RequestParser: Sendable {
+    public enum Outcome: Sendable {
+        case incomplete
+        case head(RequestHead, consumed: Int)
+        case failure(status: Int, reason: String)
+    }
+
+    public var maxHeadSize: Int
+
+    public init(maxHeadSize: Int) {
+        self.maxHeadSize = maxHeadSize
+    }
+
+    public func parse(_ buffer: ByteBuffer) -> Outcome {
+        buffer.withUnsafeReadableBytes { bytes in parse(bytes) }
+    }
+
+    func parse(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+        // RFC 9112 §2.2: ignore at least one empty line before the request line.
+        var start = 0
+        while start < bytes.count, bytes[start] == .cr || bytes[start] == .lf { start += 1 }
+        guard let end = findHeadEnd(bytes, from: start) else {
+            if bytes.count - start > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
+            return .incomplete
+        }
+        if end.headLength - start > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
+
+        var lines = LineReader(bytes: bytes, position: start, limit: end.headLength)
+        guard let requestLine = lines.next() else { return .failure(status: 400, reason: "Bad Request") }
+        guard let (method, uri, minor) = parseRequestLine(bytes, requestLine) else {
+            return .failure(status: 400, reason: "Bad Request")
+        }
+        if minor < 0 { return .failure(status: 505, reason: "HTTP Version Not Supported") }
+
+        var headers = HeaderList()
+        var contentLength: Int?
+        var transferEncoding: [Substring] = []
+        var hostCount = 0
+        var connectionClose = false
+        var connectionKeepAlive = false
+        var expectsContinue = false
+        while let line = lines.next() {
+            if line.isEmpty { break }
+            guard let (name, value) = parseField(bytes, line) else { return .failure(status: 400, reason: "Bad Request") }
+            if name.equalsIgnoringASCIICase("content-length") {
+                guard let length = Self.parseContentLength(value) else { return .failure(status: 400, reason: "Bad Request") }
+                if let earlier = contentLength, earlier != length { return .failure(status: 400, reason: "Bad Request") }
+                if contentLength != nil { continue }  // identical duplicate: keep one
+                contentLength = length
+            } else if name.equalsIgnoringASCIICase("transfer-encoding") {
+                for coding in value.split(separator: ",") {
+                    let trimmed = coding.trimmingOWS()
+                    if !trimmed.isEmpty { transferEncoding.append(trimmed) }
+                }
+            } else if name.equalsIgnoringASCIICase("host") {
+                hostCount += 1
+            } else if name.equalsIgnoringASCIICase("connection") {
+                for option in value.split(separator: ",") {
+                    let token = option.trimmingOWS()
+                    if token.equalsIgnoringASCIICase("close") { connectionClose = true }
+                    if token.equalsIgnoringASCIICase("keep-alive") { connectionKeepAlive = true }
+                }
+            } else if name.equalsIgnoringASCIICase("expect") {
+                if value.trimmingOWS().equalsIgnoringASCIICase("100-continue") { expectsContinue = true }
+                else { return .failure(status: 417, reason: "Expectation Failed") }
+            }
+            headers.add(name, value)
+        }
+
+        if hostCount > 1 || (minor == 1 && hostCount == 0) { return .failure(status: 400, reason: "Bad Request") }
+        var body = BodyFraming.none
+        if !transferEncoding.isEmpty {
+            // RFC 9112 §6.1: both headers is a smuggling attempt; a final coding other than
+            // chunked cannot be delimited; and HTTP/1.0 has no chunked.
+            guard contentLength == nil, minor == 1,
+                let last = transferEncoding.last, last.equalsIgnoringASCIICase("chunked"),
+                transferEncoding.dropLast().allSatisfy({ !$0.equalsIgnoringASCIICase("chunked") })
+            else { return .failure(status: 400, reason: "Bad Request") }
+            body = .chunked
+        } else if let contentLength, contentLength > 0 {
+            body = .length(contentLength)
+        }
+        let keepAlive = minor == 1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
+        let head = RequestHead(
+            method: method, uri: uri, minorVersion: minor, headers: headers, body: body,
+            expectsContinue: expectsContinue && minor == 1, keepAlive: keepAlive)
+        return .head(head, consumed: end.headLength)
+    }
+
+    /// Finds the blank line ending the head; returns the offset just past it.
+    private func findHeadEnd(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (headLength: Int, Void)? {
+        var index = start
+        let count = bytes.count
+        while index < count {
+            guard let lf = memchrIndex(bytes, UInt8.lf, from: index) else { return nil }
+            // A line ends at lf; the head ends when the next line is empty ("\r\n" or "\n").
+            let next = lf + 1
+            if next < count, bytes[next] == .lf { return (next + 1, ()) }
+            if next + 1 < count, bytes[next] == .cr, bytes[next + 1] == .lf { return (next + 2, ()) }
+            if next >= count || (next + 1 >= count && bytes[next] == .cr) { return nil }
+            index = next
+        }
+        return nil
+    }
+
+    private func parseRequestLine(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) -> (String, String, Int)? {
+        // method SP request-target SP HTTP-version
+        var cursor = line.lowerBound
+        while cursor < line.upperBound, bytes[cursor].isTokenCharacter { cursor += 1 }
+        guard cursor > line.lowerBound, cursor < line.upperBound, bytes[cursor] == .space else { return nil }
+        let methodRange = line.lowerBound..<cursor
+        cursor += 1
+        let uriStart = cursor
+        while cursor < line.upperBound, bytes[cursor] > 0x20, bytes[cursor] != 0x7f { cursor += 1 }
+        guard cursor > uriStart, cursor < line.upperBound, bytes[cursor] == .space else { return nil }
+        let uriRange = uriStart..<cursor
+        cursor += 1
+        guard line.upperBound - cursor == 8,
+            bytes[cursor] == UInt8(ascii: "H"), bytes[cursor + 1] == UInt8(ascii: "T"),
+            bytes[cursor + 2] == UInt8(ascii: "T"), bytes[cursor + 3] == UInt8(ascii: "P"),
+            bytes[cursor + 4] == UInt8(ascii: "/"), bytes[cursor + 6] == UInt8(ascii: "."),
+            bytes[cursor + 5].isDigit, bytes[cursor + 7].isDigit
+        else { return nil }
+        let major = Int(bytes[cursor + 5] - UInt8(ascii: "0"))
+        let minor = Int(bytes[cursor + 7] - UInt8(ascii: "0"))
+        let version = major == 1 && minor <= 1 ? minor : -1
+        return (string(bytes, methodRange), string(bytes, uriRange), version)
+    }
+
+    private func parseField(_ bytes: UnsafeRawBufferPointer, _ line: Range<Int>) -> (String, String)? {
+        var cursor = line.lowerBound
+        // Obsolete line folding and a field name starting with whitespace are refused.
+        while cursor < line.upperBound, bytes[cursor].isTokenCharacter { cursor += 1 }
+        guard cursor > line.lowerBound, cursor < line.upperBound, bytes[cursor] == .colon else { return nil }
+        let name = string(bytes, line.lowerBound..<cursor)
+        cursor += 1
+        var valueStart = cursor
+        var valueEnd = line.upperBound
+        while valueStart < valueEnd, bytes[valueStart] == .space || bytes[valueStart] == .tab { valueStart += 1 }
+        while valueEnd > valueStart, bytes[valueEnd - 1] == .space || bytes[valueEnd - 1] == .tab { valueEnd -= 1 }
+        for index in valueStart..<valueEnd {
+            let byte = bytes[index]
+            if (byte < 0x20 && byte != .tab) || byte == 0x7f { return nil }
+        }
+        return (name, string(bytes, valueStart..<valueEnd))
+    }
+
+    private func string(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    /// 1*DIGIT, no sign, no spaces inside, no overflow.
+    static func parseContentLength(_ value: String) -> Int? {
+        var result = 0
+        var digits = 0
+        for byte in value.utf8 {
+            guard byte.isDigit else { return nil }
+            let (times, overflow1) = result.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            if overflow1 || overflow2 { return nil }
+            result = sum
+            digits += 1
+        }
+        return digits > 0 ? result : nil
+    }
+}
+
+/// Walks the lines of a head; each line's range excludes its CRLF (or bare LF).
+struct LineReader {
+    let bytes: UnsafeRawBufferPointer
+    var position: Int
+    let limit: Int
+
+    mutating func next() -> Range<Int>? {
+        guard position < limit, let lf = memchrIndex(bytes, .lf, from: position), lf < limit else { return nil }
+        var end = lf
+        if end > position, bytes[end - 1] == .cr { end -= 1 }
+        defer { position = lf + 1 }
+        return position..<end
+    }
+}
+
+@inline(__always)
+func memchrIndex(_ bytes: UnsafeRawBufferPointer, _ byte: UInt8, from start: Int) -> Int? {
+    guard start < bytes.count, let base = bytes.baseAddress else { return nil }
+    guard let found = memchr(base + start, Int32(byte), bytes.count - start) else { return nil }
+    return base.distance(to: UnsafeRawPointer(found))
+}
+
+extension UInt8 {
+    static let cr = UInt8(ascii: "\r")
+    static let lf = UInt8(ascii: "\n")
+    static let space = UInt8(ascii: " ")
+    static let tab = UInt8(ascii: "\t")
+    static let colon = UInt8(ascii: ":")
+
+    var isDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+
+    /// RFC 9110 §5.6.2 tchar.
+    var isTokenCharacter: Bool { tokenTable[Int(self)] }
+}
+
+private let tokenTable: [Bool] = (0..<256).map { value in
+    let byte = UInt8(value)
+    if byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") { return true }
+    if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") { return true }
+    if byte.isDigit { return true }
+    return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+}
+
+extension Substring {
+    func trimmingOWS() -> Substring {
+        var slice = self
+        while slice.first == " " || slice.first == "\t" { slice = slice.dropFirst() }
+        while slice.last == " " || slice.last == "\t" { slice = slice.dropLast() }
+        return slice
+    }
+}
+
+extension String {
+    func trimmingOWS() -> Substring { Substring(self).trimmingOWS() }
+}

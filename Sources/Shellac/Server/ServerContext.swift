@@ -1,0 +1,75 @@
+import NIOCore
+import ShellacCache
+import Synchronization
+
+/// Everything a client connection needs from the running server, shared by all connections.
+final class ServerContext: Sendable {
+    let parameters: Parameters
+    let store: CacheStore
+    let statistics: Statistics
+    let backend: Backend
+    let pools: BackendPools
+    let connections: ConnectionRegistry
+    private let nextXID = Atomic<UInt64>(1000)
+
+    init(parameters: Parameters, store: CacheStore, statistics: Statistics, backend: Backend, group: EventLoopGroup) {
+        self.parameters = parameters
+        self.store = store
+        self.statistics = statistics
+        self.backend = backend
+        self.pools = BackendPools(group: group)
+        self.connections = ConnectionRegistry()
+    }
+
+    /// A new transaction id (`X-Varnish`), unique for this process.
+    func makeXID() -> UInt64 { nextXID.add(1, ordering: .relaxed).newValue }
+
+    var fetchTimeouts: FetchTimeouts {
+        FetchTimeouts(
+            connect: parameters.connectTimeout, firstByte: parameters.firstByteTimeout,
+            betweenBytes: parameters.betweenBytesTimeout)
+    }
+}
+
+/// One backend connection pool per event loop, found by the loop it belongs to.
+final class BackendPools: Sendable {
+    private let pools: [ObjectIdentifier: BackendConnectionPool]
+
+    init(group: EventLoopGroup) {
+        var pools: [ObjectIdentifier: BackendConnectionPool] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = BackendConnectionPool(eventLoop: loop)
+        }
+        self.pools = pools
+    }
+
+    /// The pool of `loop`; call on that loop.
+    func pool(for loop: EventLoop) -> BackendConnectionPool {
+        if let pool = pools[ObjectIdentifier(loop)] { return pool }
+        // A loop outside the server's group (not expected): a private pool still works.
+        return BackendConnectionPool(eventLoop: loop)
+    }
+
+    func closeAll() {
+        for (_, pool) in pools {
+            pool.eventLoop.execute { pool.closeAll() }
+        }
+    }
+}
+
+/// The open client connections, so a graceful stop can ask each to finish and close.
+final class ConnectionRegistry: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
+
+    var count: Int { channels.withLock { $0.count } }
+
+    func add(_ channel: Channel) {
+        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
+    }
+
+    func remove(_ channel: Channel) {
+        _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    var all: [Channel] { channels.withLock { Array($0.values) } }
+}

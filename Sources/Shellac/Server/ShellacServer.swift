@@ -1,0 +1,108 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import ShellacCache
+import Synchronization
+
+/// What `shellac` was asked to run: listeners, backend, store size and parameters.
+public struct ShellacConfiguration: Sendable {
+    public var listen: [Endpoint]
+    public var backend: Backend
+    public var storageBytes: Int
+    public var parameters: Parameters
+    /// Event loops; nil means one per CPU this process may run on (its affinity mask).
+    public var threads: Int?
+
+    public init(
+        listen: [Endpoint], backend: Backend, storageBytes: Int = 256 << 20,
+        parameters: Parameters = Parameters(), threads: Int? = nil
+    ) {
+        self.listen = listen
+        self.backend = backend
+        self.storageBytes = storageBytes
+        self.parameters = parameters
+        self.threads = threads
+    }
+}
+
+/// The running accelerator: listeners, event loops, cache and backend pools.
+public final class ShellacServer: Sendable {
+    public let configuration: ShellacConfiguration
+    public let statistics = Statistics()
+    public let store: CacheStore
+    private let group: MultiThreadedEventLoopGroup
+    private let context: ServerContext
+    private let listeners = Mutex<[Channel]>([])
+
+    public init(configuration: ShellacConfiguration) {
+        self.configuration = configuration
+        self.store = CacheStore(capacity: configuration.storageBytes)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? Self.usableCores())
+        self.context = ServerContext(
+            parameters: configuration.parameters, store: store, statistics: statistics,
+            backend: configuration.backend, group: group)
+    }
+
+    /// Binds every listen address; returns the bound addresses (port 0 becomes a real port).
+    @discardableResult
+    public func start() async throws -> [SocketAddress] {
+        let context = self.context
+        let maxConnections = configuration.parameters.maxConnections
+        var bound: [SocketAddress] = []
+        for endpoint in configuration.listen {
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 8)
+                .childChannelInitializer { channel in
+                    if context.connections.count >= maxConnections {
+                        context.statistics.sessionsDropped.add(1, ordering: .relaxed)
+                        return channel.close()
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(server: context))
+                    }
+                }
+                .bind(host: endpoint.host.isEmpty ? "0.0.0.0" : endpoint.host, port: endpoint.port)
+                .get()
+            listeners.withLock { $0.append(channel) }
+            if let address = channel.localAddress { bound.append(address) }
+        }
+        return bound
+    }
+
+    /// Stops accepting, lets in-flight responses finish (up to `shutdown_timeout`), then closes
+    /// whatever is left and stops the event loops.
+    public func shutdown() async {
+        let listeners = self.listeners.withLock { channels in
+            defer { channels = [] }
+            return channels
+        }
+        for listener in listeners { try? await listener.close() }
+        for channel in context.connections.all {
+            channel.pipeline.fireUserInboundEventTriggered(ClientConnectionHandler.ShutdownRequest())
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int(configuration.parameters.shutdownTimeout * 1000))
+        while context.connections.count > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for channel in context.connections.all { try? await channel.close() }
+        context.pools.closeAll()
+        try? await group.shutdownGracefully()
+    }
+
+    /// CPUs in this process's affinity mask (so `taskset -c 0 shellac` runs one event loop).
+    static func usableCores() -> Int {
+        // /proc/self/status has the mask as hex words: "Cpus_allowed:\tff,ffffffff".
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") })
+        {
+            let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { count, character in
+                count + (character.hexDigitValue?.nonzeroBitCount ?? 0)
+            }
+            if count > 0 { return min(count, System.coreCount) }
+        }
+        return System.coreCount
+    }
+}

@@ -1,0 +1,252 @@
+import NIOCore
+import Synchronization
+
+/// The object index and the byte-bounded memory store (`-s malloc,SIZE`).
+///
+/// One lock guards the hash index, the LRU list and the byte count; each object guards its own
+/// body. Lock order is always store, then object. Bytes charged are the stored header block and
+/// body bytes, exactly; the store never holds more than `capacity`: it evicts the least recently
+/// used complete objects to make room, and refuses an object that cannot fit at all.
+public final class CacheStore: Sendable {
+    public let capacity: Int
+
+    struct Index: ~Copyable {
+        var heads: [CacheKey: CachedObject] = [:]
+        var lruHead: CachedObject?  // most recently used
+        var lruTail: CachedObject?  // least recently used
+        var usedBytes = 0
+        var objectCount = 0
+        var evictions = 0
+    }
+
+    private let index = Mutex(Index())
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var objects: Int
+        public var usedBytes: Int
+        public var evictions: Int
+    }
+
+    public var statistics: Statistics {
+        index.withLock { Statistics(objects: $0.objectCount, usedBytes: $0.usedBytes, evictions: $0.evictions) }
+    }
+
+    /// Finds what the cache holds for `key`, creating the busy object of a miss in the same
+    /// critical section, so that concurrent misses on one key coalesce onto one fetch.
+    /// `matchesVary` says whether a stored variant fits this request.
+    public func lookup(
+        key: CacheKey, xid: UInt64, now: Double, matchesVary: (ObjectMetadata) -> Bool
+    ) -> LookupResult {
+        index.withLock { index in
+            var busy: CachedObject?
+            var graceCandidate: CachedObject?
+            var hitForMiss = false
+            var object = index.heads[key]
+            while let current = object {
+                object = current.indexNextVariant
+                let (phase, lifetime, metadata) = current.state.withLock { ($0.phase, $0.lifetime, $0.metadata) }
+                if current.isHitForMiss {
+                    if lifetime.isFresh(at: now) { hitForMiss = true } else { unlink(current, from: &index) }
+                    continue
+                }
+                switch phase {
+                case .busy:
+                    busy = current
+                    continue
+                case .failed, .abandoned:
+                    unlink(current, from: &index)
+                    continue
+                case .streaming, .complete:
+                    break
+                }
+                guard let metadata, matchesVary(metadata) else {
+                    if lifetime.isExpired(at: now) { unlink(current, from: &index) }
+                    continue
+                }
+                if lifetime.isFresh(at: now) {
+                    current.hits.add(1, ordering: .relaxed)
+                    touch(current, in: &index)
+                    return .hit(current)
+                }
+                if lifetime.isWithinGrace(at: now) {
+                    if graceCandidate == nil { graceCandidate = current }
+                } else if lifetime.isExpired(at: now) {
+                    unlink(current, from: &index)
+                }
+            }
+            if let busy {
+                if let graceCandidate {
+                    graceCandidate.hits.add(1, ordering: .relaxed)
+                    return .graced(graceCandidate, refresh: nil)
+                }
+                return .busy(busy)
+            }
+            let fresh = CachedObject(key: key, xid: xid, lifetime: ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0))
+            if hitForMiss { return .miss(busy: fresh, hitForMiss: true) }
+            link(fresh, into: &index)
+            if let graceCandidate {
+                graceCandidate.hits.add(1, ordering: .relaxed)
+                return .graced(graceCandidate, refresh: fresh)
+            }
+            return .miss(busy: fresh, hitForMiss: false)
+        }
+    }
+
+    /// The fetch into `object` got a cacheable response: make it visible (if it was a private
+    /// hit-for-miss fetch), drop older variants it replaces, and charge its header bytes.
+    /// Returns false when even the headers do not fit: the object must then be delivered uncached.
+    public func publish(_ object: CachedObject, replacing isSameVariant: (ObjectMetadata) -> Bool) -> Bool {
+        let headerBytes = object.metadata?.headerBlock.readableBytes ?? 0
+        return index.withLock { index in
+            var other = index.heads[object.key]
+            while let current = other {
+                other = current.indexNextVariant
+                guard current !== object else { continue }
+                if current.isHitForMiss {
+                    unlink(current, from: &index)
+                } else if current.phase == .complete, let metadata = current.metadata, isSameVariant(metadata) {
+                    unlink(current, from: &index)
+                }
+            }
+            if !object.isIndexed { link(object, into: &index) }
+            index.objectCount += 1
+            insertInLRU(object, in: &index)
+            guard charge(object, bytes: headerBytes, in: &index) else {
+                unlink(object, from: &index)
+                return false
+            }
+            return true
+        }
+    }
+
+    /// Charges `bytes` more of body to `object`, evicting LRU objects as needed. False when the
+    /// object cannot fit: it has then been removed from the cache (readers already on it go on).
+    public func charge(_ object: CachedObject, bytes: Int) -> Bool {
+        index.withLock { index in
+            guard object.isIndexed else { return false }
+            if charge(object, bytes: bytes, in: &index) { return true }
+            unlink(object, from: &index)
+            return false
+        }
+    }
+
+    /// Marks `key` hit-for-miss for `ttl` seconds and drops the busy object that learnt it.
+    public func markHitForMiss(key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double) {
+        let marker = CachedObject(
+            key: key, xid: xid, lifetime: ObjectLifetime(entered: now, ttl: ttl, grace: 0, keep: 0), isHitForMiss: true)
+        index.withLock { index in
+            unlink(busy, from: &index)
+            link(marker, into: &index)
+        }
+    }
+
+    /// Removes `object` from the cache (failed fetch, abandoned response, purge of one variant).
+    public func remove(_ object: CachedObject) {
+        index.withLock { unlink(object, from: &$0) }
+    }
+
+    /// Removes every variant stored under `key` (Varnish's `return (purge)`). Returns how many.
+    @discardableResult
+    public func purge(key: CacheKey) -> Int {
+        index.withLock { index in
+            var removed = 0
+            var object = index.heads[key]
+            while let current = object {
+                object = current.indexNextVariant
+                if current.phase == .busy || current.phase == .streaming { continue }
+                if !current.isHitForMiss { removed += 1 }
+                unlink(current, from: &index)
+            }
+            return removed
+        }
+    }
+
+    /// Removes every complete object for which `predicate` is true (bans). Returns how many.
+    @discardableResult
+    public func removeAll(where predicate: (CachedObject) -> Bool) -> Int {
+        index.withLock { index in
+            var victims: [CachedObject] = []
+            for (_, head) in index.heads {
+                var object: CachedObject? = head
+                while let current = object {
+                    object = current.indexNextVariant
+                    if current.phase == .complete && predicate(current) { victims.append(current) }
+                }
+            }
+            for victim in victims { unlink(victim, from: &index) }
+            return victims.count
+        }
+    }
+
+    // MARK: - Index and LRU, called with the lock held
+
+    private func link(_ object: CachedObject, into index: inout Index) {
+        object.indexNextVariant = index.heads[object.key]
+        index.heads[object.key] = object
+        object.isIndexed = true
+    }
+
+    private func unlink(_ object: CachedObject, from index: inout Index) {
+        if object.isIndexed {
+            object.isIndexed = false
+            if index.heads[object.key] === object {
+                index.heads[object.key] = object.indexNextVariant
+            } else {
+                var previous = index.heads[object.key]
+                while let current = previous, current.indexNextVariant !== object {
+                    previous = current.indexNextVariant
+                }
+                previous?.indexNextVariant = object.indexNextVariant
+            }
+            object.indexNextVariant = nil
+        }
+        if object.isInLRU {
+            removeFromLRU(object, in: &index)
+            index.objectCount -= 1
+        }
+        index.usedBytes -= object.chargedBytes
+        object.chargedBytes = 0
+    }
+
+    private func charge(_ object: CachedObject, bytes: Int, in index: inout Index) -> Bool {
+        guard object.chargedBytes + bytes <= capacity else { return false }
+        var candidate = index.lruTail
+        while index.usedBytes + bytes > capacity, let victim = candidate {
+            candidate = victim.lruPrevious
+            guard victim !== object, victim.phase == .complete else { continue }
+            unlink(victim, from: &index)
+            index.evictions += 1
+        }
+        guard index.usedBytes + bytes <= capacity else { return false }
+        index.usedBytes += bytes
+        object.chargedBytes += bytes
+        return true
+    }
+
+    private func insertInLRU(_ object: CachedObject, in index: inout Index) {
+        guard !object.isInLRU else { return }
+        object.isInLRU = true
+        object.lruNext = index.lruHead
+        index.lruHead?.lruPrevious = object
+        index.lruHead = object
+        if index.lruTail == nil { index.lruTail = object }
+    }
+
+    private func removeFromLRU(_ object: CachedObject, in index: inout Index) {
+        object.isInLRU = false
+        if let previous = object.lruPrevious { previous.lruNext = object.lruNext } else { index.lruHead = object.lruNext }
+        if let next = object.lruNext { next.lruPrevious = object.lruPrevious } else { index.lruTail = object.lruPrevious }
+        object.lruPrevious = nil
+        object.lruNext = nil
+    }
+
+    private func touch(_ object: CachedObject, in index: inout Index) {
+        guard object.isInLRU, index.lruHead !== object else { return }
+        removeFromLRU(object, in: &index)
+        insertInLRU(object, in: &index)
+    }
+}

@@ -1,0 +1,143 @@
+import NIOCore
+import Synchronization
+import VCL
+
+/// Where an object is in its life. A `busy` object exists from the moment a miss starts its
+/// fetch: clients that find it wait on it instead of asking the backend again (coalescing).
+public enum ObjectPhase: Sendable, Equatable {
+    /// Fetch under way, no response headers yet.
+    case busy
+    /// Headers known; body bytes arriving and readable as they come.
+    case streaming
+    /// Whole body stored.
+    case complete
+    /// The fetch failed; readers answer with an error.
+    case failed
+    /// The response may not be shared (pass, hit-for-miss): waiters must fetch for themselves.
+    case abandoned
+}
+
+/// What a reader sees when it asks an object for news past a cursor.
+public enum ObjectRead: Sendable {
+    /// Nothing new; the listener given will be called once when something changes.
+    case waiting
+    /// Headers (when first known), the chunks from the cursor on, and the phase after them.
+    case progress(metadata: ObjectMetadata, chunks: ArraySlice<ByteBuffer>, phase: ObjectPhase)
+    case failed
+    case abandoned
+}
+
+/// A cached response (or one being fetched), shared read-only by every client delivering it.
+///
+/// The body is a list of ByteBuffers appended by the fetch; readers keep a chunk cursor, so a
+/// hit writes the very same buffers with no copy.
+public final class CachedObject: @unchecked Sendable {
+    // @unchecked: `state` is a Mutex; the `index*` fields are only touched under CacheStore's lock.
+
+    /// Transaction id of the fetch that made this object (`X-Varnish`'s second number).
+    public let xid: UInt64
+    public let key: CacheKey
+    /// A marker that says "fetch this without waiting in line" (Varnish's hit-for-miss).
+    public let isHitForMiss: Bool
+    public let hits = Atomic<Int>(0)
+
+    struct State {
+        var phase: ObjectPhase = .busy
+        var metadata: ObjectMetadata?
+        var lifetime: ObjectLifetime
+        var chunks: [ByteBuffer] = []
+        var bodyBytes = 0
+        var isPrivate = false
+        var listeners: [@Sendable () -> Void] = []
+    }
+
+    let state: Mutex<State>
+
+    // Guarded by CacheStore's lock.
+    var indexNextVariant: CachedObject?
+    var lruPrevious: CachedObject?
+    var lruNext: CachedObject?
+    var chargedBytes = 0
+    var isIndexed = false
+    var isInLRU = false
+
+    public init(key: CacheKey, xid: UInt64, lifetime: ObjectLifetime, isHitForMiss: Bool = false) {
+        self.key = key
+        self.xid = xid
+        self.isHitForMiss = isHitForMiss
+        self.state = Mutex(State(lifetime: lifetime))
+        if isHitForMiss { state.withLock { $0.phase = .abandoned } }
+    }
+
+    public var phase: ObjectPhase { state.withLock { $0.phase } }
+    public var lifetime: ObjectLifetime { state.withLock { $0.lifetime } }
+    public var metadata: ObjectMetadata? { state.withLock { $0.metadata } }
+    public var bodyBytes: Int { state.withLock { $0.bodyBytes } }
+
+    /// Reads what is new past `cursor` (a chunk index; `headersSeen` once the reader has had the
+    /// metadata). With nothing new, registers `listener` to be called once on the next change,
+    /// so no wake-up is ever lost.
+    /// Only the `isOwner` reader (the client whose fetch it is) may read a private object.
+    public func read(
+        from cursor: Int, headersSeen: Bool, isOwner: Bool, listener: (@Sendable () -> Void)?
+    ) -> ObjectRead {
+        state.withLock { state in
+            if state.isPrivate && !isOwner { return .abandoned }
+            switch state.phase {
+            case .failed: return .failed
+            case .abandoned: return .abandoned
+            case .busy:
+                if let listener { state.listeners.append(listener) }
+                return .waiting
+            case .streaming, .complete:
+                guard let metadata = state.metadata else { return .failed }
+                if headersSeen && cursor >= state.chunks.count && state.phase == .streaming {
+                    if let listener { state.listeners.append(listener) }
+                    return .waiting
+                }
+                let from = min(cursor, state.chunks.count)
+                return .progress(metadata: metadata, chunks: state.chunks[from...], phase: state.phase)
+            }
+        }
+    }
+
+    /// The fetch has response headers: readers may start.
+    public func beginStreaming(metadata: ObjectMetadata, lifetime: ObjectLifetime) {
+        notify { state in
+            state.metadata = metadata
+            state.lifetime = lifetime
+            state.phase = .streaming
+        }
+    }
+
+    public func append(_ chunk: ByteBuffer) {
+        guard chunk.readableBytes > 0 else { return }
+        notify { state in
+            state.chunks.append(chunk)
+            state.bodyBytes += chunk.readableBytes
+        }
+    }
+
+    public func finish() { notify { $0.phase = .complete } }
+    public func fail() { notify { if $0.phase != .complete { $0.phase = .failed } } }
+    /// The response may not be shared (pass, hit-for-miss, too large to store): only its owner
+    /// reads on; waiters are woken to go to the backend themselves.
+    public func makePrivate() { notify { $0.isPrivate = true } }
+
+    public var isPrivate: Bool { state.withLock { $0.isPrivate } }
+
+    /// Changes the lifetime (a purge or ban sets ttl to zero; VCL may change it).
+    public func updateLifetime(_ update: (inout ObjectLifetime) -> Void) {
+        state.withLock { update(&$0.lifetime) }
+    }
+
+    private func notify(_ change: (inout State) -> Void) {
+        let listeners = state.withLock { state -> [@Sendable () -> Void] in
+            change(&state)
+            let listeners = state.listeners
+            state.listeners = []
+            return listeners
+        }
+        for listener in listeners { listener() }
+    }
+}

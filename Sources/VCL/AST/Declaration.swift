@@ -1,0 +1,59 @@
+/// A top-level declaration of a VCL file (after includes are spliced in).
+enum Declaration: Sendable {
+    case version(String, SourceLocation)
+    case `import`(name: String, location: SourceLocation)
+    case backend(BackendDecl)
+    case probe(ProbeDecl)
+    case acl(ACLDecl)
+    case sub(SubDecl)
+}
+
+/// A `.name = value;` field of a backend or probe.
+struct FieldDecl: Sendable {
+    enum Value: Sendable {
+        case expr(Expr)
+        /// Several strings in a row (a probe's `.request`).
+        case strings([String])
+        case probe(ProbeDecl)
+    }
+
+    let name: String
+    let value: Value
+    let location: SourceLocation
+}
+
+struct BackendDecl: Sendable {
+    let name: String
+    let fields: [FieldDecl]
+    let location: SourceLocation
+}
+
+struct ProbeDecl: Sendable {
+    /// Empty for an inline probe.
+    let name: String
+    let fields: [FieldDecl]
+    let location: SourceLocation
+}
+
+struct ACLDecl: Sendable {
+    struct Entry: Sendable {
+        let negated: Bool
+        let address: String
+        let maskBits: Int?
+        /// Written in parentheses: a name that does not resolve is ignored.
+        let optional: Bool
+        let location: SourceLocation
+    }
+
+    let name: String
+    let entries: [Entry]
+    let location: SourceLocation
+}
+
+struct SubDecl: Sendable {
+    var name: String
+    var body: [Statement]
+    let location: SourceLocation
+    /// True for the subs of our own built-in VCL.
+    var isBuiltin = false
+}

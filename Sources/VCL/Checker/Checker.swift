@@ -1,0 +1,246 @@
+/// Resolves names and enforces Varnish's rules on where variables, statements and return
+/// actions may appear, following calls so that a custom sub is checked in every built-in
+/// subroutine that reaches it (as vcc does). Types are checked later by the compiler.
+struct Checker {
+    let sink: DiagnosticSink
+    var symbols = SymbolTable()
+
+    init(sink: DiagnosticSink) { self.sink = sink }
+
+    static let builtinNames = Set(VCLSubroutine.allCases.map(\.name))
+
+    /// Builds the symbol table from the declarations and checks every sub.
+    mutating func check(_ declarations: [Declaration]) -> SymbolTable {
+        collect(declarations)
+        computeContexts()
+        for name in symbols.subOrder {
+            guard let sub = symbols.subs[name] else { continue }
+            let mask = symbols.contexts[name] ?? .none
+            if mask.isEmpty {
+                if !sub.isBuiltin { sink.warning(sub.location, "Unused sub \(name), never called") }
+                continue
+            }
+            checkBlock(sub.body, in: sub, mask: mask)
+        }
+        return symbols
+    }
+
+    private mutating func collect(_ declarations: [Declaration]) {
+        var seen: [String: SourceLocation] = [:]
+        func claim(_ name: String, _ location: SourceLocation, _ what: String) -> Bool {
+            if let previous = seen[name] {
+                sink.error(location, "\(what) '\(name)' is already defined (at \(previous))")
+                return false
+            }
+            seen[name] = location
+            return true
+        }
+        for declaration in declarations {
+            switch declaration {
+            case .version: break
+            case .import(let name, let location):
+                if !["std", "directors"].contains(name) {
+                    sink.error(location, "Unknown VMOD '\(name)' (available: std, directors)")
+                }
+                symbols.imports.insert(name)
+            case .backend(let backend):
+                if claim(backend.name, backend.location, "Backend") { symbols.backends.append(backend) }
+            case .probe(let probe):
+                if claim(probe.name, probe.location, "Probe") { symbols.probes[probe.name] = probe }
+            case .acl(let acl):
+                if claim(acl.name, acl.location, "ACL") { symbols.acls[acl.name] = acl }
+            case .sub(let sub):
+                if sub.name.hasPrefix("vcl_") && !Checker.builtinNames.contains(sub.name) {
+                    sink.error(sub.location, "Unknown built-in subroutine '\(sub.name)' (names starting with vcl_ are reserved)")
+                    continue
+                }
+                if var existing = symbols.subs[sub.name] {
+                    existing.body += sub.body
+                    symbols.subs[sub.name] = existing
+                } else {
+                    if seen[sub.name] != nil {
+                        sink.error(sub.location, "'\(sub.name)' is already defined as something else")
+                        continue
+                    }
+                    symbols.subs[sub.name] = sub
+                    symbols.subOrder.append(sub.name)
+                }
+            }
+        }
+        if let initSub = symbols.subs["vcl_init"] { collectDirectors(initSub.body) }
+    }
+
+    private mutating func collectDirectors(_ body: [Statement]) {
+        for statement in body {
+            guard case .new(let name, let constructor) = statement.kind else { continue }
+            guard case .call(let function, _) = constructor.kind, function.hasPrefix("directors."),
+                  let kind = VCLDirector.Kind(rawValue: String(function.dropFirst("directors.".count))) else {
+                sink.error(constructor.location, "Unknown constructor (available: directors.round_robin, directors.random, directors.hash, directors.fallback)")
+                continue
+            }
+            if !symbols.imports.contains("directors") {
+                sink.error(constructor.location, "'directors' is used without 'import directors;'")
+            }
+            if symbols.directors[name] != nil || symbols.isBackend(name) || symbols.acls[name] != nil {
+                sink.error(statement.location, "'\(name)' is already defined")
+                continue
+            }
+            symbols.directors[name] = (kind, statement.location)
+        }
+    }
+
+    /// The calls a sub makes, with their locations.
+    private func calls(in body: [Statement]) -> [(String, SourceLocation)] {
+        var result: [(String, SourceLocation)] = []
+        for statement in body {
+            switch statement.kind {
+            case .call(let name): result.append((name, statement.location))
+            case .ifElse(let branches, let elseBody):
+                for branch in branches { result += calls(in: branch.body) }
+                if let elseBody { result += calls(in: elseBody) }
+            default: break
+            }
+        }
+        return result
+    }
+
+    private mutating func computeContexts() {
+        var graph: [String: [(String, SourceLocation)]] = [:]
+        for (name, sub) in symbols.subs {
+            let callees = calls(in: sub.body)
+            for (callee, location) in callees where symbols.subs[callee] == nil {
+                sink.error(location, "Subroutine '\(callee)' is not defined")
+            }
+            graph[name] = callees.filter { symbols.subs[$0.0] != nil }
+        }
+        for name in symbols.subOrder {
+            for (callee, location) in graph[name] ?? [] where Checker.builtinNames.contains(callee) {
+                sink.error(location, "Built-in subroutine '\(callee)' cannot be called")
+            }
+        }
+        // Recursion: a depth-first search for a back edge.
+        var state: [String: Int] = [:]
+        var recursive = false
+        func visit(_ name: String) {
+            state[name] = 1
+            for (callee, location) in graph[name] ?? [] {
+                if state[callee] == 1 {
+                    recursive = true
+                    sink.error(location, "Subroutine recursion: '\(callee)' calls itself (directly or through other subs)")
+                } else if state[callee] == nil {
+                    visit(callee)
+                }
+            }
+            state[name] = 2
+        }
+        for name in symbols.subOrder where state[name] == nil { visit(name) }
+        symbols.hasRecursion = recursive
+        if recursive { return }
+        for builtin in VCLSubroutine.allCases where symbols.subs[builtin.name] != nil {
+            var stack = [builtin.name]
+            var visited: Set<String> = []
+            while let name = stack.popLast() {
+                guard visited.insert(name).inserted else { continue }
+                symbols.contexts[name, default: .none].insert(builtin.mask)
+                stack += (graph[name] ?? []).map(\.0)
+            }
+        }
+    }
+
+    private func describe(_ mask: SubMask, sub: SubDecl) -> (VCLSubroutine, String)? {
+        guard let first = mask.subroutines.first else { return nil }
+        let via = Checker.builtinNames.contains(sub.name) ? "" : " (sub '\(sub.name)' is called from there)"
+        return (first, via)
+    }
+
+    private func checkBlock(_ body: [Statement], in sub: SubDecl, mask: SubMask) {
+        for statement in body { checkStatement(statement, in: sub, mask: mask) }
+    }
+
+    private func checkStatement(_ statement: Statement, in sub: SubDecl, mask: SubMask) {
+        switch statement.kind {
+        case .set(let target, let location, _, let value):
+            checkExpr(value, in: sub, mask: mask)
+            checkAccess(target, at: location, write: true, unset: false, in: sub, mask: mask)
+        case .unset(let target, let location):
+            checkAccess(target, at: location, write: true, unset: true, in: sub, mask: mask)
+        case .ifElse(let branches, let elseBody):
+            for branch in branches {
+                checkExpr(branch.condition, in: sub, mask: mask)
+                checkBlock(branch.body, in: sub, mask: mask)
+            }
+            if let elseBody { checkBlock(elseBody, in: sub, mask: mask) }
+        case .returnAction(let action):
+            checkReturn(action, at: statement.location, in: sub, mask: mask)
+        case .call: break
+        case .synthetic(let value):
+            checkExpr(value, in: sub, mask: mask)
+            requireContext(.of(.synth, .backendError), "synthetic()", at: statement.location, in: sub, mask: mask)
+        case .hashData(let value):
+            checkExpr(value, in: sub, mask: mask)
+            requireContext(.of(.hash), "hash_data()", at: statement.location, in: sub, mask: mask)
+        case .ban(let value):
+            checkExpr(value, in: sub, mask: mask)
+        case .new:
+            requireContext(.of(.initialize), "'new'", at: statement.location, in: sub, mask: mask)
+        case .expression(let value):
+            checkExpr(value, in: sub, mask: mask)
+        case .legacyError, .legacyESI, .legacyBareAction:
+            sink.error(statement.location, "Legacy (VCL 2.x/3.x) statement in a VCL 4.x file")
+        }
+    }
+
+    private func requireContext(_ allowed: SubMask, _ what: String, at location: SourceLocation,
+                                in sub: SubDecl, mask: SubMask) {
+        let bad = mask.subtracting(allowed)
+        if let (where_, via) = describe(bad, sub: sub) {
+            sink.error(location, "\(what) is not allowed in \(where_.name)\(via)")
+        }
+    }
+
+    private func checkReturn(_ action: ReturnAction?, at location: SourceLocation, in sub: SubDecl, mask: SubMask) {
+        guard let action else {
+            if Checker.builtinNames.contains(sub.name) {
+                sink.error(location, "A built-in subroutine must return an action: return (action);")
+            }
+            return
+        }
+        for argument in action.arguments { checkExpr(argument, in: sub, mask: mask) }
+        for builtin in mask.subroutines where !builtin.legalActions.contains(action.name) {
+            let legal = builtin.legalActions.filter { $0 != "fail" }.sorted().joined(separator: ", ")
+            let via = Checker.builtinNames.contains(sub.name) ? "" : " (sub '\(sub.name)' is called from there)"
+            sink.error(action.location, "Invalid return action '\(action.name)' in \(builtin.name)\(via); legal: \(legal)")
+            return
+        }
+    }
+
+    private func checkAccess(_ name: String, at location: SourceLocation, write: Bool, unset: Bool,
+                             in sub: SubDecl, mask: SubMask) {
+        guard let spec = Variables.lookup(name) else { return }
+        let allowed = unset ? spec.unsettable : (write ? spec.writable : spec.readable)
+        let verb = unset ? "unset" : (write ? "set" : "read")
+        if allowed.isEmpty {
+            let reason = unset && !spec.writable.isEmpty ? "cannot be unset" : "is read-only; it cannot be \(verb)"
+            sink.error(location, "Variable '\(name)' \(reason)")
+            return
+        }
+        if let (where_, via) = describe(mask.subtracting(allowed), sub: sub) {
+            sink.error(location, "Variable '\(name)' cannot be \(verb) in \(where_.name)\(via)")
+        }
+    }
+
+    private func checkExpr(_ expr: Expr, in sub: SubDecl, mask: SubMask) {
+        switch expr.kind {
+        case .identifier(let name):
+            checkAccess(name, at: expr.location, write: false, unset: false, in: sub, mask: mask)
+        case .call(_, let arguments):
+            for argument in arguments { checkExpr(argument.value, in: sub, mask: mask) }
+        case .unary(_, let operand):
+            checkExpr(operand, in: sub, mask: mask)
+        case .binary(_, let lhs, let rhs):
+            checkExpr(lhs, in: sub, mask: mask)
+            checkExpr(rhs, in: sub, mask: mask)
+        default: break
+        }
+    }
+}

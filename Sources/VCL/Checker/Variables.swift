@@ -1,0 +1,174 @@
+/// Writes a value into a variable of the request context.
+enum Setter: Sendable {
+    case string(@Sendable (VCLContext, String?) -> Void)
+    case int(@Sendable (VCLContext, Int64) -> Void)
+    case real(@Sendable (VCLContext, Double) -> Void)
+    case duration(@Sendable (VCLContext, Double) -> Void)
+    case bool(@Sendable (VCLContext, Bool) -> Void)
+    case backend(@Sendable (VCLContext, String?) -> Void)
+}
+
+/// One VCL variable: its type, where it may be read, set and unset, and how.
+struct VariableSpec: Sendable {
+    let name: String
+    let type: VCLType
+    let readable: SubMask
+    let writable: SubMask
+    let unsettable: SubMask
+    let getter: CompiledExpr
+    let setter: Setter?
+    let unsetter: (@Sendable (VCLContext) -> Void)?
+}
+
+/// The table of VCL variables, with Varnish 7's access rules.
+enum Variables {
+    private static let clientAndBackend = SubMask.client.union(.backend)
+    private static let beresp = SubMask.of(.backendResponse, .backendError)
+    private static let resp = SubMask.of(.deliver, .synth)
+    private static let bereqWrite = SubMask.of(.pipe).union(.backend)
+
+    private static func v(_ name: String, _ getter: CompiledExpr, read: SubMask, write: SubMask = .none,
+                          _ setter: Setter? = nil) -> VariableSpec {
+        VariableSpec(name: name, type: getter.type, readable: read, writable: write, unsettable: .none,
+                     getter: getter, setter: setter, unsetter: nil)
+    }
+
+    private static let fixed: [String: VariableSpec] = {
+        let specs: [VariableSpec] = [
+            v("client.ip", .ip { $0.clientIP }, read: clientAndBackend),
+            v("client.identity", .string { $0.clientIdentity ?? $0.clientIP.description }, read: clientAndBackend,
+              write: .client, .string { $0.clientIdentity = $1 }),
+            v("server.ip", .ip { $0.serverIP }, read: clientAndBackend),
+            v("server.hostname", .string { $0.serverHostname }, read: .all),
+            v("server.identity", .string { $0.serverIdentity }, read: .all),
+            v("local.ip", .ip { $0.localIP }, read: clientAndBackend),
+            v("remote.ip", .ip { $0.remoteIP }, read: clientAndBackend),
+            v("now", .time { $0.now }, read: .all),
+
+            v("req.method", .string { $0.req.method }, read: .client, write: .client, .string { $0.req.method = $1 ?? "" }),
+            v("req.url", .string { $0.req.url }, read: .client, write: .client, .string { $0.req.url = $1 ?? "" }),
+            v("req.proto", .string { $0.req.proto }, read: .client, write: .client, .string { $0.req.proto = $1 ?? "" }),
+            v("req.backend_hint", .backend { $0.req.backendHint }, read: .client, write: .client,
+              .backend { $0.req.backendHint = $1 }),
+            v("req.restarts", .int { Int64($0.req.restarts) }, read: .client),
+            v("req.ttl", .duration { $0.req.ttl ?? -1 }, read: .client, write: .client, .duration { $0.req.ttl = $1 }),
+            v("req.grace", .duration { $0.req.grace ?? -1 }, read: .client, write: .client, .duration { $0.req.grace = $1 }),
+            v("req.hash_always_miss", .bool { $0.req.hashAlwaysMiss }, read: .client, write: .of(.recv),
+              .bool { $0.req.hashAlwaysMiss = $1 }),
+            v("req.hash_ignore_busy", .bool { $0.req.hashIgnoreBusy }, read: .client, write: .of(.recv),
+              .bool { $0.req.hashIgnoreBusy = $1 }),
+            v("req.esi", .bool { $0.req.esi }, read: .client, write: .of(.recv, .deliver, .synth), .bool { $0.req.esi = $1 }),
+            v("req.esi_level", .int { Int64($0.req.esiLevel) }, read: .client),
+            v("req.can_gzip", .bool { $0.req.canGzip }, read: .client),
+            v("req.xid", .string { $0.req.xid }, read: .client),
+
+            v("bereq.method", .string { $0.bereq.method }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.method = $1 ?? "" }),
+            v("bereq.url", .string { $0.bereq.url }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.url = $1 ?? "" }),
+            v("bereq.proto", .string { $0.bereq.proto }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.proto = $1 ?? "" }),
+            v("bereq.backend", .backend { $0.bereq.backend }, read: bereqWrite, write: bereqWrite, .backend { $0.bereq.backend = $1 }),
+            v("bereq.retries", .int { Int64($0.bereq.retries) }, read: .backend),
+            v("bereq.uncacheable", .bool { $0.bereq.uncacheable }, read: .backend),
+            v("bereq.xid", .string { $0.bereq.xid }, read: .backend),
+            v("bereq.connect_timeout", .duration { $0.bereq.connectTimeout ?? -1 }, read: bereqWrite, write: bereqWrite,
+              .duration { $0.bereq.connectTimeout = $1 }),
+            v("bereq.first_byte_timeout", .duration { $0.bereq.firstByteTimeout ?? -1 }, read: bereqWrite, write: bereqWrite,
+              .duration { $0.bereq.firstByteTimeout = $1 }),
+            v("bereq.between_bytes_timeout", .duration { $0.bereq.betweenBytesTimeout ?? -1 }, read: bereqWrite,
+              write: bereqWrite, .duration { $0.bereq.betweenBytesTimeout = $1 }),
+
+            v("beresp.status", .int { Int64($0.beresp.status) }, read: beresp, write: beresp, .int { $0.beresp.status = Int(clamping: $1) }),
+            v("beresp.reason", .string { $0.beresp.reason }, read: beresp, write: beresp, .string { $0.beresp.reason = $1 ?? "" }),
+            v("beresp.proto", .string { $0.beresp.proto }, read: beresp, write: beresp, .string { $0.beresp.proto = $1 ?? "" }),
+            v("beresp.ttl", .duration { $0.beresp.ttl }, read: beresp, write: beresp, .duration { $0.beresp.ttl = $1 }),
+            v("beresp.grace", .duration { $0.beresp.grace }, read: beresp, write: beresp, .duration { $0.beresp.grace = $1 }),
+            v("beresp.keep", .duration { $0.beresp.keep }, read: beresp, write: beresp, .duration { $0.beresp.keep = $1 }),
+            v("beresp.age", .duration { $0.beresp.age }, read: beresp),
+            v("beresp.uncacheable", .bool { $0.beresp.uncacheable }, read: beresp, write: beresp,
+              .bool { $0.beresp.uncacheable = $0.beresp.uncacheable || $1 }),
+            v("beresp.do_gzip", .bool { $0.beresp.doGzip }, read: beresp, write: beresp, .bool { $0.beresp.doGzip = $1 }),
+            v("beresp.do_gunzip", .bool { $0.beresp.doGunzip }, read: beresp, write: beresp, .bool { $0.beresp.doGunzip = $1 }),
+            v("beresp.do_esi", .bool { $0.beresp.doESI }, read: beresp, write: beresp, .bool { $0.beresp.doESI = $1 }),
+            v("beresp.do_stream", .bool { $0.beresp.doStream }, read: beresp, write: beresp, .bool { $0.beresp.doStream = $1 }),
+            v("beresp.was_304", .bool { $0.beresp.was304 }, read: beresp),
+            v("beresp.backend", .backend { $0.beresp.backendName }, read: beresp),
+            v("beresp.backend.name", .string { $0.beresp.backendName }, read: beresp),
+
+            v("obj.status", .int { Int64($0.obj.status) }, read: .of(.hit)),
+            v("obj.reason", .string { $0.obj.reason }, read: .of(.hit)),
+            v("obj.proto", .string { $0.obj.proto }, read: .of(.hit)),
+            v("obj.hits", .int { Int64($0.obj.hits) }, read: .of(.hit, .deliver)),
+            v("obj.ttl", .duration { $0.obj.ttl }, read: .of(.hit, .deliver)),
+            v("obj.age", .duration { $0.obj.age }, read: .of(.hit, .deliver)),
+            v("obj.grace", .duration { $0.obj.grace }, read: .of(.hit, .deliver)),
+            v("obj.keep", .duration { $0.obj.keep }, read: .of(.hit, .deliver)),
+            v("obj.uncacheable", .bool { $0.obj.uncacheable }, read: .of(.deliver)),
+
+            v("resp.status", .int { Int64($0.resp.status) }, read: resp, write: resp, .int { $0.resp.status = Int(clamping: $1) }),
+            v("resp.reason", .string { $0.resp.reason }, read: resp, write: resp, .string { $0.resp.reason = $1 ?? "" }),
+            v("resp.proto", .string { $0.resp.proto }, read: resp, write: resp, .string { $0.resp.proto = $1 ?? "" }),
+            v("resp.is_streaming", .bool { $0.resp.isStreaming }, read: resp),
+        ]
+        return Dictionary(specs.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }()
+
+    /// The header prefixes and where their headers may be read, set and unset.
+    private static let headerScopes: [(prefix: String, read: SubMask, write: SubMask)] = [
+        ("req.http.", .client, .client),
+        ("bereq.http.", bereqWrite, bereqWrite),
+        ("beresp.http.", beresp, beresp),
+        ("obj.http.", .of(.hit), .none),
+        ("resp.http.", resp, resp),
+    ]
+
+    /// True when `name` is a header variable such as `req.http.Host`.
+    static func isHeader(_ name: String) -> Bool {
+        headerScopes.contains { name.hasPrefix($0.prefix) && name.count > $0.prefix.count }
+    }
+
+    /// The variable called `name`, or nil when there is none.
+    static func lookup(_ name: String) -> VariableSpec? {
+        if let spec = fixed[name] { return spec }
+        for scope in headerScopes where name.hasPrefix(scope.prefix) && name.count > scope.prefix.count {
+            let header = String(name.dropFirst(scope.prefix.count))
+            return headerSpec(name: name, prefix: scope.prefix, header: header, read: scope.read, write: scope.write)
+        }
+        return nil
+    }
+
+    /// True when `name` starts like a variable (so an unknown one is reported as such).
+    static func looksLikeVariable(_ name: String) -> Bool {
+        let roots = ["req.", "bereq.", "beresp.", "obj.", "resp.", "client.", "server.", "local.", "remote."]
+        return roots.contains { name.hasPrefix($0) }
+    }
+
+    private static func headerSpec(name: String, prefix: String, header: String,
+                                   read: SubMask, write: SubMask) -> VariableSpec {
+        let getter: CompiledExpr
+        let setter: Setter
+        let unsetter: @Sendable (VCLContext) -> Void
+        switch prefix {
+        case "req.http.":
+            getter = .string { $0.req.headers[header] }
+            setter = .string { $0.req.headers.set(header, $1 ?? "") }
+            unsetter = { $0.req.headers.remove(header) }
+        case "bereq.http.":
+            getter = .string { $0.bereq.headers[header] }
+            setter = .string { $0.bereq.headers.set(header, $1 ?? "") }
+            unsetter = { $0.bereq.headers.remove(header) }
+        case "beresp.http.":
+            getter = .string { $0.beresp.headers[header] }
+            setter = .string { $0.beresp.headers.set(header, $1 ?? "") }
+            unsetter = { $0.beresp.headers.remove(header) }
+        case "obj.http.":
+            getter = .string { $0.obj.headers[header] }
+            setter = .string { $0.obj.headers.set(header, $1 ?? "") }
+            unsetter = { $0.obj.headers.remove(header) }
+        default:
+            getter = .string { $0.resp.headers[header] }
+            setter = .string { $0.resp.headers.set(header, $1 ?? "") }
+            unsetter = { $0.resp.headers.remove(header) }
+        }
+        return VariableSpec(name: name, type: .string, readable: read, writable: write, unsettable: write,
+                            getter: getter, setter: setter, unsetter: unsetter)
+    }
+}

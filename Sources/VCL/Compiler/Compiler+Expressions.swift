@@ -1,0 +1,219 @@
+extension Compiler {
+    /// Compiles an expression, or reports why it cannot be and returns nil.
+    func compile(_ expr: Expr) -> CompiledExpr? {
+        switch expr.kind {
+        case .string(let text): return .string { _ in text }
+        case .integer(let value): return .int { _ in value }
+        case .real(let value): return .real { _ in value }
+        case .duration(let value): return .duration { _ in value }
+        case .bytes(let value): return .bytes { _ in value }
+        case .bool(let value): return .bool { _ in value }
+        case .identifier(let name): return compileIdentifier(name, expr)
+        case .call(let name, let arguments): return compileCall(name, arguments, expr)
+        case .unary(let op, let operand): return compileUnary(op, operand, expr)
+        case .binary(let op, let lhs, let rhs): return compileBinary(op, lhs, rhs, expr)
+        }
+    }
+
+    /// Compiles and converts to `type`, with VCL's implicit conversions (anything to STRING,
+    /// INT to REAL, STRING/BACKEND to BOOL).
+    func compile(_ expr: Expr, as type: VCLType, what: String) -> CompiledExpr? {
+        guard let value = compile(expr) else { return nil }
+        if value.type == type { return value }
+        switch type {
+        case .string: if let f = value.asString { return .string(f) }
+        case .real: if let f = value.asReal { return .real(f) }
+        case .bool: if let f = value.asBool { return .bool(f) }
+        default: break
+        }
+        return typeError(expr, "\(what): expected \(type.rawValue), found \(value.type.rawValue)")
+    }
+
+    func compileString(_ expr: Expr, what: String) -> CompiledExpr.Fn<String?>? {
+        guard case .string(let f)? = compile(expr, as: .string, what: what) else { return nil }
+        return f
+    }
+
+    func compileBool(_ expr: Expr, what: String) -> CompiledExpr.Fn<Bool>? {
+        guard case .bool(let f)? = compile(expr, as: .bool, what: what) else { return nil }
+        return f
+    }
+
+    private func compileIdentifier(_ name: String, _ expr: Expr) -> CompiledExpr? {
+        if let spec = Variables.lookup(name) { return spec.getter }
+        if backendNames.contains(name) { return .backend { _ in name } }
+        if let acl = acls[name] { return .acl(acl) }
+        if let director = directors[name] {
+            return .backend { director.pick(key: nil, context: $0) }
+        }
+        if symbols.probes[name] != nil { return typeError(expr, "Probe '\(name)' cannot be used in an expression") }
+        if Variables.looksLikeVariable(name) { return typeError(expr, "Unknown variable '\(name)'") }
+        return typeError(expr, "Unknown symbol '\(name)'")
+    }
+
+    private func compileUnary(_ op: String, _ operand: Expr, _ expr: Expr) -> CompiledExpr? {
+        if op == "!" {
+            guard let f = compileBool(operand, what: "Operand of '!'") else { return nil }
+            return .bool { !f($0) }
+        }
+        guard let value = compile(operand) else { return nil }
+        switch value {
+        case .int(let f): return .int { 0 &- f($0) }
+        case .real(let f): return .real { -f($0) }
+        case .duration(let f): return .duration { -f($0) }
+        case .bytes(let f): return .bytes { 0 &- f($0) }
+        default: return typeError(expr, "Operator '-' cannot be applied to \(value.type.rawValue)")
+        }
+    }
+
+    private func compileBinary(_ op: String, _ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> CompiledExpr? {
+        switch op {
+        case "&&", "||":
+            guard let a = compileBool(lhs, what: "Left operand of '\(op)'"),
+                  let b = compileBool(rhs, what: "Right operand of '\(op)'") else { return nil }
+            return op == "&&" ? .bool { a($0) && b($0) } : .bool { a($0) || b($0) }
+        case "~", "!~":
+            return compileMatch(negated: op == "!~", lhs, rhs, expr)
+        case "==", "!=", "<", ">", "<=", ">=":
+            return compileComparison(op, lhs, rhs, expr)
+        case "+":
+            return compileAddition(lhs, rhs, expr)
+        default:
+            return compileArithmetic(op, lhs, rhs, expr)
+        }
+    }
+
+    private func compileMatch(negated: Bool, _ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> CompiledExpr? {
+        guard let left = compile(lhs) else { return nil }
+        if let name = rhs.identifierName, let acl = acls[name] {
+            guard case .ip(let ip) = left else {
+                return typeError(lhs, "ACL '\(name)' matches an IP, found \(left.type.rawValue)")
+            }
+            return .bool { context in (ip(context).map(acl.matches) ?? false) != negated }
+        }
+        guard let subject = left.asString else {
+            return typeError(lhs, "Cannot match a regular expression against \(left.type.rawValue)")
+        }
+        guard rhs.stringLiteral != nil else {
+            return typeError(rhs, "The right side of '~' must be a regular expression literal or an ACL")
+        }
+        guard let regex = regex(rhs) else { return nil }
+        return .bool { context in regex.matches(subject(context) ?? "", scratch: context.scratch) != negated }
+    }
+
+    private func compileComparison(_ op: String, _ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> CompiledExpr? {
+        guard let a = compile(lhs), let b = compile(rhs) else { return nil }
+        func order<T: Comparable & Sendable>(_ x: @escaping @Sendable (VCLContext) -> T,
+                                  _ y: @escaping @Sendable (VCLContext) -> T) -> CompiledExpr {
+            switch op {
+            case "==": return .bool { x($0) == y($0) }
+            case "!=": return .bool { x($0) != y($0) }
+            case "<": return .bool { x($0) < y($0) }
+            case ">": return .bool { x($0) > y($0) }
+            case "<=": return .bool { x($0) <= y($0) }
+            default: return .bool { x($0) >= y($0) }
+            }
+        }
+        switch (a, b) {
+        case (.int(let x), .int(let y)), (.bytes(let x), .bytes(let y)): return order(x, y)
+        case (.duration(let x), .duration(let y)), (.time(let x), .time(let y)), (.real(let x), .real(let y)):
+            return order(x, y)
+        default: break
+        }
+        if let x = a.asReal, let y = b.asReal { return order(x, y) }
+        let equality = op == "==" || op == "!="
+        switch (a, b) {
+        case (.bool(let x), .bool(let y)) where equality:
+            return op == "==" ? .bool { x($0) == y($0) } : .bool { x($0) != y($0) }
+        case (.ip(let x), .ip(let y)) where equality:
+            return op == "==" ? .bool { x($0) == y($0) } : .bool { x($0) != y($0) }
+        case (.backend(let x), .backend(let y)) where equality:
+            return op == "==" ? .bool { x($0) == y($0) } : .bool { x($0) != y($0) }
+        default: break
+        }
+        if a.type == .string || b.type == .string, let x = a.asString, let y = b.asString {
+            // An unset string equals nothing but another unset string, as in Varnish.
+            switch op {
+            case "==": return .bool { x($0) == y($0) }
+            case "!=": return .bool { x($0) != y($0) }
+            default: return order({ x($0) ?? "" }, { y($0) ?? "" })
+            }
+        }
+        return typeError(expr, "Cannot compare \(a.type.rawValue) \(op) \(b.type.rawValue)")
+    }
+
+    /// The parts of a chain of string `+`, flattened so that evaluation builds one string.
+    private func concatenationParts(_ expr: Expr) -> [CompiledExpr.Fn<String?>]? {
+        if case .binary("+", let lhs, let rhs) = expr.kind, let left = compile(lhs), left.type == .string {
+            guard let head = concatenationParts(lhs), let tail = compileString(rhs, what: "Operand of '+'") else { return nil }
+            return head + [tail]
+        }
+        guard let single = compileString(expr, what: "Operand of '+'") else { return nil }
+        return [single]
+    }
+
+    private func compileAddition(_ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> CompiledExpr? {
+        guard let a = compile(lhs), let b = compile(rhs) else { return nil }
+        if a.type == .string || b.type == .string {
+            guard let head = concatenationParts(lhs), let last = b.asString else {
+                return typeError(expr, "Cannot concatenate \(a.type.rawValue) and \(b.type.rawValue)")
+            }
+            let parts = head + [last]
+            if parts.count == 2 {
+                let (x, y) = (parts[0], parts[1])
+                return .string { (x($0) ?? "") + (y($0) ?? "") }
+            }
+            return .string { context in
+                var result = ""
+                for part in parts { if let piece = part(context) { result += piece } }
+                return result
+            }
+        }
+        switch (a, b) {
+        case (.time(let x), .duration(let y)), (.duration(let y), .time(let x)): return .time { x($0) + y($0) }
+        default: return compileArithmetic("+", lhs, rhs, expr, a, b)
+        }
+    }
+
+    func compileArithmetic(_ op: String, _ lhs: Expr, _ rhs: Expr, _ expr: Expr,
+                           _ left: CompiledExpr? = nil, _ right: CompiledExpr? = nil) -> CompiledExpr? {
+        guard let a = left ?? compile(lhs), let b = right ?? compile(rhs) else { return nil }
+        func real(_ x: @escaping CompiledExpr.Fn<Double>, _ y: @escaping CompiledExpr.Fn<Double>) -> CompiledExpr.Fn<Double> {
+            switch op {
+            case "+": return { x($0) + y($0) }
+            case "-": return { x($0) - y($0) }
+            case "*": return { x($0) * y($0) }
+            default: return { x($0) / y($0) }
+            }
+        }
+        func int(_ x: @escaping CompiledExpr.Fn<Int64>, _ y: @escaping CompiledExpr.Fn<Int64>) -> CompiledExpr.Fn<Int64> {
+            switch op {
+            case "+": return { x($0) &+ y($0) }
+            case "-": return { x($0) &- y($0) }
+            case "*": return { x($0) &* y($0) }
+            default:
+                return { context in
+                    let divisor = y(context)
+                    if divisor == 0 { context.fail("INT division by zero"); return 0 }
+                    return x(context) / divisor
+                }
+            }
+        }
+        switch (a, b, op) {
+        case (.int(let x), .int(let y), _): return .int(int(x, y))
+        case (.bytes(let x), .bytes(let y), "+"), (.bytes(let x), .bytes(let y), "-"): return .bytes(int(x, y))
+        case (.bytes(let x), .int(let y), "*"), (.bytes(let x), .int(let y), "/"): return .bytes(int(x, y))
+        case (.duration(let x), .duration(let y), "+"), (.duration(let x), .duration(let y), "-"): return .duration(real(x, y))
+        case (.duration(let x), .duration(let y), "/"): return .real(real(x, y))
+        case (.time(let x), .duration(let y), "-"): return .time(real(x, y))
+        case (.time(let x), .time(let y), "-"): return .duration(real(x, y))
+        case (.duration(let x), _, "*"), (.duration(let x), _, "/"):
+            if let y = b.asReal { return .duration(real(x, y)) }
+        case (_, .duration(let y), "*"):
+            if let x = a.asReal { return .duration(real(x, y)) }
+        default:
+            if let x = a.asReal, let y = b.asReal { return .real(real(x, y)) }
+        }
+        return typeError(expr, "Operator '\(op)' cannot be applied to \(a.type.rawValue) and \(b.type.rawValue)")
+    }
+}

@@ -1,0 +1,118 @@
+extension Compiler {
+    /// The functions of `import std;` that Shellac provides.
+    func compileStd(_ function: String, _ arguments: [Expr.Argument], _ expr: Expr) -> CompiledExpr? {
+        let full = "std.\(function)"
+        func args(_ names: [String], required: Int) -> [Expr?]? {
+            bind(arguments, names, required: required, function: full, at: expr)
+        }
+        switch function {
+        case "log":
+            guard let a = args(["s"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            return .void { $0.logLines.append(text($0) ?? "") }
+        case "syslog":
+            guard let a = args(["priority", "s"], required: 2),
+                  case .int(let priority)? = compile(a[0]!, as: .int, what: "\(full) priority"), // bound: required
+                  let text = compileString(a[1]!, what: full) else { return nil } // bound: required
+            return .void { $0.syslogLines.append((Int(priority($0)), text($0) ?? "")) }
+        case "tolower", "toupper":
+            guard let a = args(["s"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            let upper = function == "toupper"
+            return .string { context in text(context).map { upper ? $0.uppercased() : $0.lowercased() } }
+        case "integer":
+            guard let a = args(["s", "fallback"], required: 0), let text = a[0].flatMap({ compileString($0, what: full) })
+            else { return typeError(expr, "\(full) needs its 's' argument") }
+            var fallback: CompiledExpr.Fn<Int64>?
+            if let f = a[1] {
+                guard case .int(let g)? = compile(f, as: .int, what: "\(full) fallback") else { return nil }
+                fallback = g
+            }
+            let fallbackFn = fallback
+            return .int { context in
+                if let value = text(context).flatMap({ Int64($0.trimmingASCIISpaces) }) { return value }
+                if let fallbackFn { return fallbackFn(context) }
+                context.fail("std.integer: not an integer and no fallback")
+                return 0
+            }
+        case "real":
+            guard let a = args(["s", "fallback"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            var fallback: CompiledExpr.Fn<Double>?
+            if let f = a[1] {
+                guard case .real(let g)? = compile(f, as: .real, what: "\(full) fallback") else { return nil }
+                fallback = g
+            }
+            let fallbackFn = fallback
+            return .real { context in
+                if let value = text(context).flatMap({ Double($0.trimmingASCIISpaces) }) { return value }
+                if let fallbackFn { return fallbackFn(context) }
+                context.fail("std.real: not a number and no fallback")
+                return 0
+            }
+        case "duration":
+            guard let a = args(["s", "fallback"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            var fallback: CompiledExpr.Fn<Double>?
+            if let f = a[1] {
+                guard case .duration(let g)? = compile(f, as: .duration, what: "\(full) fallback") else { return nil }
+                fallback = g
+            }
+            let fallbackFn = fallback
+            return .duration { context in
+                if let value = text(context).flatMap(StdFunctions.parseDuration) { return value }
+                if let fallbackFn { return fallbackFn(context) }
+                context.fail("std.duration: not a duration and no fallback")
+                return 0
+            }
+        case "ip":
+            guard let a = args(["s", "fallback", "resolve"], required: 1),
+                  let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            var fallback: CompiledExpr.Fn<VCLIP?>?
+            if let f = a[1] {
+                guard case .ip(let g)? = compile(f, as: .ip, what: "\(full) fallback") else { return nil }
+                fallback = g
+            }
+            let fallbackFn = fallback
+            return .ip { context in
+                if let value = text(context).flatMap({ VCLIP($0.trimmingASCIISpaces) }) { return value }
+                if let fallbackFn { return fallbackFn(context) }
+                context.fail("std.ip: not an address and no fallback")
+                return nil
+            }
+        case "healthy":
+            guard let a = args(["be"], required: 1),
+                  case .backend(let backend)? = compile(a[0]!, as: .backend, what: full) else { return nil } // bound: required
+            return .bool { context in backend(context).map(context.isHealthy) ?? false }
+        case "querysort":
+            guard let a = args(["url"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            return .string { text($0).map(StdFunctions.querysort) }
+        case "collect":
+            guard let a = args(["hdr", "sep"], required: 1), let header = a[0] else { return nil }
+            guard let name = header.identifierName, Variables.isHeader(name), let spec = Variables.lookup(name),
+                  case .string(let get)? = Optional(spec.getter), case .string(let set)? = spec.setter else {
+                return typeError(header, "\(full) expects a header such as req.http.Cookie")
+            }
+            var separator: CompiledExpr.Fn<String?> = { _ in ", " }
+            if let given = a[1] {
+                guard let f = compileString(given, what: "\(full) separator") else { return nil }
+                separator = f
+            }
+            let separatorFn = separator
+            let headerName = String(name.split(separator: ".", maxSplits: 2).last ?? "")
+            return .void { context in
+                guard get(context) != nil else { return }
+                let values = StdFunctions.headerValues(name, headerName, context)
+                set(context, values.joined(separator: separatorFn(context) ?? ", "))
+            }
+        case "timestamp":
+            guard let a = args(["s"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            return .void { $0.timestamps.append((text($0) ?? "", $0.now)) }
+        case "cache_req_body":
+            guard let a = args(["size"], required: 1),
+                  case .bytes(let size)? = compile(a[0]!, as: .bytes, what: full) else { return nil } // bound: required
+            return .bool { context in
+                context.cacheRequestBodyLimit = size(context)
+                return true
+            }
+        default:
+            return typeError(expr, "Unknown function 'std.\(function)' (Shellac has log, syslog, tolower, toupper, integer, real, duration, ip, healthy, querysort, collect, timestamp, cache_req_body)")
+        }
+    }
+}

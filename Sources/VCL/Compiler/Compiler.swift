@@ -1,0 +1,43 @@
+/// Lowers a checked VCL (symbol table) to closures; reports type errors with positions.
+final class Compiler {
+    let sink: DiagnosticSink
+    let symbols: SymbolTable
+    var acls: [String: VCLACL] = [:]
+    var directors: [String: VCLDirector] = [:]
+    var backendNames: Set<String> = []
+    /// Each distinct pattern is compiled once and shared.
+    var regexCache: [String: VCLRegex] = [:]
+    /// Custom subs already compiled, by name.
+    var compiledSubs: [String: Step] = [:]
+
+    init(sink: DiagnosticSink, symbols: SymbolTable) {
+        self.sink = sink
+        self.symbols = symbols
+        backendNames = Set(symbols.backends.map(\.name))
+    }
+
+    /// A regex from a string literal, with its compile error placed at the offending column.
+    func regex(_ expr: Expr) -> VCLRegex? {
+        guard let pattern = expr.stringLiteral else {
+            sink.error(expr.location, "Expected a regular expression string literal")
+            return nil
+        }
+        if let cached = regexCache[pattern] { return cached }
+        do {
+            let compiled = try VCLRegex(pattern)
+            regexCache[pattern] = compiled
+            return compiled
+        } catch {
+            let location = expr.location
+            let column = location.column + 1 + error.offset
+            sink.error(SourceLocation(file: location.file, line: location.line, column: column),
+                       "Regular expression error: \(error.message)")
+            return nil
+        }
+    }
+
+    func typeError(_ expr: Expr, _ message: String) -> CompiledExpr? {
+        sink.error(expr.location, message)
+        return nil
+    }
+}

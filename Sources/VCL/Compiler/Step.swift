@@ -1,0 +1,37 @@
+/// How a compiled statement ends: carry on, return an action, or leave a custom sub (`return;`).
+enum Flow {
+    case proceed
+    case exit(VCLAction)
+    case leave
+}
+
+/// A compiled statement or block.
+typealias Step = @Sendable (VCLContext) -> Flow
+
+enum Steps {
+    /// Runs steps in order; stops at a return, and fails the request if VCL failed at run time.
+    static func block(_ steps: [Step]) -> Step {
+        switch steps.count {
+        case 0: return { _ in .proceed }
+        case 1:
+            let only = steps[0]
+            return { context in
+                let flow = only(context)
+                if case .proceed = flow, context.failure != nil { return .exit(.fail) }
+                return flow
+            }
+        default:
+            return { context in
+                for step in steps {
+                    let flow = step(context)
+                    if case .proceed = flow {
+                        if context.failure != nil { return .exit(.fail) }
+                        continue
+                    }
+                    return flow
+                }
+                return .proceed
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// The entry point: VCL source text to a `VCLProgram`, or every error found.
+public enum VCLCompiler {
+    /// Compiles `source` (named `name` in diagnostics). Throws `VCLCompileError` listing every
+    /// error (and warning); on success the program's `warnings` hold the warnings.
+    public static func compile(source: String, name: String = "input.vcl",
+                               includes: IncludeResolver = IncludeResolver()) throws(VCLCompileError) -> VCLProgram {
+        let sink = DiagnosticSink()
+        let file = SourceFile(name: name, text: source)
+        var parser = Parser(file: file, sink: sink, includes: includes)
+        var declarations = parser.parseFile()
+
+        let isLegacy: Bool
+        if case .version? = declarations.first {
+            isLegacy = false
+        } else {
+            isLegacy = true
+            if let misplaced = declarations.dropFirst().first(where: { if case .version = $0 { true } else { false } }),
+               case .version(_, let location) = misplaced {
+                sink.error(location, "The 'vcl 4.x;' line must come first in the file")
+            } else {
+                sink.warning(file.location(at: 0), "No 'vcl 4.x;' line: reading the file as legacy VCL 2.x/3.x")
+            }
+            declarations = LegacyTranslator(sink: sink).translate(declarations)
+        }
+
+        var builtinParser = Parser(file: SourceFile(name: BuiltinVCL.name, text: BuiltinVCL.source), sink: sink, includes: nil)
+        let builtin = builtinParser.parseFile().map { declaration -> Declaration in
+            guard case .sub(var sub) = declaration else { return declaration }
+            sub.isBuiltin = true
+            return .sub(sub)
+        }
+        declarations += builtin.filter { if case .version = $0 { false } else { true } }
+
+        var checker = Checker(sink: sink)
+        let symbols = checker.check(declarations)
+        // Compile even after checker errors, to report type errors too (not with recursion).
+        if symbols.hasRecursion { throw VCLCompileError(sink.diagnostics) }
+
+        let compiler = Compiler(sink: sink, symbols: symbols)
+        let probes = symbols.probes.values.sorted { $0.name < $1.name }.map(compiler.compileProbe)
+        let probeMap = Dictionary(probes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let backends = symbols.backends.compactMap { compiler.compileBackend($0, probes: probeMap) }
+        for (name, acl) in symbols.acls { compiler.acls[name] = compiler.compileACL(acl) }
+        compiler.compileDirectors()
+        let subroutines: [Step] = VCLSubroutine.allCases.map { subroutine in
+            compiler.compileSub(named: subroutine.name) ?? { _ in .proceed }
+        }
+        if sink.hasErrors { throw VCLCompileError(sink.diagnostics) }
+        return VCLProgram(name: name, backends: backends, probes: probes, acls: compiler.acls,
+                          directors: compiler.directors, warnings: sink.diagnostics, isLegacy: isLegacy,
+                          subroutines: subroutines)
+    }
+
+    /// Reads and compiles a VCL file; includes resolve relative to it, then along `searchPath`.
+    public static func compile(file path: String, searchPath: [String] = []) throws(VCLCompileError) -> VCLProgram {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let file = SourceFile(name: path, text: "")
+            throw VCLCompileError([VCLDiagnostic(.error, file.location(at: 0), "Cannot read VCL file \"\(path)\"")])
+        }
+        return try compile(source: String(decoding: data, as: UTF8.self), name: path,
+                           includes: IncludeResolver(searchPath: searchPath))
+    }
+}

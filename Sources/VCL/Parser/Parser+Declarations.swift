@@ -1,0 +1,171 @@
+extension Parser {
+    /// Parses a whole file into declarations, splicing in `include`d files.
+    mutating func parseFile() -> [Declaration] {
+        var declarations: [Declaration] = []
+        while current.kind != .endOfFile {
+            do {
+                declarations += try parseDeclaration()
+            } catch {
+                recoverAtTop()
+            }
+        }
+        return declarations
+    }
+
+    mutating func parseDeclaration() throws -> [Declaration] {
+        let token = current
+        guard let keyword = token.identifier else {
+            throw fail(token.location, "Expected 'vcl', 'import', 'include', 'backend', 'probe', 'acl' or 'sub', found \(token.display)")
+        }
+        advance()
+        switch keyword {
+        case "vcl":
+            let version: String
+            switch current.kind {
+            case .real(let value): version = String(value)
+            case .integer(let value): version = String(value)
+            default: throw fail(current.location, "Expected a VCL version (4.0 or 4.1), found \(current.display)")
+            }
+            let versionLocation = advance().location
+            try expect(";", "after the VCL version")
+            if version != "4.0" && version != "4.1" {
+                sink.error(versionLocation, "VCL version \(version) is not supported (use 4.0 or 4.1)")
+            }
+            return [.version(version, token.location)]
+        case "import":
+            let (name, location) = try expectIdentifier("a VMOD name")
+            if current.isIdentifier("from") {
+                advance()
+                advance()
+            }
+            try expect(";", "after import")
+            return [.import(name: name, location: location)]
+        case "include":
+            guard case .string(let path) = current.kind else {
+                throw fail(current.location, "Expected a file name string after include, found \(current.display)")
+            }
+            let pathLocation = advance().location
+            try expect(";", "after include")
+            return parseInclude(path, at: pathLocation)
+        case "backend":
+            return [.backend(try parseBackend(at: token.location))]
+        case "probe":
+            let (name, _) = try expectIdentifier("a probe name")
+            return [.probe(try parseProbeBody(name: name, at: token.location))]
+        case "acl":
+            return [.acl(try parseACL(at: token.location))]
+        case "sub":
+            let (name, location) = try expectIdentifier("a subroutine name")
+            let body = try parseBlock()
+            return [.sub(SubDecl(name: name, body: body, location: location))]
+        case "director":
+            throw fail(token.location, "Legacy 'director' declarations are not supported; use 'new x = directors.round_robin();' in vcl_init")
+        default:
+            throw fail(token.location, "Expected 'vcl', 'import', 'include', 'backend', 'probe', 'acl' or 'sub', found \(token.display)")
+        }
+    }
+
+    mutating func parseInclude(_ path: String, at location: SourceLocation) -> [Declaration] {
+        guard let includes else {
+            sink.error(location, "include is not available here")
+            return []
+        }
+        switch includes.load(path, from: location.file.name) {
+        case .failure(let message):
+            sink.error(location, message)
+            return []
+        case .success(let file):
+            if includeStack.contains(file.name) {
+                sink.error(location, "Recursive include of \"\(path)\"")
+                return []
+            }
+            var parser = Parser(file: file, sink: sink, includes: includes, includeStack: includeStack)
+            return parser.parseFile()
+        }
+    }
+
+    mutating func parseFields(owner: String) throws -> [FieldDecl] {
+        try expect("{", "to open the \(owner)")
+        var fields: [FieldDecl] = []
+        while !accept("}") {
+            if current.kind == .endOfFile { throw fail(current.location, "Unterminated \(owner), expected '}'") }
+            do {
+                let dotLocation = current.location
+                try expect(".", "before a \(owner) field name")
+                let (name, _) = try expectIdentifier("a field name")
+                try expect("=", "after .\(name)")
+                if name == "probe" && current.isSymbol("{") {
+                    let probe = try parseProbeBody(name: "", at: current.location)
+                    fields.append(FieldDecl(name: name, value: .probe(probe), location: dotLocation))
+                    _ = accept(";")
+                    continue
+                }
+                if case .string = current.kind, case .string = peek().kind {
+                    var parts: [String] = []
+                    while case .string(let text) = current.kind {
+                        parts.append(text)
+                        advance()
+                    }
+                    fields.append(FieldDecl(name: name, value: .strings(parts), location: dotLocation))
+                } else {
+                    let value = try parseExpression()
+                    fields.append(FieldDecl(name: name, value: .expr(value), location: dotLocation))
+                }
+                try expect(";", "after the value of .\(name)")
+            } catch {
+                recoverInBlock()
+            }
+        }
+        return fields
+    }
+
+    mutating func parseBackend(at location: SourceLocation) throws -> BackendDecl {
+        let (name, _) = try expectIdentifier("a backend name")
+        if name == "none" && accept(";") {
+            return BackendDecl(name: name, fields: [], location: location)
+        }
+        return BackendDecl(name: name, fields: try parseFields(owner: "backend"), location: location)
+    }
+
+    mutating func parseProbeBody(name: String, at location: SourceLocation) throws -> ProbeDecl {
+        ProbeDecl(name: name, fields: try parseFields(owner: "probe"), location: location)
+    }
+
+    mutating func parseACL(at location: SourceLocation) throws -> ACLDecl {
+        let (name, _) = try expectIdentifier("an ACL name")
+        if accept("(") {
+            while !accept(")") {
+                if current.kind == .endOfFile { throw fail(current.location, "Unterminated ACL flags") }
+                advance()
+            }
+        }
+        try expect("{", "to open the ACL")
+        var entries: [ACLDecl.Entry] = []
+        while !accept("}") {
+            if current.kind == .endOfFile { throw fail(current.location, "Unterminated acl, expected '}'") }
+            do {
+                let negated = accept("!")
+                let optional = accept("(")
+                guard case .string(let address) = current.kind else {
+                    throw fail(current.location, "Expected an address string in the ACL, found \(current.display)")
+                }
+                let addressLocation = advance().location
+                if optional { try expect(")", "after the optional ACL entry") }
+                var mask: Int?
+                if accept("/") {
+                    guard case .integer(let bits) = current.kind else {
+                        throw fail(current.location, "Expected a mask length after '/', found \(current.display)")
+                    }
+                    mask = Int(bits)
+                    advance()
+                }
+                try expect(";", "after the ACL entry")
+                entries.append(ACLDecl.Entry(negated: negated, address: address, maskBits: mask, optional: optional,
+                                             location: addressLocation))
+            } catch {
+                recoverInBlock()
+            }
+        }
+        return ACLDecl(name: name, entries: entries, location: location)
+    }
+}

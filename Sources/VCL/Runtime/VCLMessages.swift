@@ -1,0 +1,90 @@
+/// The client request as VCL sees it (`req.*`).
+public struct VCLClientRequest: Sendable {
+    public var method = "GET"
+    public var url = "/"
+    public var proto = "HTTP/1.1"
+    public var headers = HeaderList()
+    /// `req.backend_hint`: a backend or director name; nil for none.
+    public var backendHint: String?
+    public var restarts = 0
+    /// `req.ttl` / `req.grace`: upper bounds on what a hit may use; nil when unset.
+    public var ttl: Double?
+    public var grace: Double?
+    public var hashAlwaysMiss = false
+    public var hashIgnoreBusy = false
+    public var esi = true
+    public var esiLevel = 0
+    public var canGzip = false
+    public var xid = "0"
+
+    public init() {}
+}
+
+/// The backend request (`bereq.*`).
+public struct VCLBackendRequest: Sendable {
+    public var method = "GET"
+    public var url = "/"
+    public var proto = "HTTP/1.1"
+    public var headers = HeaderList()
+    public var backend: String?
+    public var retries = 0
+    public var uncacheable = false
+    public var xid = "0"
+    public var connectTimeout: Double?
+    public var firstByteTimeout: Double?
+    public var betweenBytesTimeout: Double?
+
+    public init() {}
+}
+
+/// The backend response (`beresp.*`), before it is stored.
+public struct VCLBackendResponse: Sendable {
+    public var status = 200
+    public var reason = "OK"
+    public var proto = "HTTP/1.1"
+    public var headers = HeaderList()
+    public var ttl: Double = 120
+    public var grace: Double = 10
+    public var keep: Double = 0
+    public var age: Double = 0
+    public var uncacheable = false
+    public var doGzip = false
+    public var doGunzip = false
+    public var doESI = false
+    public var doStream = true
+    public var was304 = false
+    /// The name of the backend that answered.
+    public var backendName = ""
+    /// Set by `return (pass(DURATION))` (and legacy `return (pass)` in vcl_fetch): the object
+    /// is a hit-for-pass marker rather than a hit-for-miss one.
+    public var hitForPass = false
+
+    public init() {}
+}
+
+/// The cached object on a hit or at deliver (`obj.*`); read-only in VCL.
+public struct VCLObject: Sendable {
+    public var status = 200
+    public var reason = "OK"
+    public var proto = "HTTP/1.1"
+    public var headers = HeaderList()
+    public var hits = 0
+    public var ttl: Double = 0
+    public var age: Double = 0
+    public var grace: Double = 0
+    public var keep: Double = 0
+    public var uncacheable = false
+
+    public init() {}
+}
+
+/// The response to the client (`resp.*`).
+public struct VCLResponse: Sendable {
+    public var status = 200
+    public var reason = "OK"
+    public var proto = "HTTP/1.1"
+    public var headers = HeaderList()
+    public var isStreaming = false
+
+    public init() {}
+}

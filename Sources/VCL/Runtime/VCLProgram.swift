@@ -1,0 +1,119 @@
+/// A loaded VCL: its declarations as plain data and its subroutines compiled to closures.
+/// Immutable and `Sendable`: one program serves every request on every thread.
+public struct VCLProgram: Sendable {
+    /// The name the VCL was loaded under (the file name by default).
+    public let name: String
+    public let backends: [VCLBackend]
+    /// Named probes (inline probes live on their backend).
+    public let probes: [VCLProbe]
+    public let acls: [String: VCLACL]
+    /// Directors created in vcl_init, with their member backends.
+    public let directors: [String: VCLDirector]
+    /// The first declared backend: the initial `req.backend_hint`.
+    public let defaultBackend: String?
+    /// Warnings from compiling (legacy translations, unused subs).
+    public let warnings: [VCLDiagnostic]
+    /// True when the file was read as the legacy 2.x/3.x dialect.
+    public let isLegacy: Bool
+    /// The compiled subroutines, indexed like `VCLSubroutine.allCases`.
+    let subroutines: [Step]
+
+    init(name: String, backends: [VCLBackend], probes: [VCLProbe], acls: [String: VCLACL],
+         directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool, subroutines: [Step]) {
+        self.name = name
+        self.backends = backends
+        self.probes = probes
+        self.acls = acls
+        self.directors = directors
+        self.defaultBackend = backends.first?.name ?? directors.keys.sorted().first
+        self.warnings = warnings
+        self.isLegacy = isLegacy
+        self.subroutines = subroutines
+    }
+
+    /// A fresh context for one request, with `req.backend_hint` set to the default backend.
+    public func makeContext() -> VCLContext {
+        let context = VCLContext()
+        context.req.backendHint = defaultBackend
+        context.bereq.backend = defaultBackend
+        return context
+    }
+
+    /// Runs one built-in subroutine (the user's code, then the built-in VCL) and returns its action.
+    ///
+    /// A run-time failure returns `.fail` with `context.failure` set. `restart` once
+    /// `req.restarts` has reached `maxRestarts` becomes `synth(503, "Too many restarts")`.
+    /// A `synth`/`error` without a reason gets the standard reason phrase of its status.
+    public func run(_ subroutine: VCLSubroutine, _ context: VCLContext, maxRestarts: Int = 4) -> VCLAction {
+        let index = VCLSubroutine.allCases.firstIndex(of: subroutine) ?? 0
+        let action: VCLAction
+        switch subroutines[index](context) {
+        case .exit(let result): action = result
+        case .proceed, .leave: action = subroutine == .initialize || subroutine == .finalize ? .ok : .fail
+        }
+        switch action {
+        case .restart where context.req.restarts >= maxRestarts:
+            return .synth(status: 503, reason: "Too many restarts")
+        case .synth(let status, nil):
+            return .synth(status: status, reason: HTTPReason.phrase(status))
+        case .error(let status, nil):
+            return .error(status: status, reason: HTTPReason.phrase(status))
+        default:
+            return action
+        }
+    }
+
+    /// The backend a hint names: a backend directly, or the choice of a director.
+    public func resolveBackend(_ hint: String?, context: VCLContext) -> VCLBackend? {
+        guard let hint else { return nil }
+        if let backend = backends.first(where: { $0.name == hint }) { return backend }
+        if let director = directors[hint], let chosen = director.pick(key: context.req.url, context: context) {
+            return resolveBackend(chosen, context: context)
+        }
+        return nil
+    }
+}
+
+/// Standard reason phrases, for `synth(status)` without a reason.
+public enum HTTPReason {
+    public static func phrase(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 206: "Partial Content"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 303: "See Other"
+        case 304: "Not Modified"
+        case 307: "Temporary Redirect"
+        case 308: "Permanent Redirect"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 406: "Not Acceptable"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 410: "Gone"
+        case 411: "Length Required"
+        case 412: "Precondition Failed"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 415: "Unsupported Media Type"
+        case 416: "Range Not Satisfiable"
+        case 417: "Expectation Failed"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: "Unknown"
+        }
+    }
+}

@@ -1,0 +1,3 @@
+vcl 4.1;
+backend a { .host = "a"; }
+backend a { .host = "b"; }
