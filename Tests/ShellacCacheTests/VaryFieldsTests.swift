@@ -77,6 +77,11 @@ struct VaryFieldsTests {
             .init(name: "cookie", value: nil),
             .init(name: "x-a", value: "1, 2"),
         ])
+        let mixedCase = VariantKey(fields: ["Accept-Encoding", "X-A"], request: HeaderList([("accept-encoding", "gzip")]))
+        #expect(mixedCase.entries == [.init(name: "accept-encoding", value: "gzip"), .init(name: "x-a", value: nil)])
+        #expect(mixedCase.matches(HeaderList([("ACCEPT-ENCODING", "x, GZip;q=0.1")])))
+        let handMade = VariantKey(entries: [.init(name: "X-A", value: "1")])
+        #expect(handMade.matches(HeaderList([("x-a", "1")])))
         #expect(VariantKey(fields: [], request: HeaderList()).isEmpty)
         #expect(VariantKey(fields: [], request: HeaderList()).matches(HeaderList([("A", "b")])))
     }

@@ -463,6 +463,13 @@ struct ChildProcessTests {
 
     @Test func killedBySignal() async throws {
         let child = try ChildProcess.launch("/bin/sleep", ["5"])
+        #if os(Linux)
+        // The test's threads block SIGTERM/SIGHUP/SIGINT; the child must not inherit that.
+        let mask = try #require(child.blockedSignalMask)
+        for signal in [SIGTERM, SIGHUP, SIGINT] {
+            #expect(mask & (UInt64(1) << UInt64(signal - 1)) == 0, "signal \(signal) blocked in the child")
+        }
+        #endif
         child.terminate()
         #expect(await child.waitForExit(timeout: .seconds(5)) == .killed(by: SIGTERM))
     }

@@ -51,8 +51,8 @@ public enum Cacheability {
         cacheControl: CacheControl? = nil
     ) -> UncacheableReason? {
         if !(ttl > 0) { return .notFresh }
-        if headers.first("set-cookie") != nil { return .setCookie }
-        if headers.first("surrogate-control") != nil {
+        if headers.firstValue("set-cookie") != nil { return .setCookie }
+        if headers.firstValue("surrogate-control") != nil {
             if surrogateControlForbidsStore(headers) { return .surrogateControlNoStore }
         } else {
             let cc = cacheControl ?? CacheControl(headers)

@@ -27,7 +27,7 @@ public enum ConditionalRequest {
             break
         }
         if sawIfNoneMatch {
-            let etag = response.first("etag") ?? ""
+            let etag = response.firstValue("etag") ?? ""
             var matched = false
             var malformed = false
             for field in request where field.name.isFieldName("if-none-match") {
@@ -46,10 +46,10 @@ public enum ConditionalRequest {
         }
         guard let ifModifiedSince, let since = HTTPDate.parse(ifModifiedSince, now: now) else { return false }
         let modified: Double
-        if let value = response.first("last-modified") {
+        if let value = response.firstValue("last-modified") {
             guard let lastModified = HTTPDate.parse(value, now: now) else { return false }
             modified = Double(lastModified)
-        } else if let value = response.first("date"), let date = HTTPDate.parse(value, now: now) {
+        } else if let value = response.firstValue("date"), let date = HTTPDate.parse(value, now: now) {
             modified = Double(date)
         } else if let storedAt {
             modified = storedAt.rounded(.down)

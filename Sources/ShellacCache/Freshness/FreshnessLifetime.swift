@@ -96,9 +96,9 @@ public struct FreshnessLifetime: Sendable, Equatable {
         } else if let maxAge = cacheControl.maxAge {
             result.ttl = Double(maxAge)
             result.source = .maxAge
-        } else if let expiresValue = headers.first("expires") {
+        } else if let expiresValue = headers.firstValue("expires") {
             if let expires = HTTPDate.parse(expiresValue, now: now) {
-                let date = headers.first("date").flatMap { HTTPDate.parse($0, now: now) }.map(Double.init) ?? now
+                let date = headers.firstValue("date").flatMap { HTTPDate.parse($0, now: now) }.map(Double.init) ?? now
                 let lifetime = Double(expires) - date
                 if lifetime > 0 {
                     result.ttl = min(lifetime, Double(DeltaSeconds.maximum))

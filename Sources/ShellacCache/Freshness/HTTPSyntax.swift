@@ -27,12 +27,12 @@ extension String {
         return withBytes(self) { $0.equalsLowercased(lowercase) }
     }
 
-    /// ASCII case-insensitive comparison of a field name with a lower-case name.
+    /// ASCII case-insensitive comparison of two field names.
     @inline(__always)
-    func isFieldName(_ lowercase: String) -> Bool {
-        guard utf8.count == lowercase.utf8.count else { return false }
+    func isFieldName(_ other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
         return withBytes(self) { name in
-            withBytes(lowercase) { other in name.elementsEqual(other) { ASCII.lower($0) == $1 } }
+            withBytes(other) { other in name.elementsEqual(other) { ASCII.lower($0) == ASCII.lower($1) } }
         }
     }
 }
@@ -72,7 +72,7 @@ enum ASCII {
 
 extension HeaderList {
     /// The first value of a field, named in lower case.
-    func first(_ lowercaseName: StaticString) -> String? {
+    func firstValue(_ lowercaseName: StaticString) -> String? {
         for field in self where field.name.isFieldName(lowercaseName) { return field.value }
         return nil
     }

@@ -84,9 +84,12 @@ public struct VariantKey: Sendable, Equatable {
 
     public init(entries: [Entry]) { self.entries = entries }
 
-    /// Captures `request`'s values of the (lower-cased) `fields` of a response's Vary.
+    /// Captures `request`'s values of the `fields` of a response's Vary (see `VaryFields`).
     public init(fields: [String], request: HeaderList) {
-        entries = fields.map { Entry(name: $0, value: Self.requestValue($0, in: request)) }
+        entries = fields.map { name in
+            let lowercased = name.lowercased()
+            return Entry(name: lowercased, value: Self.requestValue(lowercased, in: request))
+        }
     }
 
     /// No fields: matches every request.
@@ -97,7 +100,7 @@ public struct VariantKey: Sendable, Equatable {
     /// Allocates nothing unless a varied field has several lines in `request`.
     public func matches(_ request: HeaderList) -> Bool {
         for entry in entries {
-            if entry.name == "accept-encoding" {
+            if entry.name.isFieldName("accept-encoding") {
                 if AcceptEncoding.normalized(request) != entry.value { return false }
                 continue
             }
@@ -125,9 +128,9 @@ public struct VariantKey: Sendable, Equatable {
         return true
     }
 
-    /// The value stored for field `name` (lower-case) of `request`.
+    /// The value stored for field `name` of `request`.
     public static func requestValue(_ name: String, in request: HeaderList) -> String? {
-        if name == "accept-encoding" { return AcceptEncoding.normalized(request) }
+        if name.isFieldName("accept-encoding") { return AcceptEncoding.normalized(request) }
         var combined: String?
         for field in request where field.name.isFieldName(name) {
             let value = withBytes(field.value) { $0.trimmingOWS().string }

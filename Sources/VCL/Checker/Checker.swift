@@ -206,6 +206,17 @@ struct Checker {
             return
         }
         for argument in action.arguments { checkExpr(argument, in: sub, mask: mask) }
+        if action.name == "pass" {
+            let inResponse = mask.contains(VCLSubroutine.backendResponse.mask)
+            if inResponse && action.arguments.isEmpty {
+                sink.error(action.location, "In vcl_backend_response, pass needs a duration: return (pass(120s)) (hit-for-pass)")
+                return
+            }
+            if !action.arguments.isEmpty && mask != VCLSubroutine.backendResponse.mask {
+                sink.error(action.location, "pass(DURATION) is only allowed in vcl_backend_response")
+                return
+            }
+        }
         for builtin in mask.subroutines where !builtin.legalActions.contains(action.name) {
             let legal = builtin.legalActions.filter { $0 != "fail" }.sorted().joined(separator: ", ")
             let via = Checker.builtinNames.contains(sub.name) ? "" : " (sub '\(sub.name)' is called from there)"

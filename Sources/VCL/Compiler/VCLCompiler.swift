@@ -47,6 +47,8 @@ public enum VCLCompiler {
         let subroutines: [Step] = VCLSubroutine.allCases.map { subroutine in
             compiler.compileSub(named: subroutine.name) ?? { _ in .proceed }
         }
+        // Unused custom subs are compiled too, so their type errors are reported.
+        for name in symbols.subOrder { _ = compiler.compileSub(named: name) }
         if sink.hasErrors { throw VCLCompileError(sink.diagnostics) }
         return VCLProgram(name: name, backends: backends, probes: probes, acls: compiler.acls,
                           directors: compiler.directors, warnings: sink.diagnostics, isLegacy: isLegacy,

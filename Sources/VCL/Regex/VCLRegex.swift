@@ -69,22 +69,23 @@ public final class VCLRegex: @unchecked Sendable {
     /// True when the pattern matches somewhere in `subject`, using the caller's scratch space.
     public func matches(_ subject: String, scratch: Scratch) -> Bool {
         withBytes(subject) { bytes in
-            self.run(bytes, from: 0, scratch: scratch) > 0
+            self.run(bytes, from: 0, scratch: scratch) >= 0
         }
     }
 
-    /// Runs one match from `start`; returns pcre2's result (> 0 on a match).
+    /// Runs one match from `start`; returns pcre2's result (>= 0 on a match; 0 means the
+    /// match data had no room for every group).
     private func run(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, scratch: Scratch) -> Int32 {
         guard let matchData = scratch.matchData else { return -1 }
-        // An empty buffer may have a nil base address; PCRE2 accepts any non-null pointer for length 0.
-        let empty: [UInt8] = [0]
-        return empty.withUnsafeBufferPointer { fallback in
-            let base = bytes.baseAddress ?? fallback.baseAddress
-            if jitted {
-                return pcre2_jit_match_8(code, base, bytes.count, start, 0, matchData, nil)
-            }
-            return pcre2_match_8(code, base, bytes.count, start, 0, matchData, nil)
+        guard let base = bytes.baseAddress else {
+            // An empty subject may have no storage; PCRE2 needs a non-null pointer even for length 0.
+            var zero: UInt8 = 0
+            return pcre2_match_8(code, &zero, 0, 0, 0, matchData, nil)
         }
+        if jitted {
+            return pcre2_jit_match_8(code, base, bytes.count, start, 0, matchData, nil)
+        }
+        return pcre2_match_8(code, base, bytes.count, start, 0, matchData, nil)
     }
 
     private func withBytes<R>(_ subject: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
@@ -104,10 +105,10 @@ public final class VCLRegex: @unchecked Sendable {
             var matched = false
             while position <= bytes.count {
                 let result = run(bytes, from: position, scratch: scratch)
-                if result <= 0 { break }
+                if result < 0 { break }
                 matched = true
                 let vector = pcre2_get_ovector_pointer_8(matchData)
-                let pairCount = Int(result)
+                let pairCount = result == 0 ? scratch.pairs : Int(result)
                 guard let vector else { break }
                 let matchStart = vector[0], matchEnd = vector[1]
                 output.append(contentsOf: bytes[copied..<matchStart])

@@ -43,8 +43,8 @@ public final class VCLContext {
 
     /// Regex match space for this request's thread.
     let scratch = VCLRegex.Scratch()
-    /// Per-director counters used by round-robin on this context when no shared state applies.
-    var randomState: UInt64 = 0x9E37_79B9_7F4A_7C15
+    /// State of the random director's generator for this request (seed it for reproducible picks).
+    public var randomState: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     public init() {}
 

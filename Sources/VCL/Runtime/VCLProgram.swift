@@ -45,9 +45,8 @@ public struct VCLProgram: Sendable {
     /// `req.restarts` has reached `maxRestarts` becomes `synth(503, "Too many restarts")`.
     /// A `synth`/`error` without a reason gets the standard reason phrase of its status.
     public func run(_ subroutine: VCLSubroutine, _ context: VCLContext, maxRestarts: Int = 4) -> VCLAction {
-        let index = VCLSubroutine.allCases.firstIndex(of: subroutine) ?? 0
         let action: VCLAction
-        switch subroutines[index](context) {
+        switch subroutines[subroutine.index](context) {
         case .exit(let result): action = result
         case .proceed, .leave: action = subroutine == .initialize || subroutine == .finalize ? .ok : .fail
         }

@@ -18,7 +18,27 @@ public enum VCLSubroutine: String, Sendable, CaseIterable {
     /// The name as written in VCL.
     public var name: String { rawValue }
 
-    var mask: SubMask { SubMask(rawValue: 1 << UInt32(VCLSubroutine.allCases.firstIndex(of: self) ?? 0)) }
+    /// Position in `allCases`, without building the array (used on every run).
+    var index: Int {
+        switch self {
+        case .recv: 0
+        case .pipe: 1
+        case .pass: 2
+        case .hash: 3
+        case .purge: 4
+        case .hit: 5
+        case .miss: 6
+        case .deliver: 7
+        case .synth: 8
+        case .backendFetch: 9
+        case .backendResponse: 10
+        case .backendError: 11
+        case .initialize: 12
+        case .finalize: 13
+        }
+    }
+
+    var mask: SubMask { SubMask(rawValue: 1 << UInt32(index)) }
 
     /// The actions `return (...)` may name here, as in Varnish 7.
     var legalActions: Set<String> {

@@ -106,9 +106,29 @@ public final class ChildProcess: Sendable {
                 ? .killed(by: p.terminationStatus) : .exited(p.terminationStatus)
             box.state.withLock { $0.exit = status }
         }
-        try process.run()
+        // The child inherits the spawning thread's signal mask, and Swift concurrency /
+        // Dispatch worker threads block SIGTERM, SIGHUP, SIGINT and others: a child started
+        // from a test would never see the signals the test sends. Spawn with an empty mask.
+        try withUnblockedSignals { try process.run() }
         let pid = process.processIdentifier
         return ChildProcess(pid: pid, executable: executable, arguments: arguments, box: box, process: process)
+    }
+
+    /// Runs `body` on this thread with no signals blocked, then restores the mask.
+    private static func withUnblockedSignals<T>(_ body: () throws -> T) rethrows -> T {
+        var empty = sigset_t()
+        var saved = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+        return try body()
+    }
+
+    /// Signals blocked in the child, from /proc (Linux); nil where unavailable.
+    public var blockedSignalMask: UInt64? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigBlk:") }) else { return nil }
+        return UInt64(line.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16)
     }
 
     private init(pid: Int32, executable: String, arguments: [String], box: Box, process: sending Process) {

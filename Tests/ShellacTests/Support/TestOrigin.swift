@@ -617,3 +617,6 @@ final class OriginConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         }
     }
 }
+
+/// Shorthand used by the integration tests: `Response(body: "x")` is an origin response.
+typealias Response = TestOrigin.Response

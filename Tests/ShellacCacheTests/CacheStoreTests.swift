@@ -1,0 +1,134 @@
+import NIOCore
+import Testing
+import VCL
+
+@testable import ShellacCache
+
+/// The store on its own: lookup outcomes, byte accounting, LRU eviction.
+@Suite("CacheStore")
+struct CacheStoreTests {
+    func key(_ url: String, host: String = "example.org") -> CacheKey {
+        var key = CacheKey()
+        key.append(url)
+        key.append(host)
+        return key
+    }
+
+    /// Fetches `body` into the busy object of a miss, as the server does.
+    @discardableResult
+    func store(_ store: CacheStore, _ url: String, body: Int, ttl: Double = 60, now: Double = 1000) -> CachedObject? {
+        guard case .miss(let object, _) = store.lookup(key: key(url), xid: 1, now: now, matchesVary: { _ in true }) else {
+            return nil
+        }
+        var block = ByteBuffer()
+        block.writeString("HTTP/1.1 200 OK\r\n")
+        let metadata = ObjectMetadata(
+            status: 200, reason: "OK", headers: HeaderList(), headerBlock: block, declaredLength: body,
+            variant: VariantKey(entries: []))
+        object.beginStreaming(metadata: metadata, lifetime: ObjectLifetime(entered: now, ttl: ttl, grace: 10, keep: 0))
+        guard store.publish(object, replacing: { _ in true }) else { return object }
+        if store.charge(object, bytes: body) { object.append(ByteBuffer(repeating: 0x61, count: body)) }
+        object.finish()
+        return object
+    }
+
+    @Test("a miss creates one busy object that later lookups wait on")
+    func busyCoalesces() {
+        let cache = CacheStore(capacity: 1 << 20)
+        guard case .miss(let busy, false) = cache.lookup(key: key("/a"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+            Issue.record("expected a miss")
+            return
+        }
+        guard case .busy(let waitedOn) = cache.lookup(key: key("/a"), xid: 2, now: 0, matchesVary: { _ in true }) else {
+            Issue.record("expected busy")
+            return
+        }
+        #expect(waitedOn === busy)
+    }
+
+    @Test("bytes charged are header block plus body, exactly")
+    func exactAccounting() {
+        let cache = CacheStore(capacity: 1 << 20)
+        store(cache, "/a", body: 1000)
+        store(cache, "/b", body: 500)
+        let headerBytes = "HTTP/1.1 200 OK\r\n".utf8.count
+        #expect(cache.statistics.usedBytes == 1500 + 2 * headerBytes)
+        #expect(cache.statistics.objects == 2)
+    }
+
+    @Test("LRU eviction keeps the store within its capacity")
+    func lru() {
+        let cache = CacheStore(capacity: 3000)
+        store(cache, "/1", body: 1000)
+        store(cache, "/2", body: 1000)
+        guard case .hit = cache.lookup(key: key("/1"), xid: 3, now: 1001, matchesVary: { _ in true }) else {
+            Issue.record("expected a hit")
+            return
+        }
+        store(cache, "/3", body: 1000)  // evicts /2, the least recently used
+        #expect(cache.statistics.usedBytes <= 3000)
+        #expect(cache.statistics.evictions == 1)
+        if case .hit = cache.lookup(key: key("/2"), xid: 4, now: 1001, matchesVary: { _ in true }) {
+            Issue.record("/2 should have been evicted")
+        }
+        guard case .hit = cache.lookup(key: key("/1"), xid: 5, now: 1001, matchesVary: { _ in true }) else {
+            Issue.record("/1 should still be cached")
+            return
+        }
+    }
+
+    @Test("an object larger than the store is refused and removed")
+    func tooLarge() {
+        let cache = CacheStore(capacity: 1000)
+        let object = store(cache, "/big", body: 5000)
+        #expect(object?.isIndexed == false)
+        #expect(cache.statistics.usedBytes == 0)
+        #expect(cache.statistics.objects == 0)
+    }
+
+    @Test("stale objects are served in grace while one refresh runs")
+    func grace() {
+        let cache = CacheStore(capacity: 1 << 20)
+        store(cache, "/g", body: 10, ttl: 5, now: 1000)
+        guard case .graced(_, let refresh?) = cache.lookup(key: key("/g"), xid: 2, now: 1007, matchesVary: { _ in true })
+        else {
+            Issue.record("expected a graced hit with a refresh")
+            return
+        }
+        guard case .graced(_, nil) = cache.lookup(key: key("/g"), xid: 3, now: 1007, matchesVary: { _ in true }) else {
+            Issue.record("expected a graced hit without a second refresh")
+            return
+        }
+        _ = refresh
+        guard case .miss = cache.lookup(key: key("/x"), xid: 4, now: 1020, matchesVary: { _ in true }) else {
+            Issue.record("expected a miss")
+            return
+        }
+    }
+
+    @Test("hit-for-miss marks make private fetches that do not coalesce")
+    func hitForMiss() {
+        let cache = CacheStore(capacity: 1 << 20)
+        guard case .miss(let busy, false) = cache.lookup(key: key("/h"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+            Issue.record("expected a miss")
+            return
+        }
+        cache.markHitForMiss(key: key("/h"), replacing: busy, xid: 1, now: 0, ttl: 120)
+        guard case .miss(_, true) = cache.lookup(key: key("/h"), xid: 2, now: 1, matchesVary: { _ in true }) else {
+            Issue.record("expected a hit-for-miss")
+            return
+        }
+        guard case .miss(_, true) = cache.lookup(key: key("/h"), xid: 3, now: 1, matchesVary: { _ in true }) else {
+            Issue.record("a second request must not wait on the first")
+            return
+        }
+    }
+
+    @Test("purge removes every variant of a key")
+    func purge() {
+        let cache = CacheStore(capacity: 1 << 20)
+        store(cache, "/p", body: 10)
+        #expect(cache.purge(key: key("/p")) == 1)
+        #expect(cache.statistics.objects == 0 && cache.statistics.usedBytes == 0)
+    }
+}

@@ -1,0 +1,32 @@
+import NIOCore
+import Shellac
+
+/// A Shellac server running in-process on 127.0.0.1 with an ephemeral port, in front of
+/// `backend` (usually a `TestOrigin`).
+struct ShellacFixture {
+    let server: ShellacServer
+    let port: Int
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    func url(_ path: String) -> String { baseURL + path }
+
+    /// `parameters` are `-p` assignments, e.g. `["default_ttl=5", "timeout_idle=1"]`.
+    static func start(
+        backendPort: Int, parameters: [String] = [], storageBytes: Int = 64 << 20, threads: Int = 2
+    ) async throws -> ShellacFixture {
+        var values = Parameters()
+        for assignment in parameters { try values.set(assignment) }
+        let server = ShellacServer(
+            configuration: ShellacConfiguration(
+                listen: [Endpoint(host: "127.0.0.1", port: 0)],
+                backend: Backend(host: "127.0.0.1", port: backendPort),
+                storageBytes: storageBytes, parameters: values, threads: threads))
+        let addresses = try await server.start()
+        guard let port = addresses.first?.port else { throw FixtureError.noPort }
+        return ShellacFixture(server: server, port: port)
+    }
+
+    func stop() async { await server.shutdown() }
+
+    enum FixtureError: Error { case noPort }
+}
