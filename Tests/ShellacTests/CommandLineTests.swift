@@ -127,4 +127,128 @@ struct CommandLineTests {
         #expect(status == .exited(0), "after SIGINT: \(status.map(\.description) ?? "still running after 5 s"); stderr: \(child.stderr)")
         #expect(elapsed < .seconds(3), "exit took \(elapsed)")
     }
+
+    // MARK: more
+
+    @Test("a missing -b exits 2 and says what is needed")
+    func missingBackend() async throws {
+        try await Self.expectRefused(["-a", "127.0.0.1:0"], naming: "-b")
+    }
+
+    @Test("-a on a port already in use exits 2")
+    func listenPortInUse() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "x"))
+        try await Self.expectRefused(["-a", "127.0.0.1:\(origin.port)", "-b", origin.address], naming: "\(origin.port)")
+        await origin.shutdown()
+    }
+
+    @Test("two -a flags: both addresses listen and answer")
+    func twoListenAddresses() async throws {
+        let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "both"))
+        let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-a", "127.0.0.1:0", "-b", origin.address, "-F"])
+        do {
+            _ = try await child.waitForListening(timeout: .seconds(10))
+            try await Task.sleep(for: .milliseconds(200))
+            let ports = child.lines(.stdout).compactMap { ChildProcess.parseListening($0)?.port }
+            #expect(ports.count == 2 && Set(ports).count == 2, "listening lines: \(child.lines(.stdout))")
+            for port in ports {
+                let response = try await fetch("http://127.0.0.1:\(port)/two")
+                #expect(response.status == 200 && response.body == "both")
+            }
+        } catch {
+            await child.stop(grace: .seconds(2))
+            await origin.shutdown()
+            throw error
+        }
+        let status = await child.stop(grace: .seconds(5))
+        await origin.shutdown()
+        #expect(status == .exited(0))
+    }
+
+    @Test("-p http_req_size is honoured by the daemon")
+    func parameterTakesEffect() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "x"))
+        let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-b", origin.address, "-p", "http_req_size=4k", "-F"])
+        do {
+            let address = try await child.waitForListening(timeout: .seconds(10))
+            let filler = String(repeating: "a", count: 1000)
+            let headers = (0..<8).map { "X-Pad-\($0): \(filler)\r\n" }.joined()
+            let response = try await RawHTTPClient.exchange(port: address.port, "GET /big HTTP/1.1\r\nHost: example.com\r\n\(headers)\r\n")
+            #expect(response.status == 431)
+        } catch {
+            await child.stop(grace: .seconds(2))
+            await origin.shutdown()
+            throw error
+        }
+        await child.stop(grace: .seconds(5))
+        await origin.shutdown()
+    }
+
+    @Test("SIGTERM with an idle keep-alive client connected: exit 0 promptly, the idle connection closed")
+    func sigtermWithIdleKeepAlive() async throws {
+        let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "x"))
+        let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-b", origin.address, "-F"])
+        do {
+            let address = try await child.waitForListening(timeout: .seconds(10))
+            let client = try await RawHTTPClient.connect(port: address.port)
+            try await client.send("GET /ka HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            #expect(try await client.readResponse().status == 200)
+            let signalled = ContinuousClock.now
+            child.terminate()
+            let status = await child.waitForExit(timeout: .seconds(8))
+            let elapsed = ContinuousClock.now - signalled
+            #expect(status == .exited(0), "\(status.map(\.description) ?? "still running 8 s after SIGTERM")")
+            // timeout_idle is 5 s: a graceful stop must not wait for idle clients to time out.
+            #expect(elapsed < .seconds(3), "exit took \(elapsed)")
+            #expect(await client.waitForClose(timeout: .seconds(1)))
+            await client.close()
+        } catch {
+            await child.stop(grace: .seconds(2))
+            await origin.shutdown()
+            throw error
+        }
+        if child.isRunning { await child.stop(grace: .seconds(1)) }
+        await origin.shutdown()
+    }
+
+    @Test("SIGTERM with a response that never completes: the stop is bounded by shutdown_timeout, exit 0")
+    func sigtermBounded() async throws {
+        let origin = try await TestOrigin.start(always: .neverRespond)
+        let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-b", origin.address, "-p", "shutdown_timeout=1", "-F"])
+        do {
+            let address = try await child.waitForListening(timeout: .seconds(10))
+            let client = try await RawHTTPClient.connect(port: address.port)
+            try await client.send("GET /forever HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            #expect(await origin.waitForRequests(1, timeout: .seconds(3)))
+            let signalled = ContinuousClock.now
+            child.terminate()
+            let status = await child.waitForExit(timeout: .seconds(8))
+            let elapsed = ContinuousClock.now - signalled
+            #expect(status == .exited(0), "\(status.map(\.description) ?? "still running 8 s after SIGTERM")")
+            #expect(elapsed >= .milliseconds(800) && elapsed < .seconds(4), "exit took \(elapsed)")
+            await client.close()
+        } catch {
+            await child.stop(grace: .seconds(2))
+            await origin.shutdown()
+            throw error
+        }
+        if child.isRunning { await child.stop(grace: .seconds(1)) }
+        await origin.shutdown()
+    }
+
+    @Test("other bad -s values exit 2 and name the value",
+          arguments: ["malloc,16x", "file,/tmp/shellac-store", "malloc,", "malloc,1m,2m"])
+    func badStorageVariants(_ value: String) async throws {
+        try await Self.expectRefused(["-a", "127.0.0.1:0", "-b", "127.0.0.1:9", "-s", value], naming: value)
+    }
+
+    @Test("a bad -b exits 2 and names it")
+    func badBackend() async throws {
+        try await Self.expectRefused(["-a", "127.0.0.1:0", "-b", "127.0.0.1:99999"], naming: "127.0.0.1:99999")
+    }
+
+    @Test("-p without = exits 2 and names it")
+    func malformedParameter() async throws {
+        try await Self.expectRefused(["-a", "127.0.0.1:0", "-b", "127.0.0.1:9", "-p", "timeout_idle"], naming: "timeout_idle")
+    }
 }

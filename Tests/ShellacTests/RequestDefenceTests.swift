@@ -302,4 +302,242 @@ struct RequestDefenceTests {
             #expect(elapsed >= .milliseconds(500) && elapsed <= .seconds(3), "closed after \(elapsed)")
         }
     }
+
+    // MARK: more framing and syntax defences
+
+    @Test("a request whose Transfer-Encoding does not end in chunked: 400, connection closed (RFC 9112 §6.3)",
+          arguments: ["gzip", "chunked, gzip"])
+    func transferEncodingNotChunked(_ coding: String) async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let (response, closed) = try await Self.exchange(proxy,
+                "POST /te HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: \(coding)\r\n\r\nhello")
+            #expect(response.status == 400 || response.status == 501, "Transfer-Encoding: \(coding) → \(response.status)")
+            #expect(closed, "Transfer-Encoding: \(coding): the connection stays open")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(origin.requestCount == 0, "origin saw \(origin.requests.map { ($0.uri, $0.bodyString) })")
+        }
+    }
+
+    @Test("a Content-Length that is not a number: 400, connection closed",
+          arguments: ["5x", "+5", "-1", "0x5", ""])
+    func badContentLength(_ value: String) async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let (response, closed) = try await Self.exchange(proxy,
+                "POST /cl HTTP/1.1\r\nHost: example.com\r\nContent-Length: \(value)\r\n\r\nhello")
+            #expect(response.status == 400, "Content-Length: \(value.debugDescription) → \(response.status)")
+            #expect(closed, "Content-Length: \(value.debugDescription): the connection stays open")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(origin.requestCount == 0, "origin saw \(origin.requests.map { ($0.uri, $0.bodyString) })")
+        }
+    }
+
+    @Test("a chunked request body with a bad chunk size: 400, connection closed, no complete request reaches the origin")
+    func badChunkSize() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let (response, closed) = try await Self.exchange(proxy,
+                "POST /chunks HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+            #expect(response.status == 400)
+            #expect(closed)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(origin.requestCount == 0, "origin saw \(origin.requests.map { ($0.uri, $0.bodyString) })")
+        }
+    }
+
+    @Test("more invalid header lines: 400, connection closed, origin untouched",
+          arguments: [
+            ("no colon", "NoColonHere\r\n"),
+            ("empty field name", ": value\r\n"),
+            ("non-token character in the name", "X@Bad: value\r\n"),
+            ("NUL in a value", "X-Bad: a\u{00}b\r\n"),
+            ("bare CR in a value", "X-Bad: a\rb\r\n"),
+            ("tab before the colon", "X-Bad\t: value\r\n"),
+          ])
+    func moreInvalidHeaders(_ label: String, _ line: String) async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let (response, closed) = try await Self.exchange(proxy,
+                "GET /bad HTTP/1.1\r\nHost: example.com\r\n\(line)Accept: */*\r\n\r\n")
+            #expect(response.status == 400, "\(label): \(response.status)")
+            #expect(closed, "\(label): the connection stays open")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(origin.requestCount == 0, "\(label): origin saw \(origin.requests.map(\.uri))")
+        }
+    }
+
+    @Test("a GET with a Content-Length body: the body is consumed as body, never parsed as a second request")
+    func getBodyIsNotARequest() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let inner = "GET /smuggled HTTP/1.1\r\nHost: example.com\r\n\r\n"
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET /outer HTTP/1.1\r\nHost: example.com\r\nContent-Length: \(inner.utf8.count)\r\n\r\n" + inner)
+            let response: RawHTTPClient.Response
+            do {
+                response = try await client.readResponse()
+            } catch {
+                let seen = origin.requests.map { "\($0.method) \($0.uri) CL=\($0.header("Content-Length") ?? "-") body=\($0.bodyString.debugDescription)" }
+                Issue.record("no response to a GET with a body (\(error)); origin saw \(seen), open origin connections: \(origin.openConnectionCount)")
+                await client.close()
+                return
+            }
+            #expect(response.bodyString.hasPrefix("path=/outer"))
+            // No second response may follow.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(client.unreadBytes.isEmpty, "a second response followed: \(client.unreadString.prefix(200).debugDescription)")
+            await client.close()
+            #expect(origin.requestCount(path: "/smuggled") == 0)
+        }
+    }
+
+    @Test("a long request line over http_req_size: 431 (or 414), origin untouched")
+    func oversizedRequestLine() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin, parameters: ["http_req_size=4k"]) { proxy in
+            let path = "/" + String(repeating: "u", count: 8000)
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try? await client.send("GET \(path) HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            let response = try await client.readResponse()
+            await client.close()
+            #expect(response.status == 431 || response.status == 414, "got \(response.status)")
+            #expect(origin.requestCount == 0)
+        }
+    }
+
+    @Test("a request body over http_req_body_max: 413, origin untouched")
+    func oversizedBody() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin, parameters: ["http_req_body_max=1k"]) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try? await client.send("POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: 4096\r\n\r\n" + String(repeating: "b", count: 4096))
+            let response = try await client.readResponse()
+            await client.close()
+            #expect(response.status == 413)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(origin.requestCount == 0)
+        }
+    }
+
+    @Test("Connection: close from the client: the response says close and the connection is closed")
+    func clientConnectionClose() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let (response, closed) = try await Self.exchange(proxy,
+                "GET /bye HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+            #expect(response.status == 200 && response.bodyString == "path=/bye body=")
+            #expect(response.saysClose)
+            #expect(closed)
+        }
+    }
+
+    @Test("HTTP/1.0 without Host is served, and the connection closes after the response")
+    func http10() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let (response, closed) = try await Self.exchange(proxy, "GET /old HTTP/1.0\r\n\r\n")
+            #expect(response.status == 200 && response.bodyString == "path=/old body=")
+            #expect(closed, "an HTTP/1.0 connection without keep-alive stays open")
+        }
+    }
+
+    @Test("pipelining: HEAD, POST with a body and GET in one write are answered in order")
+    func pipelinedMixed() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send(
+                "HEAD /m1 HTTP/1.1\r\nHost: example.com\r\n\r\n"
+                + "POST /m2 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 7\r\n\r\npayload"
+                + "GET /m3 HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            let responses = try await client.readResponses(3, forHEAD: [true, false, false], timeout: .seconds(5))
+            await client.close()
+            #expect(responses.map(\.status) == [200, 200, 200])
+            #expect(responses[0].body.isEmpty)
+            #expect(responses[1].bodyString == "path=/m2 body=payload")
+            #expect(responses[2].bodyString == "path=/m3 body=")
+        }
+    }
+
+    // MARK: timeouts must not hit healthy clients
+
+    @Test("a request whose backend takes longer than timeout_idle is not dropped as idle")
+    func slowBackendIsNotIdle() async throws {
+        let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "no-store"], body: "worth the wait").delayed(by: .seconds(2)))
+        try await withProxy(origin: origin, parameters: ["timeout_idle=1"]) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET /slow HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            let response = try await client.readResponse(timeout: .seconds(5))
+            await client.close()
+            #expect(response.status == 200 && response.bodyString == "worth the wait")
+        }
+    }
+
+    @Test("a keep-alive client idle for longer than timeout_req (but under timeout_idle) is still served")
+    func idleLongerThanTimeoutReq() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in  // timeout_req 2 s, timeout_idle 5 s
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET /one HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            #expect(try await client.readResponse().bodyString == "path=/one body=")
+            try await Task.sleep(for: .seconds(3))
+            #expect(!client.isClosedByPeer, "dropped after 3 s idle although timeout_idle is 5 s")
+            try await client.send("GET /two HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            let second = try await client.readResponse()
+            await client.close()
+            #expect(second.status == 200 && second.bodyString == "path=/two body=")
+        }
+    }
+
+    @Test("a request body uploaded slowly (over 3 s) after a complete head is not cut by timeout_req")
+    func slowBodyUpload() async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: 6\r\n\r\n")
+            for piece in ["a", "b", "c", "d", "e", "f"] {
+                try await Task.sleep(for: .milliseconds(500))
+                try await client.send(piece)
+            }
+            let response = try await client.readResponse()
+            await client.close()
+            #expect(response.status == 200 && response.bodyString == "path=/upload body=abcdef", "\(response.status) \(response.bodyString)")
+        }
+    }
+
+    @Test("requests followed at once by a half-close (as `printf ... | nc` does) are all answered",
+          arguments: [1, 2])
+    func requestsThenHalfClose(_ count: Int) async throws {
+        let origin = try await Self.echoOrigin()
+        try await withProxy(origin: origin) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send((1...count).map { "GET /h\($0) HTTP/1.1\r\nHost: example.com\r\n\r\n" }.joined())
+            try await client.shutdownOutput()
+            do {
+                let responses = try await client.readResponses(count, timeout: .seconds(5))
+                #expect(responses.map(\.bodyString) == (1...count).map { "path=/h\($0) body=" })
+            } catch {
+                Issue.record("\(error); origin saw \(origin.requests.map(\.uri))")
+            }
+            await client.close()
+        }
+    }
+
+    @Test("a client that disconnects while its miss is being fetched does not break the next request")
+    func clientGoneMidFetch() async throws {
+        let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "eventually").delayed(by: .milliseconds(500)))
+        try await withProxy(origin: origin) { proxy in
+            let quitter = try await RawHTTPClient.connect(port: proxy.port)
+            try await quitter.send("GET /gone HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            #expect(await origin.waitForRequests(1, timeout: .seconds(3)))
+            await quitter.close()
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET /gone HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            let response = try await client.readResponse(timeout: .seconds(5))
+            await client.close()
+            #expect(response.status == 200 && response.bodyString == "eventually")
+            #expect(origin.requestCount == 1, "the fetch was not completed for the cache: \(origin.requestCount) origin requests")
+        }
+    }
 }

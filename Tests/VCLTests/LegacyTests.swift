@@ -179,3 +179,41 @@ import Testing
         #expect(errors.first?.message.contains("cannot be set in vcl_deliver") == true)
     }
 }
+
+@Suite struct LegacyCustomSubTests {
+    @Test func customSubCalledFromFetchReadsBereq() throws {
+        let program = try Support.compile("""
+            backend default { .host = "127.0.0.1"; }
+            sub static_ttl { if (req.url ~ "\\.css$") { set obj.ttl = 1h; } }
+            sub vcl_fetch { call static_ttl; }
+            """, name: "legacy.vcl")
+        let context = Support.request(program, "GET", "/a.css")
+        Support.prepareBackend(context)
+        _ = program.run(.backendResponse, context)
+        #expect(context.beresp.ttl == 3600)
+    }
+}
+
+@Suite struct LegacyPurgeTests {
+    @Test func purgeInHitBecomesBan() throws {
+        let program = try Support.compile("""
+            backend default { .host = "127.0.0.1"; }
+            sub vcl_hit { if (req.request == "PURGE") { purge; error 200 "Purged."; } }
+            sub vcl_miss { if (req.request == "PURGE") { purge; error 404 "Not in cache."; } }
+            """, name: "legacy.vcl")
+        let context = Support.request(program, "PURGE", "/page", headers: [("Host", "example.com")])
+        #expect(program.run(.hit, context) == .synth(status: 200, reason: "Purged."))
+        #expect(context.bans == ["req.url == /page && req.http.host == example.com"])
+        #expect(program.run(.miss, context) == .synth(status: 404, reason: "Not in cache."))
+    }
+
+    @Test func zeroTtlInHitBecomesBan() throws {
+        let program = try Support.compile("""
+            backend default { .host = "127.0.0.1"; }
+            sub vcl_hit { if (req.request == "PURGE") { set obj.ttl = 0s; error 200 "Purged."; } }
+            """, name: "legacy.vcl")
+        let context = Support.request(program, "PURGE", "/x", headers: [("Host", "h")])
+        #expect(program.run(.hit, context) == .synth(status: 200, reason: "Purged."))
+        #expect(context.bans == ["req.url == /x && req.http.host == h"])
+    }
+}

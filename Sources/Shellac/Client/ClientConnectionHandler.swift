@@ -327,17 +327,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func continueDelivery() {
         guard let context, var current = delivery, let head = request else { return }
-        let generation = deliveryGeneration
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let eventLoop = context.eventLoop
         while true {
-            let read = current.object.read(
-                from: current.cursor, headersSeen: current.headersSent, isOwner: current.isOwner
-            ) {
-                eventLoop.execute {
-                    let handler = loopBound.value
-                    if handler.deliveryGeneration == generation { handler.continueDelivery() }
-                }
+            // Most reads find data (every hit does): only a read that finds nothing new pays for
+            // a wake-up closure, and it repeats the read with it so no change is missed.
+            var read = current.object.read(
+                from: current.cursor, headersSeen: current.headersSent, isOwner: current.isOwner, listener: nil)
+            if case .waiting = read {
+                read = current.object.read(
+                    from: current.cursor, headersSeen: current.headersSent, isOwner: current.isOwner,
+                    listener: makeWakeUp(context: context))
             }
             switch read {
             case .waiting:
@@ -367,7 +365,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                         if relookups > 3 { pass(head) } else { lookup(head) }
                         return
                     }
-                    if current.isHit, phase == .complete,
+                    if current.isHit, phase == .complete, head.isConditional,
                         ConditionalRequest.isNotModified(
                             method: head.method, request: head.headers, status: metadata.status,
                             response: metadata.headers, storedAt: current.object.lifetime.entered)
@@ -409,6 +407,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     /// Fields a 304 repeats from the stored response (RFC 9110 §15.4.5).
     private static let keptOn304 = ["Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Last-Modified", "Vary"]
+
+    /// A one-shot callback that resumes this delivery on this connection's loop, unless the
+    /// connection has moved on to another response since.
+    private func makeWakeUp(context: ChannelHandlerContext) -> @Sendable () -> Void {
+        let generation = deliveryGeneration
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        return {
+            eventLoop.execute {
+                let handler = loopBound.value
+                if handler.deliveryGeneration == generation { handler.continueDelivery() }
+            }
+        }
+    }
 
     private static func statusHasBody(_ status: Int) -> Bool {
         !(status == 204 || status == 304 || (100..<200).contains(status))

@@ -12,6 +12,9 @@ public struct RequestHead: Sendable {
     /// Whether the client wants the connection kept open after this exchange.
     public var keepAlive: Bool
 
+    /// Whether the request carries a validator a cache may answer with 304.
+    public var isConditional: Bool { headers.contains("If-None-Match") || headers.contains("If-Modified-Since") }
+
     public var proto: String { minorVersion == 1 ? "HTTP/1.1" : "HTTP/1.0" }
 }
 

@@ -185,6 +185,9 @@ struct Checker {
             requireContext(.of(.initialize), "'new'", at: statement.location, in: sub, mask: mask)
         case .expression(let value):
             checkExpr(value, in: sub, mask: mask)
+            if case .call(let name, _) = value.kind, name.hasSuffix(".add_backend") {
+                requireContext(.of(.initialize), "add_backend()", at: statement.location, in: sub, mask: mask)
+            }
         case .legacyError, .legacyESI, .legacyBareAction:
             sink.error(statement.location, "Legacy (VCL 2.x/3.x) statement in a VCL 4.x file")
         }

@@ -146,27 +146,28 @@ enum Variables {
         let getter: CompiledExpr
         let setter: Setter
         let unsetter: @Sendable (VCLContext) -> Void
+        let key = HeaderKey(header)
         switch prefix {
         case "req.http.":
-            getter = .string { $0.req.headers[header] }
+            getter = .string { $0.req.headers.first(key) }
             setter = .string { $0.req.headers.set(header, $1 ?? "") }
-            unsetter = { $0.req.headers.remove(header) }
+            unsetter = { $0.req.headers.remove(key) }
         case "bereq.http.":
-            getter = .string { $0.bereq.headers[header] }
+            getter = .string { $0.bereq.headers.first(key) }
             setter = .string { $0.bereq.headers.set(header, $1 ?? "") }
-            unsetter = { $0.bereq.headers.remove(header) }
+            unsetter = { $0.bereq.headers.remove(key) }
         case "beresp.http.":
-            getter = .string { $0.beresp.headers[header] }
+            getter = .string { $0.beresp.headers.first(key) }
             setter = .string { $0.beresp.headers.set(header, $1 ?? "") }
-            unsetter = { $0.beresp.headers.remove(header) }
+            unsetter = { $0.beresp.headers.remove(key) }
         case "obj.http.":
-            getter = .string { $0.obj.headers[header] }
+            getter = .string { $0.obj.headers.first(key) }
             setter = .string { $0.obj.headers.set(header, $1 ?? "") }
-            unsetter = { $0.obj.headers.remove(header) }
+            unsetter = { $0.obj.headers.remove(key) }
         default:
-            getter = .string { $0.resp.headers[header] }
+            getter = .string { $0.resp.headers.first(key) }
             setter = .string { $0.resp.headers.set(header, $1 ?? "") }
-            unsetter = { $0.resp.headers.remove(header) }
+            unsetter = { $0.resp.headers.remove(key) }
         }
         return VariableSpec(name: name, type: .string, readable: read, writable: write, unsettable: write,
                             getter: getter, setter: setter, unsetter: unsetter)

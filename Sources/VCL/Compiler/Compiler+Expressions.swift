@@ -142,36 +142,55 @@ extension Compiler {
         return typeError(expr, "Cannot compare \(a.type.rawValue) \(op) \(b.type.rawValue)")
     }
 
-    /// The parts of a chain of string `+`, flattened so that evaluation builds one string.
-    private func concatenationParts(_ expr: Expr) -> [CompiledExpr.Fn<String?>]? {
-        if case .binary("+", let lhs, let rhs) = expr.kind, let left = compile(lhs), left.type == .string {
-            guard let head = concatenationParts(lhs), let tail = compileString(rhs, what: "Operand of '+'") else { return nil }
-            return head + [tail]
-        }
-        guard let single = compileString(expr, what: "Operand of '+'") else { return nil }
-        return [single]
-    }
-
+    /// `a + b + c ...`: the left-leaning chain is flattened and each operand compiled once.
+    /// Folding left to right, numbers add until a STRING appears; from then on every operand is
+    /// converted and the parts are joined into one string at run time.
     private func compileAddition(_ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> CompiledExpr? {
-        guard let a = compile(lhs), let b = compile(rhs) else { return nil }
-        if a.type == .string || b.type == .string {
-            guard let head = concatenationParts(lhs), let last = b.asString else {
-                return typeError(expr, "Cannot concatenate \(a.type.rawValue) and \(b.type.rawValue)")
-            }
-            let parts = head + [last]
-            if parts.count == 2 {
-                let (x, y) = (parts[0], parts[1])
-                return .string { (x($0) ?? "") + (y($0) ?? "") }
-            }
-            return .string { context in
-                var result = ""
-                for part in parts { if let piece = part(context) { result += piece } }
-                return result
-            }
+        var operands = [rhs]
+        var sums = [expr]
+        var head = lhs
+        while case .binary("+", let left, let right) = head.kind {
+            operands.append(right)
+            sums.append(head)
+            head = left
         }
-        switch (a, b) {
-        case (.time(let x), .duration(let y)), (.duration(let y), .time(let x)): return .time { x($0) + y($0) }
-        default: return compileArithmetic("+", lhs, rhs, expr, a, b)
+        operands.append(head)
+        operands.reverse()
+        sums.reverse()
+        var compiled: [CompiledExpr] = []
+        for operand in operands {
+            guard let value = compile(operand) else { return nil }
+            compiled.append(value)
+        }
+        var accumulated = compiled[0]
+        var parts: [CompiledExpr.Fn<String?>]?
+        for index in 1..<compiled.count {
+            let next = compiled[index], site = sums[index - 1]
+            if parts != nil || accumulated.type == .string || next.type == .string {
+                guard let tail = next.asString else {
+                    return typeError(site, "Cannot concatenate \(accumulated.type.rawValue) and \(next.type.rawValue)")
+                }
+                if parts == nil {
+                    guard let first = accumulated.asString else {
+                        return typeError(site, "Cannot concatenate \(accumulated.type.rawValue) and \(next.type.rawValue)")
+                    }
+                    parts = [first]
+                }
+                parts?.append(tail)
+                continue
+            }
+            guard let sum = compileArithmetic("+", operands[index - 1], operands[index], site, accumulated, next) else { return nil }
+            accumulated = sum
+        }
+        guard let parts else { return accumulated }
+        if parts.count == 2 {
+            let (x, y) = (parts[0], parts[1])
+            return .string { (x($0) ?? "") + (y($0) ?? "") }
+        }
+        return .string { context in
+            var result = ""
+            for part in parts { if let piece = part(context) { result += piece } }
+            return result
         }
     }
 
@@ -200,6 +219,7 @@ extension Compiler {
             }
         }
         switch (a, b, op) {
+        case (.time(let x), .duration(let y), "+"), (.duration(let y), .time(let x), "+"): return .time(real(x, y))
         case (.int(let x), .int(let y), _): return .int(int(x, y))
         case (.bytes(let x), .bytes(let y), "+"), (.bytes(let x), .bytes(let y), "-"): return .bytes(int(x, y))
         case (.bytes(let x), .int(let y), "*"), (.bytes(let x), .int(let y), "/"): return .bytes(int(x, y))

@@ -28,10 +28,12 @@ final class Compiler {
             regexCache[pattern] = compiled
             return compiled
         } catch {
-            let location = expr.location
-            let column = location.column + 1 + error.offset
-            sink.error(SourceLocation(file: location.file, line: location.line, column: column),
-                       "Regular expression error: \(error.message)")
+            // Point into the literal: skip its opening quote ("  {"  or  """), then PCRE2's offset.
+            let file = expr.location.file
+            let start = file.offset(of: expr.location)
+            let opening = file.bytes[start...].starts(with: Array("\"\"\"".utf8)) ? 3
+                : file.bytes[start...].starts(with: Array("{\"".utf8)) ? 2 : 1
+            sink.error(file.location(at: start + opening + error.offset), "Regular expression error: \(error.message)")
             return nil
         }
     }

@@ -55,6 +55,14 @@ public enum VCLCompiler {
                           subroutines: subroutines)
     }
 
+    /// The program for `-b host:port` without `-f`: one backend named `default` and the built-in VCL.
+    public static func builtinOnly(backendHost host: String, port: String) throws(VCLCompileError) -> VCLProgram {
+        let escapedHost = host.replacingOccurrences(of: "\"", with: "")
+        let escapedPort = port.replacingOccurrences(of: "\"", with: "")
+        return try compile(source: "vcl 4.1;\nbackend default { .host = \"\(escapedHost)\"; .port = \"\(escapedPort)\"; }\n",
+                           name: "<-b \(host):\(port)>")
+    }
+
     /// Reads and compiles a VCL file; includes resolve relative to it, then along `searchPath`.
     public static func compile(file path: String, searchPath: [String] = []) throws(VCLCompileError) -> VCLProgram {
         guard let data = FileManager.default.contents(atPath: path) else {

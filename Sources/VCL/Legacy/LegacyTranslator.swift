@@ -13,6 +13,7 @@ struct LegacyTranslator {
     }
 
     func translate(_ declarations: [Declaration]) -> [Declaration] {
+        let backendOnly = subsReachedOnlyFromFetch(declarations)
         var output: [Declaration] = []
         for declaration in declarations {
             guard case .sub(var sub) = declaration else {
@@ -37,12 +38,40 @@ struct LegacyTranslator {
             case "vcl_timeout", "vcl_discard":
                 sink.warning(sub.location, "Legacy \(sub.name) no longer exists; it is ignored")
             default:
-                let target: Target = sub.name.hasPrefix("vcl_") ? .client(sub.name) : .custom
+                let target: Target = sub.name.hasPrefix("vcl_") ? .client(sub.name)
+                    : backendOnly.contains(sub.name) ? .backendResponse : .custom
                 sub.body = translate(sub.body, for: target)
                 output.append(.sub(sub))
             }
         }
         return output
+    }
+
+    /// Custom subs called (directly or not) from vcl_fetch and from no client-side sub: their
+    /// `req.*` means `bereq.*` as it does in vcl_fetch itself.
+    private func subsReachedOnlyFromFetch(_ declarations: [Declaration]) -> Set<String> {
+        var callees: [String: [String]] = [:]
+        func calls(_ body: [Statement]) -> [String] {
+            body.flatMap { statement -> [String] in
+                switch statement.kind {
+                case .call(let name): return [name]
+                case .ifElse(let branches, let elseBody): return branches.flatMap { calls($0.body) } + calls(elseBody ?? [])
+                default: return []
+                }
+            }
+        }
+        for case .sub(let sub) in declarations { callees[sub.name, default: []] += calls(sub.body) }
+        func reach(from roots: [String]) -> Set<String> {
+            var seen: Set<String> = []
+            var stack = roots
+            while let name = stack.popLast() {
+                for callee in callees[name] ?? [] where seen.insert(callee).inserted { stack.append(callee) }
+            }
+            return seen
+        }
+        let fromFetch = reach(from: ["vcl_fetch"])
+        let fromClient = reach(from: callees.keys.filter { $0.hasPrefix("vcl_") && $0 != "vcl_fetch" })
+        return fromFetch.subtracting(fromClient).filter { !$0.hasPrefix("vcl_") }
     }
 
     private func translate(_ body: [Statement], for target: Target, warn: Bool = true) -> [Statement] {
@@ -68,6 +97,10 @@ struct LegacyTranslator {
                 let negated = Expr(.unary(op: "!", operand: value), value.location)
                 return [make(.set(target: "beresp.uncacheable", targetLocation: nameLocation, op: "=", value: negated))]
             }
+            if name == "obj.ttl", target == .client("vcl_hit") {
+                warning(warn, nameLocation, "Legacy 'set obj.ttl' in vcl_hit (a purge) is read as a ban of this URL and host")
+                return [make(.ban(purgeBan(at: location)))]
+            }
             let renamed = rename(name, at: nameLocation, for: target, warn: warn)
             return [make(.set(target: renamed, targetLocation: nameLocation, op: op, value: value))]
         case .unset(let name, let nameLocation):
@@ -81,6 +114,9 @@ struct LegacyTranslator {
             let arguments = action.arguments.map { rewrite($0, for: target, warn: warn) }
             return translateReturn(ReturnAction(name: action.name, arguments: arguments, location: action.location),
                                    for: target, warn: warn, at: location)
+        case .legacyBareAction("purge") where target == .client("vcl_hit") || target == .client("vcl_miss"):
+            warning(warn, location, "Legacy 'purge;' is read as a ban of this URL and host: ban(\"req.url == \" + req.url + \" && req.http.host == \" + req.http.host)")
+            return [make(.ban(purgeBan(at: location)))]
         case .legacyBareAction(let name):
             warning(warn, location, "Legacy bare '\(name);' is read as 'return (\(name));'")
             return translateReturn(ReturnAction(name: name, arguments: [], location: location), for: target, warn: warn, at: location)
@@ -119,6 +155,14 @@ struct LegacyTranslator {
         case .call, .new:
             return [statement]
         }
+    }
+
+    /// `"req.url == " + req.url + " && req.http.host == " + req.http.host`: what a legacy purge of the current object removes.
+    private func purgeBan(at location: SourceLocation) -> Expr {
+        func string(_ text: String) -> Expr { Expr(.string(text), location) }
+        func variable(_ name: String) -> Expr { Expr(.identifier(name), location) }
+        func plus(_ lhs: Expr, _ rhs: Expr) -> Expr { Expr(.binary(op: "+", lhs: lhs, rhs: rhs), location) }
+        return plus(plus(plus(string("req.url == "), variable("req.url")), string(" && req.http.host == ")), variable("req.http.host"))
     }
 
     private func translateReturn(_ action: ReturnAction, for target: Target, warn: Bool,

@@ -132,7 +132,7 @@ struct Lexer {
         offset += open
         let bodyStart = offset
         while offset + close.count <= bytes.count {
-            if Array(bytes[offset..<offset + close.count]) == close {
+            if bytes[offset..<offset + close.count].elementsEqual(close) {
                 let value = text(bodyStart, offset)
                 offset += close.count
                 return Token(kind: .string(value), location: location)

@@ -15,7 +15,7 @@ extension Parser {
     }
 
     static let legacyBareActions: Set<String> = [
-        "pass", "lookup", "pipe", "deliver", "fetch", "restart", "hash", "discard", "keep",
+        "pass", "lookup", "pipe", "deliver", "fetch", "restart", "hash", "discard", "keep", "purge",
     ]
 
     mutating func parseStatement() throws -> Statement? {

@@ -66,17 +66,26 @@ public struct VCLDirector: Sendable {
     let counter = DirectorCounter()
 
     /// Picks a backend: round-robin rotates, random draws by weight, hash uses `key`,
-    /// fallback takes the first healthy one. Unhealthy backends are skipped.
+    /// fallback takes the first healthy one. Unhealthy backends are skipped; nothing allocates.
     func pick(key: String?, context: VCLContext) -> String? {
-        let healthy = backends.filter { context.isHealthy($0.name) }
-        guard !healthy.isEmpty else { return nil }
+        var healthyCount = 0
+        var totalWeight = 0.0
+        for backend in backends where context.isHealthy(backend.name) {
+            healthyCount += 1
+            totalWeight += backend.weight
+        }
+        guard healthyCount > 0 else { return nil }
         switch kind {
         case .fallback:
-            return healthy[0].name
+            return backends.first { context.isHealthy($0.name) }?.name
         case .roundRobin:
-            return healthy[counter.next() % healthy.count].name
+            var skip = counter.next() % healthyCount
+            for backend in backends where context.isHealthy(backend.name) {
+                if skip == 0 { return backend.name }
+                skip -= 1
+            }
+            return nil
         case .random, .hash:
-            let total = healthy.reduce(0) { $0 + $1.weight }
             let fraction: Double
             if kind == .hash, let key {
                 fraction = Double(Self.fnv1a(key) % 1_000_000) / 1_000_000
@@ -84,12 +93,14 @@ public struct VCLDirector: Sendable {
                 context.randomState = context.randomState &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 fraction = Double(context.randomState >> 11) / Double(UInt64(1) << 53)
             }
-            var point = fraction * total
-            for backend in healthy {
+            var point = fraction * totalWeight
+            var last: String?
+            for backend in backends where context.isHealthy(backend.name) {
                 point -= backend.weight
+                last = backend.name
                 if point < 0 { return backend.name }
             }
-            return healthy[healthy.count - 1].name
+            return last
         }
     }
 

@@ -31,6 +31,13 @@ public struct VCLProgram: Sendable {
         self.subroutines = subroutines
     }
 
+    /// The same program with every backend passed through `transform` (for `-b`-style
+    /// overrides of backend addresses, e.g. in tests).
+    public func overridingBackends(_ transform: (VCLBackend) -> VCLBackend) -> VCLProgram {
+        VCLProgram(name: name, backends: backends.map(transform), probes: probes, acls: acls, directors: directors,
+                   warnings: warnings, isLegacy: isLegacy, subroutines: subroutines)
+    }
+
     /// A fresh context for one request, with `req.backend_hint` set to the default backend.
     public func makeContext() -> VCLContext {
         let context = VCLContext()
@@ -44,7 +51,14 @@ public struct VCLProgram: Sendable {
     /// A run-time failure returns `.fail` with `context.failure` set. `restart` once
     /// `req.restarts` has reached `maxRestarts` becomes `synth(503, "Too many restarts")`.
     /// A `synth`/`error` without a reason gets the standard reason phrase of its status.
+    /// Running vcl_hash starts a fresh `hashData`; vcl_synth and vcl_backend_error start a
+    /// fresh `syntheticBody`.
     public func run(_ subroutine: VCLSubroutine, _ context: VCLContext, maxRestarts: Int = 4) -> VCLAction {
+        switch subroutine {
+        case .hash: context.hashData.removeAll(keepingCapacity: true)
+        case .synth, .backendError: context.syntheticBody = ""
+        default: break
+        }
         let action: VCLAction
         switch subroutines[subroutine.index](context) {
         case .exit(let result): action = result

@@ -26,6 +26,12 @@ public final class SourceFile: Sendable {
         return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
     }
 
+    /// The byte offset of a location in this file.
+    public func offset(of location: SourceLocation) -> Int {
+        guard location.line >= 1, location.line <= lineStarts.count else { return bytes.count }
+        return min(bytes.count, lineStarts[location.line - 1] + location.column - 1)
+    }
+
     /// The location of a byte offset.
     public func location(at offset: Int) -> SourceLocation {
         var low = 0, high = lineStarts.count - 1

@@ -307,6 +307,14 @@ public final class TestOrigin: Sendable {
         }
     }
 
+    deinit {
+        // A test that forgot shutdown() must not leak the listener or its connections.
+        serverChannel.close(promise: nil)
+        for channel in state.log.withLock({ Array($0.open.values) }) {
+            channel.close(promise: nil)
+        }
+    }
+
     // MARK: helpers
 
     /// A deterministic printable body of exactly `size` bytes ("0123456789abcdef..." repeating,

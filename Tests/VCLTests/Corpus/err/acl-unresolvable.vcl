@@ -1,0 +1,4 @@
+vcl 4.1;
+acl a {
+    "no-such-host.invalid";
+}

@@ -1,0 +1,3 @@
+director d round-robin {
+    { .backend = a; }
+}

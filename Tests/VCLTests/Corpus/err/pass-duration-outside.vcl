@@ -1,0 +1,4 @@
+vcl 4.1;
+sub vcl_miss {
+    return (pass(10s));
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import VCL
+
+/// Broken input must give diagnostics, never a crash or a hang.
+@Suite struct RobustnessTests {
+    /// A small deterministic generator so failures reproduce.
+    struct SplitMix {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(max(bound, 1)))
+        }
+    }
+
+    static let fragments = ["{", "}", "(", ")", ";", "\"", "{\"", "\"}", "~", "!", "=", "+", "sub", "if", "else",
+                            "return", "set", "req.", ".", "/*", "#", "\n", "1s", "99999999999999999999", "C{", "\\"]
+
+    @Test func mutatedCorpusNeverCrashes() throws {
+        var random = SplitMix(state: 42)
+        let sources = try (Support.files(in: "ok") + Support.files(in: "seeds")).map { try String(contentsOf: $0, encoding: .utf8) }
+        var rejected = 0
+        for round in 0..<240 {
+            var bytes = Array(sources[round % sources.count].utf8)
+            for _ in 0..<(1 + random.next(4)) {
+                let position = random.next(bytes.count)
+                switch random.next(3) {
+                case 0:
+                    let length = min(bytes.count - position, 1 + random.next(12))
+                    bytes.removeSubrange(position..<position + length)
+                case 1:
+                    bytes.insert(contentsOf: Array(Self.fragments[random.next(Self.fragments.count)].utf8), at: position)
+                default:
+                    if !bytes.isEmpty { bytes[position] = UInt8(32 + random.next(95)) }
+                }
+            }
+            do {
+                _ = try VCLCompiler.compile(source: String(decoding: bytes, as: UTF8.self), name: "fuzz\(round).vcl")
+            } catch {
+                rejected += 1
+                for diagnostic in error.errors { _ = diagnostic.description }
+            }
+        }
+        #expect(rejected > 100)
+    }
+
+    @Test func emptyAndTinyInputs() {
+        for source in ["", " ", "vcl", "vcl 4.1", "sub", "sub x", "sub x {", "\"", "{\"", "/*", "backend", "acl a {", "if"] {
+            _ = try? VCLCompiler.compile(source: source, name: "tiny.vcl")
+        }
+    }
+
+    @Test func deepNestingIsFine() throws {
+        let depth = 200
+        let condition = String(repeating: "(", count: depth) + "req.url == \"/\"" + String(repeating: ")", count: depth)
+        let program = try Support.compile("vcl 4.1;\nsub vcl_recv { if (\(condition)) { return (pass); } }\n")
+        #expect(program.run(.recv, Support.request(program)) == .pass)
+    }
+}
