@@ -86,7 +86,8 @@ struct ShellacCommand: AsyncParsableCommand {
         do {
             addresses = try await server.start().map { SocketAddressDescription(address: $0) }
         } catch {
-            FileHandle.standardError.write(Data("shellac: cannot listen: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("shellac: -a: \(error)\n".utf8))
+            await server.shutdown()
             Foundation.exit(2)
         }
         for address in addresses { say("listening on \(address.text)") }

@@ -20,11 +20,8 @@ struct CacheStoreTests {
         guard case .miss(let object, _) = store.lookup(key: key(url), xid: 1, now: now, matchesVary: { _ in true }) else {
             return nil
         }
-        var block = ByteBuffer()
-        block.writeString("HTTP/1.1 200 OK\r\n")
         let metadata = ObjectMetadata(
-            status: 200, reason: "OK", headers: HeaderList(), headerBlock: block, declaredLength: body,
-            variant: VariantKey(entries: []))
+            status: 200, reason: "OK", headers: HeaderList(), declaredLength: body, variant: VariantKey(entries: []))
         object.beginStreaming(metadata: metadata, lifetime: ObjectLifetime(entered: now, ttl: ttl, grace: 10, keep: 0))
         guard store.publish(object, replacing: { _ in true }) else { return object }
         if store.charge(object, bytes: body) { object.append(ByteBuffer(repeating: 0x61, count: body)) }

@@ -29,8 +29,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("vcl_recv", "lookup"), ("vcl_recv", "deliver"), ("vcl_hash", "hash"), ("vcl_hit", "fetch"),
-        ("vcl_miss", "deliver"), ("vcl_pass", "pass"), ("vcl_pipe", "deliver"), ("vcl_purge", "deliver"),
+        ("vcl_recv", "lookup"), ("vcl_recv", "deliver"), ("vcl_hash", "hash"),
+        ("vcl_hit", "lookup"), ("vcl_miss", "deliver"), ("vcl_pass", "pass"), ("vcl_pipe", "deliver"), ("vcl_purge", "deliver"),
         ("vcl_synth", "synth(500)"), ("vcl_deliver", "pass"), ("vcl_backend_fetch", "deliver"),
         ("vcl_backend_response", "fetch"), ("vcl_backend_error", "error(500)"), ("vcl_init", "deliver"),
     ])

@@ -8,6 +8,17 @@ import Testing
         #expect(diagnostic.description == "default.vcl:3:6: Unknown variable 'req.foo'\n\tset req.foo = 1;\n\t    ^")
     }
 
+    @Test func caretLinesUpAfterNonASCII() {
+        let errors = Support.errors("vcl 4.1;\nsub vcl_recv { set req.http.X = \"é€\" + req.nope; }\n")
+        let lines = errors.first?.description.split(separator: "\n") ?? []
+        #expect(lines.count == 3)
+        if lines.count == 3 {
+            let caretColumn = lines[2].count - 1
+            let source = Array(lines[1])
+            #expect(source.count > caretColumn && String(source[caretColumn...]).hasPrefix("req.nope"))
+        }
+    }
+
     @Test func warningsSayWarning() {
         let file = SourceFile(name: "a.vcl", text: "sub vcl_fetch {}\n")
         let diagnostic = VCLDiagnostic(.warning, file.location(at: 4), "Legacy vcl_fetch")

@@ -151,6 +151,16 @@ import Testing
         #expect(context.resp.headers["X-Reason"] == "OK")
     }
 
+    @Test func objHeadersInDeliverAreTheResponse() throws {
+        let program = try compile("sub vcl_deliver { if (obj.http.X-Secret) { unset resp.http.X-Secret; set resp.http.X-Was = obj.status; } }\n")
+        #expect(warned(program, "'obj.http.X-Secret' is read as 'resp.http.X-Secret'"))
+        let context = Support.request(program)
+        context.resp.headers = HeaderList([("X-Secret", "1")])
+        context.resp.status = 203
+        _ = program.run(.deliver, context)
+        #expect(context.resp.headers["X-Secret"] == nil && context.resp.headers["X-Was"] == "203")
+    }
+
     @Test func bareActionsOfVCL2() throws {
         let program = try compile("sub vcl_recv { if (req.url ~ \"^/p\") { pass; } lookup; }\n")
         #expect(warned(program, "bare 'pass;' is read as 'return (pass);'"))
@@ -215,5 +225,36 @@ import Testing
         let context = Support.request(program, "PURGE", "/x", headers: [("Host", "h")])
         #expect(program.run(.hit, context) == .synth(status: 200, reason: "Purged."))
         #expect(context.bans == ["req.url == /x && req.http.host == h"])
+    }
+}
+
+@Suite struct LegacyBackendRequestTests {
+    @Test func bereqInMissAndPassMovesToBackendFetch() throws {
+        let program = try Support.compile("""
+            backend default { .host = "127.0.0.1"; }
+            sub vcl_miss {
+                unset bereq.http.Cookie;
+                if (req.url ~ "^/api") { set bereq.http.X-Api = "1"; }
+                return (fetch);
+            }
+            sub vcl_pass {
+                set bereq.http.X-Pass = "1";
+            }
+            """, name: "legacy.vcl")
+        #expect(program.warnings.contains { $0.message.contains("bereq.* in vcl_miss moves to vcl_backend_fetch") })
+
+        let miss = Support.request(program, "GET", "/api/x", headers: [("Host", "h"), ("Cookie", "c=1")])
+        #expect(program.run(.miss, miss) == .fetch)
+        Support.prepareBackend(miss)
+        #expect(program.run(.backendFetch, miss) == .fetch)
+        #expect(miss.bereq.headers["Cookie"] == nil && miss.bereq.headers["X-Api"] == "1")
+        #expect(miss.bereq.headers["X-Pass"] == nil)
+
+        let pass = Support.request(program, "GET", "/other", headers: [("Host", "h"), ("Cookie", "c=1")])
+        #expect(program.run(.pass, pass) == .fetch)
+        Support.prepareBackend(pass)
+        pass.bereq.uncacheable = true
+        _ = program.run(.backendFetch, pass)
+        #expect(pass.bereq.headers["X-Pass"] == "1" && pass.bereq.headers["Cookie"] == "c=1")
     }
 }

@@ -46,3 +46,38 @@ import Testing
         #expect(errors.first?.location.column == 21)
     }
 }
+
+@Suite struct ContextReuseTests {
+    @Test func resetClearsRequestState() throws {
+        let program = try Support.compile("vcl 4.1;\nimport std;\nbackend b { .host = \"h\"; }\nsub vcl_recv { std.log(\"x\"); ban(\"obj.status == 500\"); }\n")
+        let context = Support.request(program, "POST", "/a")
+        _ = program.run(.recv, context)
+        _ = program.run(.hash, context)
+        #expect(!context.logLines.isEmpty && !context.bans.isEmpty && !context.hashData.isEmpty)
+        context.reset()
+        #expect(context.logLines.isEmpty && context.bans.isEmpty && context.hashData.isEmpty)
+        #expect(context.req.method == "GET" && context.req.url == "/" && context.req.headers.isEmpty)
+        #expect(context.failure == nil)
+        #expect(context.req.backendHint == nil)
+        program.resetContext(context)
+        #expect(context.req.backendHint == program.defaultBackend)
+    }
+}
+
+@Suite struct CompatibilityTests {
+    @Test func hitFetchIsReadAsMiss() throws {
+        let program = try VCLCompiler.compile(file: Support.corpus.appendingPathComponent("ok/grace-4.0.vcl").path)
+        #expect(program.warnings.filter { $0.message.contains("read as 'return (miss)'") }.count == 2)
+        let context = Support.request(program)
+        context.obj.ttl = -30
+        context.obj.grace = 10
+        #expect(program.run(.hit, context) == .miss)
+        context.obj.ttl = -5
+        #expect(program.run(.hit, context) == .deliver)
+        context.backendHealth = { _ in false }
+        context.obj.ttl = -5
+        #expect(program.run(.hit, context) == .deliver)
+        context.obj.ttl = -50
+        #expect(program.run(.hit, context) == .miss)
+    }
+}

@@ -53,6 +53,29 @@ import Testing
         }
     }
 
+    @Test func hugeNumbersDoNotTrap() throws {
+        #expect(Support.errors("vcl 4.1;\nsub vcl_recv { set req.http.X = 99999999999999999999999KB; }\n")
+            .first?.message.contains("too large") == true)
+        #expect(Support.errors("vcl 4.1;\nsub vcl_recv { set req.http.X = 99999999999999999999999; }\n")
+            .first?.message.contains("too large") == true)
+        let p = try Support.compile("""
+            vcl 4.1;
+            import std;
+            sub vcl_recv {
+                set req.http.R = 99999999999999999999999.5;
+                set req.http.D = 99999999999999999999999y;
+                set req.http.T = now + 99999999999999999999999y;
+                set req.http.Div = -9223372036854775807 / -1;
+                set req.http.Zero = std.integer(req.http.N, 1) / std.integer(req.http.Z, 0);
+            }
+            """)
+        let context = Support.request(p)
+        #expect(p.run(.recv, context) == .fail)
+        #expect(context.req.headers["R"] != nil && context.req.headers["T"]?.hasSuffix("GMT") == true)
+        #expect(context.req.headers["Div"] == "9223372036854775807")
+        #expect(context.failure == "INT division by zero")
+    }
+
     @Test func deepNestingIsFine() throws {
         let depth = 200
         let condition = String(repeating: "(", count: depth) + "req.url == \"/\"" + String(repeating: ")", count: depth)

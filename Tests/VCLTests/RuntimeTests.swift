@@ -131,6 +131,22 @@ import Testing
         #expect(context.req.ttl == 600)
     }
 
+    @Test func concatenationFoldsLeftToRight() throws {
+        let parts = (0..<60).map { "\"\($0)\"" }.joined(separator: " + ")
+        let p = try program("""
+            sub vcl_recv {
+                set req.http.Mixed = 1 + 2 + "x" + 3 + 1s;
+                set req.http.Long = \(parts);
+                set req.http.Time = now + 1s - now;
+            }
+            """)
+        let context = Support.request(p)
+        _ = p.run(.recv, context)
+        #expect(context.req.headers["Mixed"] == "3x31.000")
+        #expect(context.req.headers["Long"] == (0..<60).map(String.init).joined())
+        #expect(context.req.headers["Time"] == "1.000")
+    }
+
     @Test func headerAccessIsCaseInsensitiveAndSetReplacesAll() throws {
         let p = try program("""
             sub vcl_recv { set req.http.x-tag = req.http.X-TAG + "!"; unset req.http.COOKIE; }
@@ -194,6 +210,34 @@ import Testing
         #expect(context.timestamps.first?.label == "recv" && context.timestamps.first?.time == 42)
         #expect(context.cacheRequestBodyLimit == Int64(102_400))
         #expect(h["Body"] == "ok")
+    }
+
+    @Test func moreStdFunctions() throws {
+        let p = try program("""
+            sub vcl_recv {
+                set req.http.S = std.strstr("/a/b/c", "/b");
+                set req.http.Missing = std.strstr("abc", "x");
+                set req.http.Port = std.port(client.ip);
+                set req.http.Random = std.random(1, 2) >= 1;
+                if (std.ban("req.url ~ ^/old")) { set req.http.Banned = "yes"; }
+            }
+            """)
+        let context = Support.request(p)
+        context.clientIP = VCLIP("192.0.2.1", port: 54321)!
+        _ = p.run(.recv, context)
+        let h = context.req.headers
+        #expect(h["S"] == "/b/c" && h["Missing"] == "")
+        #expect(h["Port"] == "54321")
+        #expect(h["Random"] == "true")
+        #expect(h["Banned"] == "yes" && context.bans == ["req.url ~ ^/old"])
+    }
+
+    @Test func noneBackend() throws {
+        let p = try Support.compile("vcl 4.1;\nbackend default none;\n")
+        #expect(p.backends.isEmpty)
+        #expect(p.defaultBackend == "default")
+        let context = p.makeContext()
+        #expect(p.resolveBackend(context.req.backendHint, context: context) == nil)
     }
 
     @Test func healthHookIsConsulted() throws {

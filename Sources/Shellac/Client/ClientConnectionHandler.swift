@@ -38,6 +38,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var timer: Scheduled<Void>?
     private var requestTimerArmed = false
     private var draining = false
+    private var inputClosed = false
     private var processingInput = false
 
     // The request being answered.
@@ -101,6 +102,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if event is ShutdownRequest {
             draining = true
             if case .awaitingHead = state, (input?.readableBytes ?? 0) == 0 { close() }
+        } else if case ChannelEvent.inputClosed = event {
+            // The client sent all it will (`printf ... | nc`): answer what it asked, then close.
+            inputClosed = true
+            switch state {
+            case .awaitingHead:
+                processInput()
+                if case .awaitingHead = state { close() }
+            case .readingBody: close()
+            case .piping(let backend): backend?.close(mode: .output, promise: nil)
+            case .responding, .closed: break
+            }
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -290,15 +302,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         } else {
             method = head.method
         }
-        let clientIP = context.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
-        if let forwarded = headers["X-Forwarded-For"] {
-            headers.set("X-Forwarded-For", forwarded + ", " + clientIP)
-        } else {
-            headers.add("X-Forwarded-For", clientIP)
-        }
+        Self.appendForwardedFor(&headers, clientIP: context.channel.remoteAddress?.ipAddress)
         headers.set("X-Varnish", String(xid))
         headers.add("Via", "1.1 shellac")
-        if let body = requestBody, body.readableBytes > 0 {
+        // Only a pass sends the client's body; a miss fetches the object without it.
+        let body = mode == .pass ? requestBody : nil
+        if let body, body.readableBytes > 0 {
             headers.add("Content-Length", String(body.readableBytes))
         } else if method == "POST" || method == "PUT" || method == "PATCH" {
             headers.add("Content-Length", "0")
@@ -312,9 +321,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             object: object, mode: mode, context: server, xid: xid, requestHeaders: head.headers)
         let fetch = BackendFetch(
             backend: server.backend, pool: server.pools.pool(for: context.eventLoop), head: backendHead,
-            body: mode == .pass ? requestBody : nil, timeouts: server.fetchTimeouts,
+            body: body, timeouts: server.fetchTimeouts,
             statistics: server.statistics, sink: sink)
         fetch.start()
+    }
+
+    /// `X-Forwarded-For`: every line the client sent, combined, then the client's address.
+    private static func appendForwardedFor(_ headers: inout HeaderList, clientIP: String?) {
+        let clientIP = clientIP ?? "0.0.0.0"
+        let earlier = headers.values("X-Forwarded-For")
+        headers.set("X-Forwarded-For", earlier.isEmpty ? clientIP : earlier.joined(separator: ", ") + ", " + clientIP)
     }
 
     // MARK: - Delivery
@@ -447,7 +463,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var chunked = false
         if Self.statusHasBody(metadata.status) {
             var length: Int?
-            if phase == .complete {
+            if head.method == "HEAD", let declared = metadata.declaredLength {
+                length = declared  // a passed HEAD's object has no body to count
+            } else if phase == .complete {
                 length = chunks.reduce(0) { $0 + $1.readableBytes }
             } else if let declared = metadata.declaredLength {
                 length = declared
@@ -555,7 +573,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let context else { return }
         request = nil
         requestBody = nil
-        if !keepAlive || draining {
+        if !keepAlive || draining || (inputClosed && !Self.holdsCompleteHead(input, parser: parser)) {
             state = .closed
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
                 context.close(promise: nil)
@@ -572,6 +590,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Whether `input` still holds a whole request head to answer (after the client half-closed).
+    private static func holdsCompleteHead(_ input: ByteBuffer?, parser: RequestParser) -> Bool {
+        guard let input, input.readableBytes > 0 else { return false }
+        if case .incomplete = parser.parse(input) { return false }
+        return true
+    }
+
     // MARK: - Pipe
 
     private func pipe(_ head: RequestHead) {
@@ -580,8 +605,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         state = .piping(nil)
         cancelTimer()
         var headers = HopByHop.endToEnd(head.headers)
-        let clientIP = context.channel.remoteAddress?.ipAddress ?? "0.0.0.0"
-        headers.set("X-Forwarded-For", headers["X-Forwarded-For"].map { $0 + ", " + clientIP } ?? clientIP)
+        Self.appendForwardedFor(&headers, clientIP: context.channel.remoteAddress?.ipAddress)
         headers.set("X-Varnish", String(xid))
         headers.set("Connection", "close")
         var out = context.channel.allocator.buffer(capacity: 512)

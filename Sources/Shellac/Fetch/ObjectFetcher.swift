@@ -44,10 +44,8 @@ final class ObjectFetcher: FetchSink {
             status: status, headers: rawHeaders, now: now,
             defaults: FreshnessDefaults(ttl: parameters.defaultTTL, grace: parameters.defaultGrace, keep: parameters.defaultKeep))
         let metadata = ObjectMetadata(
-            status: status, reason: reason, headers: headers,
-            headerBlock: Self.headerBlock(status: status, reason: reason, headers: headers, allocator: allocator),
-            declaredLength: declaredLength,
-            variant: Self.variant(of: rawHeaders, request: requestHeaders))
+            status: status, reason: reason, headers: headers, declaredLength: declaredLength,
+            variant: Self.variant(of: rawHeaders, request: requestHeaders), allocator: allocator)
         let objectLifetime = ObjectLifetime(
             entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
 
@@ -95,24 +93,5 @@ final class ObjectFetcher: FetchSink {
     static func variant(of response: HeaderList, request: HeaderList) -> VariantKey {
         guard case .fields(let names) = VaryFields(response), !names.isEmpty else { return VariantKey(entries: []) }
         return VariantKey(fields: names, request: request)
-    }
-
-    /// `HTTP/1.1 <status> <reason>\r\n` and every header line, serialised once per object.
-    static func headerBlock(status: Int, reason: String, headers: HeaderList, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var size = 32 + reason.utf8.count
-        for field in headers { size += field.name.utf8.count + field.value.utf8.count + 4 }
-        var buffer = allocator.buffer(capacity: size)
-        buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeString(String(status))
-        buffer.writeStaticString(" ")
-        buffer.writeString(reason)
-        buffer.writeStaticString("\r\n")
-        for field in headers {
-            buffer.writeString(field.name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
-        }
-        return buffer
     }
 }

@@ -25,6 +25,17 @@ public struct ShellacConfiguration: Sendable {
     }
 }
 
+/// A listen address that could not be bound (in use, not local, no permission).
+public struct ListenError: Error, CustomStringConvertible {
+    public var endpoint: Endpoint
+    public var underlying: Error
+
+    public var description: String {
+        let host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
+        return "cannot listen on \(host):\(endpoint.port): \(underlying)"
+    }
+}
+
 /// The running accelerator: listeners, event loops, cache and backend pools.
 public final class ShellacServer: Sendable {
     public let configuration: ShellacConfiguration
@@ -50,11 +61,14 @@ public final class ShellacServer: Sendable {
         let maxConnections = configuration.parameters.maxConnections
         var bound: [SocketAddress] = []
         for endpoint in configuration.listen {
-            let channel = try await ServerBootstrap(group: group)
+            let channel: Channel
+            do {
+                channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 8)
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
                     if context.connections.count >= maxConnections {
                         context.statistics.sessionsDropped.add(1, ordering: .relaxed)
@@ -66,6 +80,9 @@ public final class ShellacServer: Sendable {
                 }
                 .bind(host: endpoint.host.isEmpty ? "0.0.0.0" : endpoint.host, port: endpoint.port)
                 .get()
+            } catch {
+                throw ListenError(endpoint: endpoint, underlying: error)
+            }
             listeners.withLock { $0.append(channel) }
             if let address = channel.localAddress { bound.append(address) }
         }

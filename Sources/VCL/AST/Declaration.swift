@@ -26,6 +26,8 @@ struct BackendDecl: Sendable {
     let name: String
     let fields: [FieldDecl]
     let location: SourceLocation
+    /// `backend NAME none;`: declared, but with no address.
+    var isNone = false
 }
 
 struct ProbeDecl: Sendable {

@@ -90,7 +90,7 @@ extension Compiler {
                 sink.error(field.location, "Unknown backend field '.\(field.name)' (expected .host, .port, .host_header, .connect_timeout, .first_byte_timeout, .between_bytes_timeout, .max_connections, .probe)")
             }
         }
-        if declaration.name == "none" && declaration.fields.isEmpty { return nil }
+        if declaration.isNone { return nil }
         if !hasHost {
             sink.error(declaration.location, "Backend '\(declaration.name)' has no .host")
             return nil

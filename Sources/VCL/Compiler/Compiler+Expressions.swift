@@ -214,7 +214,7 @@ extension Compiler {
                 return { context in
                     let divisor = y(context)
                     if divisor == 0 { context.fail("INT division by zero"); return 0 }
-                    return x(context) / divisor
+                    return x(context).dividedReportingOverflow(by: divisor).partialValue
                 }
             }
         }

@@ -111,8 +111,36 @@ extension Compiler {
                 context.cacheRequestBodyLimit = size(context)
                 return true
             }
+        case "strstr":
+            guard let a = args(["s1", "s2"], required: 2), let haystack = compileString(a[0]!, what: full), // bound: required
+                  let needle = compileString(a[1]!, what: full) else { return nil } // bound: required
+            return .string { context in
+                guard let text = haystack(context), let part = needle(context) else { return nil }
+                if part.isEmpty { return text }
+                return text.firstRange(of: part).map { String(text[$0.lowerBound...]) }
+            }
+        case "ban":
+            guard let a = args(["spec"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            return .bool { context in
+                guard let spec = text(context), !spec.isEmpty else { return false }
+                context.bans.append(spec)
+                return true
+            }
+        case "port":
+            guard let a = args(["ip"], required: 1), case .ip(let ip)? = compile(a[0]!, as: .ip, what: full) else { return nil } // bound: required
+            return .int { Int64(ip($0)?.port ?? 0) }
+        case "random":
+            guard let a = args(["lo", "hi"], required: 2),
+                  case .real(let low)? = compile(a[0]!, as: .real, what: full), // bound: required
+                  case .real(let high)? = compile(a[1]!, as: .real, what: full) else { return nil } // bound: required
+            return .real { context in
+                context.randomState = context.randomState &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let unit = Double(context.randomState >> 11) / Double(UInt64(1) << 53)
+                let (lo, hi) = (low(context), high(context))
+                return lo + (hi - lo) * unit
+            }
         default:
-            return typeError(expr, "Unknown function 'std.\(function)' (Shellac has log, syslog, tolower, toupper, integer, real, duration, ip, healthy, querysort, collect, timestamp, cache_req_body)")
+            return typeError(expr, "Unknown function 'std.\(function)' (Shellac has log, syslog, tolower, toupper, integer, real, duration, ip, port, healthy, querysort, collect, timestamp, cache_req_body, strstr, ban, random)")
         }
     }
 }

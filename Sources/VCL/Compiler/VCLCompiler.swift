@@ -24,6 +24,7 @@ public enum VCLCompiler {
             }
             declarations = LegacyTranslator(sink: sink).translate(declarations)
         }
+        declarations = HitFetchCompatibility.apply(declarations, sink: sink)
 
         var builtinParser = Parser(file: SourceFile(name: BuiltinVCL.name, text: BuiltinVCL.source), sink: sink, includes: nil)
         let builtin = builtinParser.parseFile().map { declaration -> Declaration in
@@ -50,7 +51,7 @@ public enum VCLCompiler {
         // Unused custom subs are compiled too, so their type errors are reported.
         for name in symbols.subOrder { _ = compiler.compileSub(named: name) }
         if sink.hasErrors { throw VCLCompileError(sink.diagnostics) }
-        return VCLProgram(name: name, backends: backends, probes: probes, acls: compiler.acls,
+        return VCLProgram(name: name, backends: backends, defaultBackend: symbols.backends.first?.name, probes: probes, acls: compiler.acls,
                           directors: compiler.directors, warnings: sink.diagnostics, isLegacy: isLegacy,
                           subroutines: subroutines)
     }

@@ -10,6 +10,8 @@ struct LegacyTranslator {
         case synthFromError
         case backendErrorFromError
         case custom
+        /// Statements of legacy vcl_miss / vcl_pass that touch bereq.*, moved to vcl_backend_fetch.
+        case movedToBackendFetch
     }
 
     func translate(_ declarations: [Declaration]) -> [Declaration] {
@@ -35,6 +37,11 @@ struct LegacyTranslator {
                 backend.body = translate(sub.body, for: .backendErrorFromError)
                 output.append(.sub(synth))
                 output.append(.sub(backend))
+            case "vcl_miss", "vcl_pass":
+                let (kept, moved) = splitBackendRequestStatements(sub)
+                sub.body = translate(kept, for: .client(sub.name))
+                output.append(.sub(sub))
+                if let moved { output.append(.sub(moved)) }
             case "vcl_timeout", "vcl_discard":
                 sink.warning(sub.location, "Legacy \(sub.name) no longer exists; it is ignored")
             default:
@@ -45,6 +52,48 @@ struct LegacyTranslator {
             }
         }
         return output
+    }
+
+    /// In 2.x/3.x, vcl_miss and vcl_pass could change `bereq`; in 4.x only the backend side can.
+    /// Top-level statements that mention `bereq.*` move to a vcl_backend_fetch guarded by
+    /// `bereq.uncacheable` (false for a miss, true for a pass), with `req.*` read as `bereq.*`.
+    private func splitBackendRequestStatements(_ sub: SubDecl) -> (kept: [Statement], moved: SubDecl?) {
+        var kept: [Statement] = [], moved: [Statement] = []
+        for statement in sub.body {
+            if mentionsBackendRequest(statement) {
+                sink.warning(statement.location, "Legacy bereq.* in \(sub.name) moves to vcl_backend_fetch (when bereq.uncacheable is \(sub.name == "vcl_pass"))")
+                moved += translate(statement, for: .movedToBackendFetch, warn: false)
+            } else {
+                kept.append(statement)
+            }
+        }
+        guard let first = moved.first else { return (kept, nil) }
+        let location = first.location
+        var condition = Expr(.identifier("bereq.uncacheable"), location)
+        if sub.name == "vcl_miss" { condition = Expr(.unary(op: "!", operand: condition), location) }
+        let guarded = Statement(kind: .ifElse(branches: [(condition, moved)], elseBody: nil), location: location)
+        return (kept, SubDecl(name: VCLSubroutine.backendFetch.name, body: [guarded], location: sub.location))
+    }
+
+    private func mentionsBackendRequest(_ statement: Statement) -> Bool {
+        func inExpr(_ expr: Expr) -> Bool {
+            switch expr.kind {
+            case .identifier(let name): return name.hasPrefix("bereq.")
+            case .call(_, let arguments): return arguments.contains { inExpr($0.value) }
+            case .unary(_, let operand): return inExpr(operand)
+            case .binary(_, let lhs, let rhs): return inExpr(lhs) || inExpr(rhs)
+            default: return false
+            }
+        }
+        switch statement.kind {
+        case .set(let target, _, _, let value): return target.hasPrefix("bereq.") || inExpr(value)
+        case .unset(let target, _): return target.hasPrefix("bereq.")
+        case .ifElse(let branches, let elseBody):
+            return branches.contains { inExpr($0.condition) || $0.body.contains(where: mentionsBackendRequest) }
+                || (elseBody ?? []).contains(where: mentionsBackendRequest)
+        case .expression(let expr), .synthetic(let expr), .hashData(let expr), .ban(let expr): return inExpr(expr)
+        default: return false
+        }
     }
 
     /// Custom subs called (directly or not) from vcl_fetch and from no client-side sub: their
@@ -199,7 +248,7 @@ struct LegacyTranslator {
     private func rename(_ name: String, at location: SourceLocation, for target: Target, warn: Bool) -> String {
         var result = name
         var notes: [String] = []
-        let backendSide = target == .backendResponse || target == .backendErrorFromError
+        let backendSide = target == .backendResponse || target == .backendErrorFromError || target == .movedToBackendFetch
         if result == "req.request" {
             result = "req.method"
             notes.append("req.request is now req.method")
@@ -228,6 +277,9 @@ struct LegacyTranslator {
             case .backendErrorFromError:
                 result = "beresp." + result.dropFirst(4)
                 notes.append("obj.* in vcl_error means resp.* (vcl_synth) and beresp.* (vcl_backend_error)")
+            case .client("vcl_deliver") where result.hasPrefix("obj.http.") || ["obj.status", "obj.reason", "obj.proto"].contains(result):
+                result = "resp." + result.dropFirst(4)
+                notes.append("the object's headers and status are the response's in vcl_deliver")
             default: break
             }
         }

@@ -177,9 +177,13 @@ struct Lexer {
             return Token(kind: .duration(value * scale), location: location)
         }
         if let scale = Lexer.byteUnits[unit] {
-            return Token(kind: .bytes(Int64(value * Double(scale))), location: location)
+            guard let bytes = Int64(exactly: (value * Double(scale)).rounded()) else {
+                sink.error(location, "Byte count '\(numberText)\(unit)' is too large")
+                return Token(kind: .bytes(0), location: location)
+            }
+            return Token(kind: .bytes(bytes), location: location)
         }
         sink.error(file.location(at: unitStart), "Unknown unit '\(unit)' (durations: ms s m h d w y; bytes: B KB MB GB TB)")
-        return Token(kind: .integer(Int64(value)), location: location)
+        return Token(kind: .integer(0), location: location)
     }
 }

@@ -121,8 +121,11 @@ extension Parser {
 
     mutating func parseBackend(at location: SourceLocation) throws -> BackendDecl {
         let (name, _) = try expectIdentifier("a backend name")
-        if name == "none" && accept(";") {
-            return BackendDecl(name: name, fields: [], location: location)
+        if current.isIdentifier("none") && peek().isSymbol(";") {
+            // `backend NAME none;` (Varnish 6.4+): a backend that is never healthy.
+            advance()
+            advance()
+            return BackendDecl(name: name, fields: [], location: location, isNone: true)
         }
         return BackendDecl(name: name, fields: try parseFields(owner: "backend"), location: location)
     }

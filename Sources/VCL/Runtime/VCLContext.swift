@@ -48,6 +48,29 @@ public final class VCLContext {
 
     public init() {}
 
+    /// Clears everything for the next request on this thread, keeping allocated scratch space.
+    public func reset() {
+        req = VCLClientRequest()
+        bereq = VCLBackendRequest()
+        beresp = VCLBackendResponse()
+        obj = VCLObject()
+        resp = VCLResponse()
+        clientIP = .unspecified
+        serverIP = .unspecified
+        localIP = .unspecified
+        remoteIP = .unspecified
+        clientIdentity = nil
+        now = 0
+        hashData.removeAll(keepingCapacity: true)
+        syntheticBody = ""
+        logLines.removeAll(keepingCapacity: true)
+        syslogLines.removeAll(keepingCapacity: true)
+        bans.removeAll(keepingCapacity: true)
+        timestamps.removeAll(keepingCapacity: true)
+        cacheRequestBodyLimit = nil
+        failure = nil
+    }
+
     func isHealthy(_ backend: String) -> Bool { backendHealth?(backend) ?? true }
 
     func fail(_ message: String) {

@@ -9,7 +9,8 @@ public struct VCLProgram: Sendable {
     public let acls: [String: VCLACL]
     /// Directors created in vcl_init, with their member backends.
     public let directors: [String: VCLDirector]
-    /// The first declared backend: the initial `req.backend_hint`.
+    /// The first declared backend (possibly a `none` backend, which `resolveBackend` does not
+    /// resolve): the initial `req.backend_hint`.
     public let defaultBackend: String?
     /// Warnings from compiling (legacy translations, unused subs).
     public let warnings: [VCLDiagnostic]
@@ -18,14 +19,14 @@ public struct VCLProgram: Sendable {
     /// The compiled subroutines, indexed like `VCLSubroutine.allCases`.
     let subroutines: [Step]
 
-    init(name: String, backends: [VCLBackend], probes: [VCLProbe], acls: [String: VCLACL],
+    init(name: String, backends: [VCLBackend], defaultBackend: String?, probes: [VCLProbe], acls: [String: VCLACL],
          directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool, subroutines: [Step]) {
         self.name = name
         self.backends = backends
         self.probes = probes
         self.acls = acls
         self.directors = directors
-        self.defaultBackend = backends.first?.name ?? directors.keys.sorted().first
+        self.defaultBackend = defaultBackend
         self.warnings = warnings
         self.isLegacy = isLegacy
         self.subroutines = subroutines
@@ -34,7 +35,7 @@ public struct VCLProgram: Sendable {
     /// The same program with every backend passed through `transform` (for `-b`-style
     /// overrides of backend addresses, e.g. in tests).
     public func overridingBackends(_ transform: (VCLBackend) -> VCLBackend) -> VCLProgram {
-        VCLProgram(name: name, backends: backends.map(transform), probes: probes, acls: acls, directors: directors,
+        VCLProgram(name: name, backends: backends.map(transform), defaultBackend: defaultBackend, probes: probes, acls: acls, directors: directors,
                    warnings: warnings, isLegacy: isLegacy, subroutines: subroutines)
     }
 
@@ -44,6 +45,13 @@ public struct VCLProgram: Sendable {
         context.req.backendHint = defaultBackend
         context.bereq.backend = defaultBackend
         return context
+    }
+
+    /// Clears a used context for the next request and sets this program's default backend.
+    public func resetContext(_ context: VCLContext) {
+        context.reset()
+        context.req.backendHint = defaultBackend
+        context.bereq.backend = defaultBackend
     }
 
     /// Runs one built-in subroutine (the user's code, then the built-in VCL) and returns its action.

@@ -16,12 +16,15 @@ public struct VCLDiagnostic: Sendable, CustomStringConvertible, Error {
     public var description: String {
         let prefix = severity == .warning ? "warning: " : ""
         let line = location.file.lineText(location.line)
+        // The column counts bytes; pad per character (tabs kept) so the caret lines up on screen.
         var caret = ""
-        for (index, char) in line.utf8.enumerated() where index < location.column - 1 {
-            caret.append(char == UInt8(ascii: "\t") ? "\t" : " ")
+        var offset = 0
+        for character in line where offset < location.column - 1 {
+            caret.append(character == "\t" ? "\t" : " ")
+            offset += character.utf8.count
         }
-        if location.column - 1 > line.utf8.count {
-            caret += String(repeating: " ", count: location.column - 1 - line.utf8.count)
+        if location.column - 1 > offset {
+            caret += String(repeating: " ", count: location.column - 1 - offset)
         }
         return "\(location): \(prefix)\(message)\n\(line)\n\(caret)^"
     }

@@ -87,20 +87,10 @@ public final class ChildProcess: Sendable {
         process.standardError = errPipe
         process.standardInput = FileHandle.nullDevice
 
-        outPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            box.state.withLock {
-                if data.isEmpty { $0.stdoutEOF = true } else { $0.stdout.append(contentsOf: data) }
-            }
-            if data.isEmpty { handle.readabilityHandler = nil }
-        }
-        errPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            box.state.withLock {
-                if data.isEmpty { $0.stderrEOF = true } else { $0.stderr.append(contentsOf: data) }
-            }
-            if data.isEmpty { handle.readabilityHandler = nil }
-        }
+        // Each pipe is drained by a blocking read loop on its own thread: Foundation's
+        // readabilityHandler races libdispatch's teardown on Linux and crashed a test run.
+        startReader(outPipe.fileHandleForReading, box: box, isStdout: true)
+        startReader(errPipe.fileHandleForReading, box: box, isStdout: false)
         process.terminationHandler = { p in
             let status: ExitStatus = p.terminationReason == .uncaughtSignal
                 ? .killed(by: p.terminationStatus) : .exited(p.terminationStatus)
@@ -112,6 +102,25 @@ public final class ChildProcess: Sendable {
         try withUnblockedSignals { try process.run() }
         let pid = process.processIdentifier
         return ChildProcess(pid: pid, executable: executable, arguments: arguments, box: box, process: process)
+    }
+
+    /// Reads `handle` until end of file on a dedicated thread, appending to the box.
+    private static func startReader(_ handle: FileHandle, box: Box, isStdout: Bool) {
+        let thread = Thread {
+            let fd = handle.fileDescriptor
+            var chunk = [UInt8](repeating: 0, count: 16384)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                box.state.withLock {
+                    if isStdout { $0.stdout.append(contentsOf: chunk[0..<count]) } else { $0.stderr.append(contentsOf: chunk[0..<count]) }
+                }
+            }
+            box.state.withLock { if isStdout { $0.stdoutEOF = true } else { $0.stderrEOF = true } }
+            withExtendedLifetime(handle) {}
+        }
+        thread.start()
     }
 
     /// Runs `body` on this thread with no signals blocked, then restores the mask.
