@@ -449,8 +449,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         chunks: ArraySlice<ByteBuffer>
     ) -> Bool {
         guard let context, let head = request else { return false }
-        var out = context.channel.allocator.buffer(capacity: metadata.headerBlock.readableBytes + 160)
-        out.writeImmutableBuffer(metadata.headerBlock)
+        let sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && Self.statusHasBody(metadata.status)
+        var out = context.channel.allocator.buffer(
+            capacity: (sendsInlineBody ? metadata.storedBytes.count : metadata.headerLength) + 160)
+        out.writeBytes(metadata.headerBlock)
         out.writeStaticString("Age: ")
         out.writeDecimal(object.lifetime.age(at: HTTPDate.currentTime()))
         out.writeStaticString("\r\nX-Varnish: ")
@@ -463,7 +465,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var chunked = false
         if Self.statusHasBody(metadata.status) {
             var length: Int?
-            if head.method == "HEAD", let declared = metadata.declaredLength {
+            if metadata.hasInlineBody {
+                length = metadata.inlineBody.count
+            } else if head.method == "HEAD", let declared = metadata.declaredLength {
                 length = declared  // a passed HEAD's object has no body to count
             } else if phase == .complete {
                 length = chunks.reduce(0) { $0 + $1.readableBytes }
@@ -485,6 +489,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         writeConnectionHeader(&out, head: head)
         out.writeStaticString("\r\n")
+        if sendsInlineBody { out.writeBytes(metadata.inlineBody) }  // small objects: one write
         context.write(wrapOutboundOut(out), promise: nil)
         return chunked
     }

@@ -21,6 +21,10 @@ final class ObjectFetcher: FetchSink {
     /// The request fields named by a response's Vary are taken from here.
     private let requestHeaders: HeaderList
     private var storing = false
+    /// A small cacheable response gathered whole before it is published (see `inlineBodyLimit`).
+    private var held: (metadata: ObjectMetadata, lifetime: ObjectLifetime, body: [UInt8])?
+    /// Bodies up to this size are stored inline with their headers.
+    static let inlineBodyLimit = 4096
     private let allocator = ByteBufferAllocator()
 
     init(object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList) {
@@ -45,7 +49,7 @@ final class ObjectFetcher: FetchSink {
             defaults: FreshnessDefaults(ttl: parameters.defaultTTL, grace: parameters.defaultGrace, keep: parameters.defaultKeep))
         let metadata = ObjectMetadata(
             status: status, reason: reason, headers: headers, declaredLength: declaredLength,
-            variant: Self.variant(of: rawHeaders, request: requestHeaders), allocator: allocator)
+            variant: Self.variant(of: rawHeaders, request: requestHeaders))
         let objectLifetime = ObjectLifetime(
             entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
 
@@ -60,6 +64,12 @@ final class ObjectFetcher: FetchSink {
             } else if let declaredLength, declaredLength > context.store.capacity {
                 context.store.remove(object)
                 object.makePrivate()
+            } else if let declaredLength, declaredLength <= Self.inlineBodyLimit {
+                // Small: gather the body first and publish it inline with the headers (one
+                // exact-size allocation). Waiters wait microseconds longer; nothing to stream.
+                held = (metadata, objectLifetime, [])
+                held?.body.reserveCapacity(declaredLength)
+                return
             } else {
                 object.beginStreaming(metadata: metadata, lifetime: objectLifetime)
                 storing = context.store.publish(object) { $0.variant == metadata.variant }
@@ -71,6 +81,10 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidReceiveBody(_ buffer: ByteBuffer) {
+        if held != nil {
+            held?.body.append(contentsOf: buffer.readableBytesView)
+            return
+        }
         // Copy into a right-sized buffer: the decoder's slice would pin its whole read buffer.
         var copy = allocator.buffer(capacity: buffer.readableBytes)
         copy.writeImmutableBuffer(buffer)
@@ -81,6 +95,12 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidFinish() {
+        if let (metadata, lifetime, body) = held {
+            held = nil
+            let complete = metadata.withInlineBody(body)
+            object.beginStreaming(metadata: complete, lifetime: lifetime)
+            if !context.store.publish(object, replacing: { $0.variant == complete.variant }) { object.makePrivate() }
+        }
         object.finish()
     }
 

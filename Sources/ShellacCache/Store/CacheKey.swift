@@ -23,6 +23,13 @@ public struct CacheKey: Hashable, Sendable {
 
     public mutating func append(_ part: String) { append(part.utf8) }
 
+    /// The same key with its bytes in exactly-sized storage, for keeping in the cache.
+    func compacted() -> CacheKey {
+        var copy = self
+        copy.bytes = bytes.withUnsafeBufferPointer { Array($0) }
+        return copy
+    }
+
     @inline(__always)
     private mutating func mix(_ byte: UInt8) {
         bytes.append(byte)

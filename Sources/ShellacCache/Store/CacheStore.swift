@@ -97,10 +97,11 @@ public final class CacheStore: Sendable {
     }
 
     /// The fetch into `object` got a cacheable response: make it visible (if it was a private
-    /// hit-for-miss fetch), drop older variants it replaces, and charge its header bytes.
+    /// hit-for-miss fetch), drop older variants it replaces, and charge its stored bytes (the
+    /// header section, and an inline body if it has one).
     /// Returns false when even the headers do not fit: the object must then be delivered uncached.
     public func publish(_ object: CachedObject, replacing isSameVariant: (ObjectMetadata) -> Bool) -> Bool {
-        let headerBytes = object.metadata?.headerBlock.readableBytes ?? 0
+        let headerBytes = object.metadata?.storedBytes.count ?? 0
         return index.withLock { index in
             var other = index.heads[object.key]
             while let current = other {

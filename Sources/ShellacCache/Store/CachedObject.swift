@@ -62,7 +62,7 @@ public final class CachedObject: @unchecked Sendable {
     var isInLRU = false
 
     public init(key: CacheKey, xid: UInt64, lifetime: ObjectLifetime, isHitForMiss: Bool = false) {
-        self.key = key
+        self.key = key.compacted()
         self.xid = xid
         self.isHitForMiss = isHitForMiss
         self.state = Mutex(State(lifetime: lifetime))

@@ -1,60 +1,79 @@
-import NIOCore
 import VCL
 
-/// What a stored response says about itself: status and the header block serialised once when
-/// the object is created, so a hit writes it without re-encoding.
+/// What a stored response says about itself: status and its header section serialised once
+/// when the object is created, so a hit copies it out without re-encoding.
 ///
-/// The header fields are not kept a second time as a `HeaderList`: with a million small
-/// objects that copy would cost more than the bodies. `headers` parses them back from the
-/// block on the rare paths that need them (304 answers, VCL's `obj.http.*`).
+/// Memory matters here (a million small objects): the bytes live in one exact-size array, not
+/// in NIO buffers (whose capacity is rounded up to a power of two), and a small body is kept
+/// inline after the header section, in the same array. The header fields are not kept a second
+/// time as a `HeaderList`: `headers` parses them back on the rare paths that need them
+/// (304 answers, VCL's `obj.http.*`).
 public struct ObjectMetadata: Sendable {
     public var status: Int
-    /// `HTTP/1.1 <status> <reason>\r\n` followed by every stored header line, each ending in
-    /// CRLF, without the blank line: per-delivery fields (Age, X-Varnish, Via, framing) follow.
-    public var headerBlock: ByteBuffer
+    /// `HTTP/1.1 <status> <reason>\r\n` and every stored header line (CRLF-terminated, no blank
+    /// line: per-delivery fields follow), then the inline body if there is one.
+    public private(set) var storedBytes: [UInt8]
+    /// How many of `storedBytes` are the header section.
+    public private(set) var headerLength: Int
     /// The body length when the backend declared it (Content-Length), or nil while unknown.
     public var declaredLength: Int?
     /// Request header values this variant was fetched with, for each field named by `Vary`.
     public var variant: VariantKey
 
-    public init(status: Int, headerBlock: ByteBuffer, declaredLength: Int?, variant: VariantKey) {
+    /// Serialises `headers` after a status line, into an array of exactly the right size.
+    public init(status: Int, reason: String, headers: HeaderList, declaredLength: Int?, variant: VariantKey) {
+        var size = 16 + reason.utf8.count
+        for field in headers { size += field.name.utf8.count + field.value.utf8.count + 4 }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(size)
+        bytes.append(contentsOf: "HTTP/1.1 ".utf8)
+        bytes.append(contentsOf: String(status).utf8)
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(contentsOf: reason.utf8)
+        bytes.append(contentsOf: "\r\n".utf8)
+        for field in headers {
+            bytes.append(contentsOf: field.name.utf8)
+            bytes.append(contentsOf: ": ".utf8)
+            bytes.append(contentsOf: field.value.utf8)
+            bytes.append(contentsOf: "\r\n".utf8)
+        }
         self.status = status
-        self.headerBlock = headerBlock
+        self.storedBytes = bytes.count == bytes.capacity ? bytes : Array(copyingExactly: bytes)
+        self.headerLength = bytes.count
         self.declaredLength = declaredLength
         self.variant = variant
     }
 
-    /// Serialises `headers` after a status line into a block of exactly the right size.
-    public init(status: Int, reason: String, headers: HeaderList, declaredLength: Int?, variant: VariantKey,
-                allocator: ByteBufferAllocator = ByteBufferAllocator()) {
-        var size = 16 + reason.utf8.count
-        for field in headers { size += field.name.utf8.count + field.value.utf8.count + 4 }
-        var block = allocator.buffer(capacity: size)
-        block.writeStaticString("HTTP/1.1 ")
-        block.writeString(String(status))
-        block.writeStaticString(" ")
-        block.writeString(reason)
-        block.writeStaticString("\r\n")
-        for field in headers {
-            block.writeString(field.name)
-            block.writeStaticString(": ")
-            block.writeString(field.value)
-            block.writeStaticString("\r\n")
-        }
-        self.init(status: status, headerBlock: block, declaredLength: declaredLength, variant: variant)
+    /// The header section.
+    public var headerBlock: ArraySlice<UInt8> { storedBytes[..<headerLength] }
+
+    /// The body kept inline after the header section (empty when the body is in chunks).
+    public var inlineBody: ArraySlice<UInt8> { storedBytes[headerLength...] }
+    public var hasInlineBody: Bool { storedBytes.count > headerLength }
+
+    /// A copy that keeps `body` inline, in one exact-size array with the header section.
+    public func withInlineBody(_ body: [UInt8]) -> ObjectMetadata {
+        var copy = self
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(headerLength + body.count)
+        bytes.append(contentsOf: headerBlock)
+        bytes.append(contentsOf: body)
+        copy.storedBytes = bytes
+        copy.declaredLength = body.count
+        return copy
     }
 
     /// The reason phrase of the status line.
     public var reason: String {
-        let line = statusAndFieldLines().first ?? ""
+        let line = fieldLines().first ?? ""
         let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         return parts.count == 3 ? String(parts[2]) : ""
     }
 
-    /// The stored header fields, parsed back from the block.
+    /// The stored header fields, parsed back from the header section.
     public var headers: HeaderList {
         var list = HeaderList()
-        for line in statusAndFieldLines().dropFirst() {
+        for line in fieldLines().dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let value = line[line.index(after: colon)...].drop(while: { $0 == " " })
             list.add(String(line[..<colon]), String(value))
@@ -62,8 +81,14 @@ public struct ObjectMetadata: Sendable {
         return list
     }
 
-    private func statusAndFieldLines() -> [Substring] {
-        let text = String(buffer: headerBlock)
-        return text.split(separator: "\r\n", omittingEmptySubsequences: true)
+    private func fieldLines() -> [Substring] {
+        String(decoding: headerBlock, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: true)
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// A copy whose storage is exactly `count` long (`Array(other)` would share the storage).
+    init(copyingExactly other: [UInt8]) {
+        self = other.withUnsafeBufferPointer { Array($0) }
     }
 }
