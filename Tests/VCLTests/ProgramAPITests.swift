@@ -10,6 +10,12 @@ import Testing
         #expect(program.run(.initialize, program.makeContext()) == .ok)
     }
 
+    @Test func userSubroutinesAreListed() throws {
+        let shop = try VCLCompiler.compile(file: Support.corpus.appendingPathComponent("seeds/shop-varnish3.vcl").path)
+        #expect(shop.userSubroutines == [.recv, .backendResponse, .deliver])
+        #expect(try VCLCompiler.builtinOnly(backendHost: "h", port: "1").userSubroutines.isEmpty)
+    }
+
     @Test func overridingBackends() throws {
         let program = try Support.compile("vcl 4.1;\nbackend a { .host = \"example.com\"; .port = \"80\"; }\n")
             .overridingBackends { backend in

@@ -76,8 +76,17 @@ import Testing
         #expect(context.failure == "INT division by zero")
     }
 
+    @Test func hostileNestingIsRejectedNotACrash() {
+        let parens = String(repeating: "(", count: 100_000)
+        #expect(Support.errors("vcl 4.1;\nsub vcl_recv { if (\(parens)) {} }\n").first?.message.contains("Nesting deeper") == true)
+        let nots = String(repeating: "!", count: 100_000)
+        #expect(Support.errors("vcl 4.1;\nsub vcl_recv { if (\(nots)true) {} }\n").first?.message.contains("Nesting deeper") == true)
+        let blocks = String(repeating: "if (true) {", count: 5_000)
+        #expect(Support.errors("vcl 4.1;\nsub vcl_recv { \(blocks) }\n").contains { $0.message.contains("Nesting deeper") })
+    }
+
     @Test func deepNestingIsFine() throws {
-        let depth = 200
+        let depth = 150
         let condition = String(repeating: "(", count: depth) + "req.url == \"/\"" + String(repeating: ")", count: depth)
         let program = try Support.compile("vcl 4.1;\nsub vcl_recv { if (\(condition)) { return (pass); } }\n")
         #expect(program.run(.recv, Support.request(program)) == .pass)

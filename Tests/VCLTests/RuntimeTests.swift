@@ -47,6 +47,14 @@ import Testing
         #expect(ok.req.headers["X"] == "42")
     }
 
+    @Test func failureInsideTheReturnedActionFails() throws {
+        let p = try program(#"sub vcl_recv { return (synth(std.integer(req.http.Code), "x")); }"#)
+        let context = Support.request(p, headers: [("Host", "h"), ("Code", "abc")])
+        #expect(p.run(.recv, context) == .fail)
+        let ok = Support.request(p, headers: [("Host", "h"), ("Code", "404")])
+        #expect(p.run(.recv, ok) == .synth(status: 404, reason: "x"))
+    }
+
     @Test func customSubReturnsFromCaller() throws {
         let p = try program("""
             sub check { if (req.url ~ "^/private") { return (synth(403)); } set req.http.Checked = "1"; }

@@ -23,11 +23,19 @@ public struct CacheKey: Hashable, Sendable {
 
     public mutating func append(_ part: String) { append(part.utf8) }
 
-    /// The same key with its bytes in exactly-sized storage, for keeping in the cache.
-    func compacted() -> CacheKey {
-        var copy = self
-        copy.bytes = bytes.withUnsafeBufferPointer { Array($0) }
-        return copy
+    /// The 128-bit digest the index is keyed by.
+    public var digest: CacheDigest { CacheDigest(high: digestHigh, low: digestLow) }
+
+    /// A key rebuilt from stored bytes and their digest.
+    init(bytes: [UInt8], digest: CacheDigest) {
+        self.bytes = bytes
+        self.digestHigh = digest.high
+        self.digestLow = digest.low
+    }
+
+    /// Whether `stored` are this key's bytes.
+    func matches(_ stored: ArraySlice<UInt8>) -> Bool {
+        stored.count == bytes.count && stored.elementsEqual(bytes)
     }
 
     @inline(__always)
@@ -46,4 +54,11 @@ public struct CacheKey: Hashable, Sendable {
         hasher.combine(digestHigh)
         hasher.combine(digestLow)
     }
+}
+
+/// The index's key: a 128-bit digest of a `CacheKey`. Objects keep their full key bytes, and a
+/// lookup compares them, so a collision can only cost a miss, never serve another URL.
+public struct CacheDigest: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
 }

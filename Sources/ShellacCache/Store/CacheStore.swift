@@ -11,7 +11,7 @@ public final class CacheStore: Sendable {
     public let capacity: Int
 
     struct Index: ~Copyable {
-        var heads: [CacheKey: CachedObject] = [:]
+        var heads: [CacheDigest: CachedObject] = [:]
         var lruHead: CachedObject?  // most recently used
         var lruTail: CachedObject?  // least recently used
         var usedBytes = 0
@@ -45,10 +45,14 @@ public final class CacheStore: Sendable {
             var busy: CachedObject?
             var graceCandidate: CachedObject?
             var hitForMiss = false
-            var object = index.heads[key]
+            var object = index.heads[key.digest]
             while let current = object {
                 object = current.indexNextVariant
-                let (phase, lifetime, metadata) = current.state.withLock { ($0.phase, $0.lifetime, $0.metadata) }
+                let (phase, lifetime, metadata, sameKey) = current.state.withLock { state in
+                    (state.phase, state.lifetime, state.metadata,
+                     key.matches(state.metadata?.keyBytes ?? state.pendingKey[...]))
+                }
+                guard sameKey else { continue }  // a digest collision: not this key's object
                 if current.isHitForMiss {
                     if lifetime.isFresh(at: now) { hitForMiss = true } else { unlink(current, from: &index) }
                     continue
@@ -101,9 +105,9 @@ public final class CacheStore: Sendable {
     /// header section, and an inline body if it has one).
     /// Returns false when even the headers do not fit: the object must then be delivered uncached.
     public func publish(_ object: CachedObject, replacing isSameVariant: (ObjectMetadata) -> Bool) -> Bool {
-        let headerBytes = object.metadata?.storedBytes.count ?? 0
+        let headerBytes = object.metadata?.chargedBytes ?? 0
         return index.withLock { index in
-            var other = index.heads[object.key]
+            var other = index.heads[object.digest]
             while let current = other {
                 other = current.indexNextVariant
                 guard current !== object else { continue }
@@ -155,10 +159,11 @@ public final class CacheStore: Sendable {
     public func purge(key: CacheKey) -> Int {
         index.withLock { index in
             var removed = 0
-            var object = index.heads[key]
+            var object = index.heads[key.digest]
             while let current = object {
                 object = current.indexNextVariant
                 if current.phase == .busy || current.phase == .streaming { continue }
+                guard current.key == key else { continue }
                 if !current.isHitForMiss { removed += 1 }
                 unlink(current, from: &index)
             }
@@ -186,18 +191,18 @@ public final class CacheStore: Sendable {
     // MARK: - Index and LRU, called with the lock held
 
     private func link(_ object: CachedObject, into index: inout Index) {
-        object.indexNextVariant = index.heads[object.key]
-        index.heads[object.key] = object
+        object.indexNextVariant = index.heads[object.digest]
+        index.heads[object.digest] = object
         object.isIndexed = true
     }
 
     private func unlink(_ object: CachedObject, from index: inout Index) {
         if object.isIndexed {
             object.isIndexed = false
-            if index.heads[object.key] === object {
-                index.heads[object.key] = object.indexNextVariant
+            if index.heads[object.digest] === object {
+                index.heads[object.digest] = object.indexNextVariant
             } else {
-                var previous = index.heads[object.key]
+                var previous = index.heads[object.digest]
                 while let current = previous, current.indexNextVariant !== object {
                     previous = current.indexNextVariant
                 }

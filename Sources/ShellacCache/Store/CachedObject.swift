@@ -36,19 +36,25 @@ public final class CachedObject: @unchecked Sendable {
 
     /// Transaction id of the fetch that made this object (`X-Varnish`'s second number).
     public let xid: UInt64
-    public let key: CacheKey
-    /// A marker that says "fetch this without waiting in line" (Varnish's hit-for-miss).
-    public let isHitForMiss: Bool
+    public let digest: CacheDigest
     public let hits = Atomic<Int>(0)
 
     struct State {
-        var phase: ObjectPhase = .busy
         var metadata: ObjectMetadata?
         var lifetime: ObjectLifetime
         var chunks: [ByteBuffer] = []
         var bodyBytes = 0
-        var isPrivate = false
+        /// The key's bytes until the metadata takes them over (see `ObjectMetadata.keyBytes`).
+        var pendingKey: [UInt8]
         var listeners: [@Sendable () -> Void] = []
+        // The small fields last, so they pack together.
+        var phase: ObjectPhase = .busy
+        var isPrivate = false
+
+        init(lifetime: ObjectLifetime, pendingKey: [UInt8]) {
+            self.lifetime = lifetime
+            self.pendingKey = pendingKey
+        }
     }
 
     let state: Mutex<State>
@@ -60,13 +66,23 @@ public final class CachedObject: @unchecked Sendable {
     var chargedBytes = 0
     var isIndexed = false
     var isInLRU = false
+    /// A marker that says "fetch this without waiting in line" (Varnish's hit-for-miss).
+    /// (Declared with the other small fields so they pack together.)
+    public let isHitForMiss: Bool
 
     public init(key: CacheKey, xid: UInt64, lifetime: ObjectLifetime, isHitForMiss: Bool = false) {
-        self.key = key.compacted()
+        self.digest = key.digest
         self.xid = xid
         self.isHitForMiss = isHitForMiss
-        self.state = Mutex(State(lifetime: lifetime))
+        self.state = Mutex(State(lifetime: lifetime, pendingKey: key.bytes.withUnsafeBufferPointer { Array($0) }))
         if isHitForMiss { state.withLock { $0.phase = .abandoned } }
+    }
+
+    /// The object's cache key (rebuilt from the stored bytes; not for hot paths).
+    public var key: CacheKey {
+        state.withLock { state in
+            CacheKey(bytes: state.metadata.map { Array($0.keyBytes) } ?? state.pendingKey, digest: digest)
+        }
     }
 
     public var phase: ObjectPhase { state.withLock { $0.phase } }
@@ -104,7 +120,8 @@ public final class CachedObject: @unchecked Sendable {
     /// The fetch has response headers: readers may start.
     public func beginStreaming(metadata: ObjectMetadata, lifetime: ObjectLifetime) {
         notify { state in
-            state.metadata = metadata
+            state.metadata = metadata.prefixed(withKey: state.pendingKey)
+            state.pendingKey = []
             state.lifetime = lifetime
             state.phase = .streaming
         }

@@ -2,19 +2,37 @@
 /// for `grace` while a refetch runs, then kept for `keep` (for conditional refetches).
 /// Times are seconds since the epoch as `Double`, like Varnish's `vtim_real`.
 public struct ObjectLifetime: Sendable, Equatable {
+    // Stored as Float except `entered` (a million objects: 16 bytes each saved). Float keeps
+    // durations exact to a few milliseconds up to a day, to seconds up to a year.
     public var entered: Double
-    public var ttl: Double
-    public var grace: Double
-    public var keep: Double
+    public var ttl: Double {
+        get { Double(storedTTL) }
+        set { storedTTL = Float(newValue) }
+    }
+    public var grace: Double {
+        get { Double(storedGrace) }
+        set { storedGrace = Float(newValue) }
+    }
+    public var keep: Double {
+        get { Double(storedKeep) }
+        set { storedKeep = Float(newValue) }
+    }
+    private var storedTTL: Float
+    private var storedGrace: Float
+    private var storedKeep: Float
+    private var storedOriginAge: Float
     /// The `Age` the response already had when it arrived from the backend.
-    public var originAge: Double
+    public var originAge: Double {
+        get { Double(storedOriginAge) }
+        set { storedOriginAge = Float(newValue) }
+    }
 
     public init(entered: Double, ttl: Double, grace: Double, keep: Double, originAge: Double = 0) {
         self.entered = entered
-        self.ttl = ttl
-        self.grace = grace
-        self.keep = keep
-        self.originAge = originAge
+        self.storedTTL = Float(ttl)
+        self.storedGrace = Float(grace)
+        self.storedKeep = Float(keep)
+        self.storedOriginAge = Float(originAge)
     }
 
     public func isFresh(at now: Double) -> Bool { now < entered + ttl }

@@ -10,13 +10,24 @@ import VCL
 /// (304 answers, VCL's `obj.http.*`).
 public struct ObjectMetadata: Sendable {
     public var status: Int
-    /// `HTTP/1.1 <status> <reason>\r\n` and every stored header line (CRLF-terminated, no blank
-    /// line: per-delivery fields follow), then the inline body if there is one.
+    /// The cache key's bytes (once stored), then `HTTP/1.1 <status> <reason>\r\n` and every
+    /// stored header line (CRLF-terminated, no blank line: per-delivery fields follow), then
+    /// the inline body if there is one.
     public private(set) var storedBytes: [UInt8]
+    /// How many of `storedBytes` are the key (0 until the object owns this metadata).
+    public var keyLength: Int { Int(storedKeyLength) }
     /// How many of `storedBytes` are the header section.
-    public private(set) var headerLength: Int
+    public var headerLength: Int { Int(storedHeaderLength) }
     /// The body length when the backend declared it (Content-Length), or nil while unknown.
-    public var declaredLength: Int?
+    public var declaredLength: Int? {
+        get { storedDeclaredLength < 0 ? nil : storedDeclaredLength }
+        set { storedDeclaredLength = newValue ?? -1 }
+    }
+    // Compact storage (a million objects): lengths of key and header section fit 32 bits
+    // (keys and heads are bounded by http_req_size); -1 means no declared length.
+    private var storedKeyLength: UInt32 = 0
+    private var storedHeaderLength: UInt32
+    private var storedDeclaredLength: Int = -1
     /// Request header values this variant was fetched with, for each field named by `Vary`.
     public var variant: VariantKey
 
@@ -39,27 +50,46 @@ public struct ObjectMetadata: Sendable {
         }
         self.status = status
         self.storedBytes = bytes.count == bytes.capacity ? bytes : Array(copyingExactly: bytes)
-        self.headerLength = bytes.count
-        self.declaredLength = declaredLength
+        self.storedHeaderLength = UInt32(clamping: bytes.count)
         self.variant = variant
+        self.declaredLength = declaredLength
     }
 
     /// The header section.
-    public var headerBlock: ArraySlice<UInt8> { storedBytes[..<headerLength] }
+    public var headerBlock: ArraySlice<UInt8> { storedBytes[keyLength..<(keyLength + headerLength)] }
 
     /// The body kept inline after the header section (empty when the body is in chunks).
-    public var inlineBody: ArraySlice<UInt8> { storedBytes[headerLength...] }
-    public var hasInlineBody: Bool { storedBytes.count > headerLength }
+    public var inlineBody: ArraySlice<UInt8> { storedBytes[(keyLength + headerLength)...] }
+    public var hasInlineBody: Bool { storedBytes.count > keyLength + headerLength }
+
+    /// Header section plus inline body: what the store charges for.
+    public var chargedBytes: Int { storedBytes.count - keyLength }
+
+    /// The cache key bytes kept in front.
+    var keyBytes: ArraySlice<UInt8> { storedBytes[..<keyLength] }
 
     /// A copy that keeps `body` inline, in one exact-size array with the header section.
     public func withInlineBody(_ body: [UInt8]) -> ObjectMetadata {
         var copy = self
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(headerLength + body.count)
-        bytes.append(contentsOf: headerBlock)
+        bytes.reserveCapacity(storedBytes.count + body.count)
+        bytes.append(contentsOf: storedBytes)
         bytes.append(contentsOf: body)
         copy.storedBytes = bytes
         copy.declaredLength = body.count
+        return copy
+    }
+
+    /// A copy with `key` in front, in the same allocation: the object's only copy of its key.
+    func prefixed(withKey key: [UInt8]) -> ObjectMetadata {
+        guard keyLength == 0, !key.isEmpty else { return self }
+        var copy = self
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(key.count + storedBytes.count)
+        bytes.append(contentsOf: key)
+        bytes.append(contentsOf: storedBytes)
+        copy.storedBytes = bytes
+        copy.storedKeyLength = UInt32(clamping: key.count)
         return copy
     }
 

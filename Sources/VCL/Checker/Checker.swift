@@ -188,8 +188,12 @@ struct Checker {
             if case .call(let name, _) = value.kind, name.hasSuffix(".add_backend") {
                 requireContext(.of(.initialize), "add_backend()", at: statement.location, in: sub, mask: mask)
             }
-        case .legacyError, .legacyESI, .legacyBareAction:
-            sink.error(statement.location, "Legacy (VCL 2.x/3.x) statement in a VCL 4.x file")
+        case .legacyError:
+            sink.error(statement.location, "Legacy (VCL 2.x/3.x) statement in a VCL 4.x file: use return (synth(status, reason)) instead of 'error'")
+        case .legacyESI:
+            sink.error(statement.location, "Legacy (VCL 2.x/3.x) statement in a VCL 4.x file: use set beresp.do_esi = true; instead of 'esi;'")
+        case .legacyBareAction(let name):
+            sink.error(statement.location, "Legacy (VCL 2.x/3.x) statement in a VCL 4.x file: use return (\(name)); instead of '\(name);'")
         }
     }
 

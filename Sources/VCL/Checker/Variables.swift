@@ -135,6 +135,16 @@ enum Variables {
         return nil
     }
 
+    /// A hint for a VCL 2.x/3.x name used in a 4.x file.
+    static func legacyHint(_ name: String) -> String {
+        let hints = [
+            "req.request": "req.method", "bereq.request": "bereq.method", "req.backend": "req.backend_hint",
+            "beresp.cacheable": "!beresp.uncacheable", "obj.cacheable": "!beresp.uncacheable", "req.hash": "hash_data()",
+            "beresp.response": "beresp.reason", "obj.response": "resp.reason", "resp.response": "resp.reason",
+        ]
+        return hints[name].map { " (VCL 2.x/3.x name; in VCL 4 use \($0))" } ?? ""
+    }
+
     /// True when `name` starts like a variable (so an unknown one is reported as such).
     static func looksLikeVariable(_ name: String) -> Bool {
         let roots = ["req.", "bereq.", "beresp.", "obj.", "resp.", "client.", "server.", "local.", "remote."]
@@ -150,23 +160,23 @@ enum Variables {
         switch prefix {
         case "req.http.":
             getter = .string { $0.req.headers.first(key) }
-            setter = .string { $0.req.headers.set(header, $1 ?? "") }
+            setter = .string { $0.req.headers.set(key, $1 ?? "") }
             unsetter = { $0.req.headers.remove(key) }
         case "bereq.http.":
             getter = .string { $0.bereq.headers.first(key) }
-            setter = .string { $0.bereq.headers.set(header, $1 ?? "") }
+            setter = .string { $0.bereq.headers.set(key, $1 ?? "") }
             unsetter = { $0.bereq.headers.remove(key) }
         case "beresp.http.":
             getter = .string { $0.beresp.headers.first(key) }
-            setter = .string { $0.beresp.headers.set(header, $1 ?? "") }
+            setter = .string { $0.beresp.headers.set(key, $1 ?? "") }
             unsetter = { $0.beresp.headers.remove(key) }
         case "obj.http.":
             getter = .string { $0.obj.headers.first(key) }
-            setter = .string { $0.obj.headers.set(header, $1 ?? "") }
+            setter = .string { $0.obj.headers.set(key, $1 ?? "") }
             unsetter = { $0.obj.headers.remove(key) }
         default:
             getter = .string { $0.resp.headers.first(key) }
-            setter = .string { $0.resp.headers.set(header, $1 ?? "") }
+            setter = .string { $0.resp.headers.set(key, $1 ?? "") }
             unsetter = { $0.resp.headers.remove(key) }
         }
         return VariableSpec(name: name, type: .string, readable: read, writable: write, unsettable: write,

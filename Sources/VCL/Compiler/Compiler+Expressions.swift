@@ -47,7 +47,7 @@ extension Compiler {
             return .backend { director.pick(key: nil, context: $0) }
         }
         if symbols.probes[name] != nil { return typeError(expr, "Probe '\(name)' cannot be used in an expression") }
-        if Variables.looksLikeVariable(name) { return typeError(expr, "Unknown variable '\(name)'") }
+        if Variables.looksLikeVariable(name) { return typeError(expr, "Unknown variable '\(name)'\(Variables.legacyHint(name))") }
         return typeError(expr, "Unknown symbol '\(name)'")
     }
 

@@ -18,7 +18,7 @@ extension Compiler {
             return compileSet(target, at: location, op: op, value)
         case .unset(let target, let location):
             guard let spec = Variables.lookup(target) else {
-                sink.error(location, "Unknown variable '\(target)'")
+                sink.error(location, "Unknown variable '\(target)'\(Variables.legacyHint(target))")
                 return nil
             }
             guard let unsetter = spec.unsetter else {
@@ -101,7 +101,7 @@ extension Compiler {
 
     private func compileSet(_ target: String, at location: SourceLocation, op: String, _ value: Expr) -> Step? {
         guard let spec = Variables.lookup(target) else {
-            sink.error(location, "Unknown variable '\(target)'")
+            sink.error(location, "Unknown variable '\(target)'\(Variables.legacyHint(target))")
             return nil
         }
         guard let setter = spec.setter else {

@@ -22,15 +22,18 @@ enum Steps {
             }
         default:
             return { context in
-                for step in steps {
-                    let flow = step(context)
-                    if case .proceed = flow {
-                        if context.failure != nil { return .exit(.fail) }
-                        continue
+                // Indexing the buffer avoids retaining each closure as a `for step in steps` copy would.
+                steps.withUnsafeBufferPointer { buffer in
+                    for index in buffer.indices {
+                        let flow = buffer[index](context)
+                        if case .proceed = flow {
+                            if context.failure != nil { return .exit(.fail) }
+                            continue
+                        }
+                        return flow
                     }
-                    return flow
+                    return .proceed
                 }
-                return .proceed
             }
         }
     }

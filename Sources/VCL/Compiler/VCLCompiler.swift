@@ -25,6 +25,10 @@ public enum VCLCompiler {
             declarations = LegacyTranslator(sink: sink).translate(declarations)
         }
         declarations = HitFetchCompatibility.apply(declarations, sink: sink)
+        var userSubroutines: Set<VCLSubroutine> = []
+        for case .sub(let sub) in declarations {
+            if let builtin = VCLSubroutine(rawValue: sub.name) { userSubroutines.insert(builtin) }
+        }
 
         var builtinParser = Parser(file: SourceFile(name: BuiltinVCL.name, text: BuiltinVCL.source), sink: sink, includes: nil)
         let builtin = builtinParser.parseFile().map { declaration -> Declaration in
@@ -53,7 +57,7 @@ public enum VCLCompiler {
         if sink.hasErrors { throw VCLCompileError(sink.diagnostics) }
         return VCLProgram(name: name, backends: backends, defaultBackend: symbols.backends.first?.name, probes: probes, acls: compiler.acls,
                           directors: compiler.directors, warnings: sink.diagnostics, isLegacy: isLegacy,
-                          subroutines: subroutines)
+                          userSubroutines: userSubroutines, subroutines: subroutines)
     }
 
     /// The program for `-b host:port` without `-f`: one backend named `default` and the built-in VCL.

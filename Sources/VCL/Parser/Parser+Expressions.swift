@@ -1,6 +1,8 @@
 extension Parser {
     /// expression := and ('||' and)*
     mutating func parseExpression() throws -> Expr {
+        try enterNesting()
+        defer { depth -= 1 }
         var lhs = try parseAnd()
         while current.isSymbol("||") {
             let location = advance().location
@@ -22,6 +24,8 @@ extension Parser {
     mutating func parseNot() throws -> Expr {
         if current.isSymbol("!") {
             let location = advance().location
+            try enterNesting()
+            defer { depth -= 1 }
             return Expr(.unary(op: "!", operand: try parseNot()), location)
         }
         return try parseComparison()
@@ -85,6 +89,8 @@ extension Parser {
     mutating func parsePrimaryOrUnary() throws -> Expr {
         if current.isSymbol("-") {
             let location = advance().location
+            try enterNesting()
+            defer { depth -= 1 }
             return Expr(.unary(op: "-", operand: try parsePrimaryOrUnary()), location)
         }
         if current.isSymbol("+") { advance() }

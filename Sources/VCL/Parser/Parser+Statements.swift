@@ -2,6 +2,8 @@ extension Parser {
     /// Parses `{ statement* }`.
     mutating func parseBlock() throws -> [Statement] {
         try expect("{", "to open the block")
+        try enterNesting()
+        defer { depth -= 1 }
         var statements: [Statement] = []
         while !accept("}") {
             if current.kind == .endOfFile { throw fail(current.location, "Unterminated block, expected '}'") }

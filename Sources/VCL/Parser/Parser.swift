@@ -3,6 +3,9 @@
 struct Parser {
     var tokens: [Token]
     var index = 0
+    /// Current nesting of expressions and blocks, bounded so hostile input cannot exhaust the stack.
+    var depth = 0
+    static let maximumDepth = 200
     let sink: DiagnosticSink
     let includes: IncludeResolver?
     /// Files being included, to reject include cycles.
@@ -50,6 +53,14 @@ struct Parser {
         }
         let location = advance().location
         return (name, location)
+    }
+
+    /// Enters one level of nesting, or reports that the input nests too deeply.
+    mutating func enterNesting() throws {
+        depth += 1
+        if depth > Parser.maximumDepth {
+            throw fail(current.location, "Nesting deeper than \(Parser.maximumDepth) levels")
+        }
     }
 
     func fail(_ location: SourceLocation, _ message: String) -> SyntaxError {

@@ -4,51 +4,179 @@
 /// runs subroutines, then reads back the changes and the side outputs (hash parts, synthetic
 /// body, log lines, bans).
 public final class VCLContext {
-    public var req = VCLClientRequest()
-    public var bereq = VCLBackendRequest()
-    public var beresp = VCLBackendResponse()
-    public var obj = VCLObject()
-    public var resp = VCLResponse()
+    /// The fields live behind a pointer owned by this object: accesses through it need no
+    /// dynamic exclusivity checks, which otherwise cost more than the VCL itself on the hot path.
+    /// Safe because a context is used by one thread at a time and never escapes its accessors.
+    struct State {
+        var req = VCLClientRequest()
+        var bereq = VCLBackendRequest()
+        var beresp = VCLBackendResponse()
+        var obj = VCLObject()
+        var resp = VCLResponse()
+        var clientIP = VCLIP.unspecified
+        var serverIP = VCLIP.unspecified
+        var localIP = VCLIP.unspecified
+        var remoteIP = VCLIP.unspecified
+        var clientIdentity: String?
+        var serverHostname = "localhost"
+        var serverIdentity = "shellac"
+        var now: Double = 0
+        var hashData: [String] = []
+        var syntheticBody = ""
+        var logLines: [String] = []
+        var syslogLines: [(priority: Int, text: String)] = []
+        var bans: [String] = []
+        var timestamps: [(label: String, time: Double)] = []
+        var cacheRequestBodyLimit: Int64?
+        var failure: String?
+        var backendHealth: ((String) -> Bool)?
+        var randomState: UInt64 = 0x9E37_79B9_7F4A_7C15
+    }
 
-    public var clientIP = VCLIP.unspecified
-    public var serverIP = VCLIP.unspecified
-    public var localIP = VCLIP.unspecified
-    public var remoteIP = VCLIP.unspecified
-    public var clientIdentity: String?
-    public var serverHostname = "localhost"
-    public var serverIdentity = "shellac"
+    private let state: UnsafeMutablePointer<State>
+
+    public var req: VCLClientRequest {
+        _read { yield state.pointee.req }
+        _modify { yield &state.pointee.req }
+    }
+
+    public var bereq: VCLBackendRequest {
+        _read { yield state.pointee.bereq }
+        _modify { yield &state.pointee.bereq }
+    }
+
+    public var beresp: VCLBackendResponse {
+        _read { yield state.pointee.beresp }
+        _modify { yield &state.pointee.beresp }
+    }
+
+    public var obj: VCLObject {
+        _read { yield state.pointee.obj }
+        _modify { yield &state.pointee.obj }
+    }
+
+    public var resp: VCLResponse {
+        _read { yield state.pointee.resp }
+        _modify { yield &state.pointee.resp }
+    }
+
+    public var clientIP: VCLIP {
+        _read { yield state.pointee.clientIP }
+        _modify { yield &state.pointee.clientIP }
+    }
+
+    public var serverIP: VCLIP {
+        _read { yield state.pointee.serverIP }
+        _modify { yield &state.pointee.serverIP }
+    }
+
+    public var localIP: VCLIP {
+        _read { yield state.pointee.localIP }
+        _modify { yield &state.pointee.localIP }
+    }
+
+    public var remoteIP: VCLIP {
+        _read { yield state.pointee.remoteIP }
+        _modify { yield &state.pointee.remoteIP }
+    }
+
+    public var clientIdentity: String? {
+        _read { yield state.pointee.clientIdentity }
+        _modify { yield &state.pointee.clientIdentity }
+    }
+
+    public var serverHostname: String {
+        _read { yield state.pointee.serverHostname }
+        _modify { yield &state.pointee.serverHostname }
+    }
+
+    public var serverIdentity: String {
+        _read { yield state.pointee.serverIdentity }
+        _modify { yield &state.pointee.serverIdentity }
+    }
+
     /// Seconds since the Unix epoch.
-    public var now: Double = 0
+    public var now: Double {
+        _read { yield state.pointee.now }
+        _modify { yield &state.pointee.now }
+    }
 
     /// The parts given to `hash_data()`, in order.
-    public var hashData: [String] = []
+    public var hashData: [String] {
+        _read { yield state.pointee.hashData }
+        _modify { yield &state.pointee.hashData }
+    }
+
     /// The body built by `synthetic()` in vcl_synth / vcl_backend_error.
-    public var syntheticBody = ""
+    public var syntheticBody: String {
+        _read { yield state.pointee.syntheticBody }
+        _modify { yield &state.pointee.syntheticBody }
+    }
+
     /// `std.log()` lines, for the transaction log.
-    public var logLines: [String] = []
+    public var logLines: [String] {
+        _read { yield state.pointee.logLines }
+        _modify { yield &state.pointee.logLines }
+    }
+
     /// `std.syslog()` calls: priority and text.
-    public var syslogLines: [(priority: Int, text: String)] = []
+    public var syslogLines: [(priority: Int, text: String)] {
+        _read { yield state.pointee.syslogLines }
+        _modify { yield &state.pointee.syslogLines }
+    }
+
     /// Ban expressions issued by `ban()` (and legacy `purge_url`), for the server to apply.
-    public var bans: [String] = []
+    public var bans: [String] {
+        _read { yield state.pointee.bans }
+        _modify { yield &state.pointee.bans }
+    }
+
     /// `std.timestamp()` labels with the time they were taken.
-    public var timestamps: [(label: String, time: Double)] = []
+    public var timestamps: [(label: String, time: Double)] {
+        _read { yield state.pointee.timestamps }
+        _modify { yield &state.pointee.timestamps }
+    }
+
     /// `std.cache_req_body()` requests the body be buffered up to this many bytes.
-    public var cacheRequestBodyLimit: Int64?
+    public var cacheRequestBodyLimit: Int64? {
+        _read { yield state.pointee.cacheRequestBodyLimit }
+        _modify { yield &state.pointee.cacheRequestBodyLimit }
+    }
+
     /// Set when VCL failed at run time (a bad conversion without fallback, a failed `return (fail)`);
     /// `run` then returns `.fail`.
-    public var failure: String?
+    public var failure: String? {
+        _read { yield state.pointee.failure }
+        _modify { yield &state.pointee.failure }
+    }
 
     /// Answers `std.healthy()` and director choices; nil means every backend is healthy.
-    public var backendHealth: ((String) -> Bool)?
+    public var backendHealth: ((String) -> Bool)? {
+        _read { yield state.pointee.backendHealth }
+        _modify { yield &state.pointee.backendHealth }
+    }
 
     /// Regex match space for this request's thread.
     let scratch = VCLRegex.Scratch()
+
     /// State of the random director's generator for this request (seed it for reproducible picks).
-    public var randomState: UInt64 = 0x9E37_79B9_7F4A_7C15
+    public var randomState: UInt64 {
+        _read { yield state.pointee.randomState }
+        _modify { yield &state.pointee.randomState }
+    }
 
-    public init() {}
+    public init() {
+        state = .allocate(capacity: 1)
+        state.initialize(to: State())
+    }
 
-    /// Clears everything for the next request on this thread, keeping allocated scratch space.
+    deinit {
+        state.deinitialize(count: 1)
+        state.deallocate()
+    }
+
+    /// Clears the request state for the next request on this thread, keeping allocated scratch
+    /// space and the per-server settings (`serverHostname`, `serverIdentity`, `backendHealth`).
     public func reset() {
         req = VCLClientRequest()
         bereq = VCLBackendRequest()

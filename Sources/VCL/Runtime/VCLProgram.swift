@@ -16,11 +16,16 @@ public struct VCLProgram: Sendable {
     public let warnings: [VCLDiagnostic]
     /// True when the file was read as the legacy 2.x/3.x dialect.
     public let isLegacy: Bool
+    /// The built-in subroutines the user's file defines. For the others only the built-in VCL
+    /// runs, so the server may apply its known effect directly on a hot path (vcl_hit and
+    /// vcl_deliver just return deliver).
+    public let userSubroutines: Set<VCLSubroutine>
     /// The compiled subroutines, indexed like `VCLSubroutine.allCases`.
     let subroutines: [Step]
 
     init(name: String, backends: [VCLBackend], defaultBackend: String?, probes: [VCLProbe], acls: [String: VCLACL],
-         directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool, subroutines: [Step]) {
+         directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool,
+         userSubroutines: Set<VCLSubroutine>, subroutines: [Step]) {
         self.name = name
         self.backends = backends
         self.probes = probes
@@ -29,6 +34,7 @@ public struct VCLProgram: Sendable {
         self.defaultBackend = defaultBackend
         self.warnings = warnings
         self.isLegacy = isLegacy
+        self.userSubroutines = userSubroutines
         self.subroutines = subroutines
     }
 
@@ -36,7 +42,7 @@ public struct VCLProgram: Sendable {
     /// overrides of backend addresses, e.g. in tests).
     public func overridingBackends(_ transform: (VCLBackend) -> VCLBackend) -> VCLProgram {
         VCLProgram(name: name, backends: backends.map(transform), defaultBackend: defaultBackend, probes: probes, acls: acls, directors: directors,
-                   warnings: warnings, isLegacy: isLegacy, subroutines: subroutines)
+                   warnings: warnings, isLegacy: isLegacy, userSubroutines: userSubroutines, subroutines: subroutines)
     }
 
     /// A fresh context for one request, with `req.backend_hint` set to the default backend.
@@ -72,6 +78,8 @@ public struct VCLProgram: Sendable {
         case .exit(let result): action = result
         case .proceed, .leave: action = subroutine == .initialize || subroutine == .finalize ? .ok : .fail
         }
+        // A failure while computing the action itself (e.g. its status) fails the request too.
+        if context.failure != nil { return .fail }
         switch action {
         case .restart where context.req.restarts >= maxRestarts:
             return .synth(status: 503, reason: "Too many restarts")

@@ -28,15 +28,29 @@ struct HeaderKey: Sendable {
 }
 
 extension HeaderList {
-    /// The first value of the header `key` names, or nil.
+    /// The first value of the header `key` names, or nil. Scans in place, without copying fields.
     func first(_ key: HeaderKey) -> String? {
-        for field in fields where key.matches(field.name) { return field.value }
-        return nil
+        fields.withUnsafeBufferPointer { buffer in
+            for index in buffer.indices where key.matches(buffer[index].name) { return buffer[index].value }
+            return nil
+        }
+    }
+
+    /// Sets the header `key` names to one field with `value` (as `set(_:_:)` does), appending
+    /// directly when the header is absent, the usual case.
+    mutating func set(_ key: HeaderKey, _ value: String) {
+        let present = fields.withUnsafeBufferPointer { buffer in
+            buffer.indices.contains { key.matches(buffer[$0].name) }
+        }
+        if present { set(key.name, value) } else { add(key.name, value) }
     }
 
     /// Removes every field `key` names.
     mutating func remove(_ key: HeaderKey) {
-        guard fields.contains(where: { key.matches($0.name) }) else { return }
-        removeAll { key.matches($0.name) }
+        let present = fields.withUnsafeBufferPointer { buffer in
+            buffer.indices.contains { key.matches(buffer[$0].name) }
+        }
+        // Rebuilding is cheaper than the generic in-place removeAll for these small lists.
+        if present { self = HeaderList(fields.filter { !key.matches($0.name) }) }
     }
 }
