@@ -2,20 +2,22 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Shellac
+import VCL
 
 /// `shellac`: varnishd's flags, so existing start scripts keep working.
 struct ShellacCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shellac",
-        abstract: "An HTTP accelerator: a caching reverse proxy that reads Varnish's flags.")
+        abstract: "An HTTP accelerator: a caching reverse proxy that reads Varnish's flags.",
+        subcommands: [AdmCommand.self])
 
     @Option(name: .customShort("a"), help: ArgumentHelp("Listen address, [host]:port (repeatable).", valueName: "address"))
     var listen: [String] = []
 
-    @Option(name: .customShort("b"), help: ArgumentHelp("Backend host:port, when there is no -f.", valueName: "host:port"))
+    @Option(name: .customShort("b"), help: ArgumentHelp("Backend host:port; with -f, replaces every VCL backend's address.", valueName: "host:port"))
     var backend: String?
 
-    @Option(name: .customShort("f"), help: ArgumentHelp("VCL file.", valueName: "file"))
+    @Option(name: .customShort("f"), help: ArgumentHelp("VCL file, compiled at start and reloaded on SIGHUP.", valueName: "file"))
     var vclFile: String?
 
     @Option(name: .customShort("s"), help: ArgumentHelp("Storage, malloc,SIZE (k/M/G).", valueName: "malloc,size"))
@@ -24,10 +26,10 @@ struct ShellacCommand: AsyncParsableCommand {
     @Option(name: .customShort("n"), help: ArgumentHelp("Working directory.", valueName: "dir"))
     var workdir: String?
 
-    @Option(name: .customShort("T"), help: ArgumentHelp("Admin listen address.", valueName: "address"))
+    @Option(name: .customShort("T"), help: ArgumentHelp("Admin CLI listen address, host:port (varnishd's CLI protocol).", valueName: "address"))
     var adminAddress: String?
 
-    @Option(name: .customShort("S"), help: ArgumentHelp("Admin secret file.", valueName: "file"))
+    @Option(name: .customShort("S"), help: ArgumentHelp("Admin CLI secret file: clients must authenticate with it.", valueName: "file"))
     var secretFile: String?
 
     @Option(name: .customShort("p"), help: ArgumentHelp("Parameter, name=value (repeatable).", valueName: "name=value"))
@@ -39,6 +41,8 @@ struct ShellacCommand: AsyncParsableCommand {
     @Flag(name: .customShort("C"), help: "Compile the VCL, print errors, exit.")
     var compileOnly = false
 
+    /// The parsed flags. The VCL is compiled here: with `-f` the program comes from the file
+    /// (its backends pointed at `-b` when given), otherwise the built-in VCL with `-b`.
     func makeConfiguration() throws -> ShellacConfiguration {
         var parameters = Parameters()
         for assignment in self.parameters {
@@ -55,14 +59,56 @@ struct ShellacCommand: AsyncParsableCommand {
         guard let storageBytes = Self.parseStorage(storage) else {
             throw ValidationError("-s \(storage): expected malloc,SIZE (for example malloc,256m)")
         }
-        guard let backendText = backend else {
-            if vclFile != nil { throw ValidationError("-f: VCL is not supported yet; use -b host:port") }
-            throw ValidationError("one of -b host:port or -f file.vcl is required")
+        var backend: Backend?
+        if let backendText = self.backend {
+            guard let parsed = Backend(parsing: backendText) else {
+                throw ValidationError("-b \(backendText): expected host:port")
+            }
+            backend = parsed
         }
-        guard let backend = Backend(parsing: backendText) else {
-            throw ValidationError("-b \(backendText): expected host:port")
+        if let adminAddress, adminAddress != "none", Endpoint(parsing: adminAddress, defaultPort: nil) == nil {
+            throw ValidationError("-T \(adminAddress): expected host:port")
         }
-        return ShellacConfiguration(listen: endpoints, backend: backend, storageBytes: storageBytes, parameters: parameters)
+        let program: VCLProgram
+        if vclFile != nil {
+            program = try compileVCLFile()
+            if backend == nil { backend = VCLLoader.defaultBackend(of: program) }
+            if backend == nil {
+                Console.error("shellac: the VCL declares no backend and there is no -b: every fetch fails with 503")
+                backend = Backend(host: "127.0.0.1", port: 0)
+            }
+        } else {
+            guard let backend else { throw ValidationError("one of -b host:port or -f file.vcl is required") }
+            do {
+                program = try VCLLoader.builtin(for: backend)
+            } catch {
+                throw ValidationError("-b \(self.backend ?? ""): \(error.errors.first?.message ?? "not usable as a VCL backend")")
+            }
+        }
+        // `backend` is set on every path above: from -b, from the VCL, or the no-backend stand-in.
+        guard let backend else { throw ValidationError("one of -b host:port or -f file.vcl is required") }
+        return ShellacConfiguration(
+            listen: endpoints, backend: backend, storageBytes: storageBytes, parameters: parameters, vcl: program)
+    }
+
+    /// How `-f` files are compiled, at start, on SIGHUP and by `vcl.load`.
+    var loader: VCLLoader {
+        VCLLoader(backendOverride: backend.flatMap { Backend(parsing: $0) }.map { Endpoint(host: $0.host, port: $0.port) })
+    }
+
+    /// Compiles the `-f` file; warnings go to stderr. On errors, prints every one (with its
+    /// source line and caret) and exits 2.
+    func compileVCLFile() throws -> VCLProgram {
+        guard let vclFile else { throw ValidationError("-f: no file given") }
+        do {
+            let program = try loader.compile(file: vclFile)
+            Console.diagnostics(program.warnings)
+            return program
+        } catch {
+            Console.diagnostics(error.diagnostics)
+            Console.error("shellac: VCL compilation failed: \(error.errors.count) error\(error.errors.count == 1 ? "" : "s") in \(vclFile)")
+            throw ExitCode(2)
+        }
     }
 
     /// `malloc,256m`, `malloc`, `name=malloc,1G`.
@@ -79,45 +125,87 @@ struct ShellacCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try makeConfiguration()
-        if compileOnly { return }
+        if compileOnly {
+            let file = vclFile ?? "the built-in VCL"
+            Console.out("shellac: \(file): VCL compiled (\(configuration.vcl?.warnings.count ?? 0) warnings)")
+            return
+        }
+        var secret: [UInt8]?
+        if let secretFile {
+            guard let contents = FileManager.default.contents(atPath: secretFile) else {
+                throw ValidationError("-S \(secretFile): cannot read the secret file")
+            }
+            secret = Array(contents)
+        }
         if let workdir { try? FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true) }
         let server = ShellacServer(configuration: configuration)
+        let signals = ProcessSignals()
         let addresses: [SocketAddressDescription]
         do {
             addresses = try await server.start().map { SocketAddressDescription(address: $0) }
         } catch {
-            FileHandle.standardError.write(Data("shellac: -a: \(error)\n".utf8))
+            Console.error("shellac: -a: \(error)")
             await server.shutdown()
-            Foundation.exit(2)
+            throw ExitCode(2)
+        }
+        var admin: AdminServer?
+        var adminAddress: SocketAddressDescription?
+        if let text = self.adminAddress, text != "none", let endpoint = Endpoint(parsing: text, defaultPort: nil) {
+            let commands = AdminCommands(
+                registry: server.vcl, loader: loader, store: server.store, parameters: configuration.parameters)
+            let adminServer = AdminServer(commands: commands, secret: secret)
+            do {
+                adminAddress = SocketAddressDescription(address: try await adminServer.start(endpoint: endpoint))
+                admin = adminServer
+            } catch {
+                Console.error("shellac: -T: \(error)")
+                await adminServer.shutdown()
+                await server.shutdown()
+                throw ExitCode(2)
+            }
         }
         for address in addresses { say("listening on \(address.text)") }
-        say("backend \(configuration.backend.host):\(configuration.backend.port), storage \(configuration.storageBytes) bytes")
-        await Self.waitForStopSignal()
+        if let adminAddress { say("admin CLI on \(adminAddress.text)") }
+        say("backend \(configuration.backend.host):\(configuration.backend.port), storage \(configuration.storageBytes) bytes, VCL \(server.vcl.activeName)")
+        for await event in signals.events {
+            if case .stop = event { break }
+            reload(into: server.vcl)
+        }
         say("stopping")
+        await admin?.shutdown()
         await server.shutdown()
         say("stopped")
     }
 
-    /// A status line on standard output, written at once (tests and scripts wait for them).
-    func say(_ line: String) {
-        FileHandle.standardOutput.write(Data("shellac: \(line)\n".utf8))
+    /// SIGHUP: compiles the `-f` file again; on success it becomes the active VCL (named
+    /// `reload_<UTC timestamp>`), on failure the errors are printed and the running VCL stays.
+    func reload(into registry: VCLRegistry) {
+        guard let vclFile else {
+            Console.error("shellac: SIGHUP: no -f file to reload; keeping \(registry.activeName)")
+            return
+        }
+        do {
+            let program = try loader.compile(file: vclFile)
+            Console.diagnostics(program.warnings)
+            let name = registry.loadAndUse(program, namePrefix: "reload_" + Self.timestamp())
+            say("VCL reloaded from \(vclFile) as \(name), now active")
+        } catch {
+            Console.diagnostics(error.diagnostics)
+            Console.error("shellac: VCL reload of \(vclFile) failed: \(error.errors.count) error\(error.errors.count == 1 ? "" : "s"); keeping \(registry.activeName)")
+        }
     }
 
-    /// Waits for SIGINT or SIGTERM.
-    static func waitForStopSignal() async {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let queue = DispatchQueue(label: "shellac.signals")
-        let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = OnceFlag()
-            for source in sources {
-                source.setEventHandler {
-                    if once.claim() { continuation.resume() }
-                }
-                source.resume()
-            }
-        }
-        withExtendedLifetime(sources) {}
+    /// `20261123_193005`, in UTC.
+    static func timestamp() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))_\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))"
+    }
+
+    /// A status line on standard output, written at once (tests and scripts wait for them).
+    func say(_ line: String) {
+        Console.out("shellac: \(line)")
     }
 }

@@ -1,13 +1,4 @@
-import Dispatch
-import Foundation
 import NIOCore
-import Synchronization
-
-/// True exactly once, for whichever caller claims it first.
-final class OnceFlag: Sendable {
-    private let claimed = Atomic<Bool>(false)
-    func claim() -> Bool { claimed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged }
-}
 
 /// `127.0.0.1:6081` or `[::1]:6081`.
 struct SocketAddressDescription {

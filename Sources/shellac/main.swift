@@ -1,10 +1,24 @@
 import ArgumentParser
 import Foundation
 
+/// Runs a parsed command's async `run()` (an existential `AsyncParsableCommand` would pick the
+/// synchronous requirement instead).
+func runAsync<Command: AsyncParsableCommand>(_ command: Command) async throws {
+    var command = command
+    try await command.run()
+}
+
+// `shellac` with varnishd's flags runs the daemon; `shellac adm ...` runs the CLI client.
 // A bad flag or value exits 2 (as varnishd does), not ArgumentParser's 64.
 do {
-    let command = try ShellacCommand.parse()
-    try await command.run()
+    var command = try ShellacCommand.parseAsRoot()
+    if let asyncCommand = command as? any AsyncParsableCommand {
+        try await runAsync(asyncCommand)
+    } else {
+        try command.run()
+    }
+} catch let code as ExitCode {
+    exit(code.rawValue)
 } catch {
     if ShellacCommand.exitCode(for: error) == .success {
         ShellacCommand.exit(withError: error)

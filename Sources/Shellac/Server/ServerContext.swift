@@ -10,15 +10,18 @@ final class ServerContext: Sendable {
     let backend: Backend
     let pools: BackendPools
     let connections: ConnectionRegistry
+    /// The loaded VCL programs; a request reads `vcl.current` once and keeps it.
+    let vcl: VCLRegistry
     private let nextXID = Atomic<UInt64>(1000)
 
-    init(parameters: Parameters, store: CacheStore, statistics: Statistics, backend: Backend, group: EventLoopGroup) {
+    init(parameters: Parameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry, group: EventLoopGroup) {
         self.parameters = parameters
         self.store = store
         self.statistics = statistics
         self.backend = backend
         self.pools = BackendPools(group: group)
         self.connections = ConnectionRegistry()
+        self.vcl = vcl
     }
 
     /// A new transaction id (`X-Varnish`), unique for this process.

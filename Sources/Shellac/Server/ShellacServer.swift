@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import ShellacCache
 import Synchronization
+import VCL
 
 /// What `shellac` was asked to run: listeners, backend, store size and parameters.
 public struct ShellacConfiguration: Sendable {
@@ -12,16 +13,20 @@ public struct ShellacConfiguration: Sendable {
     public var parameters: Parameters
     /// Event loops; nil means one per CPU this process may run on (its affinity mask).
     public var threads: Int?
+    /// The VCL to boot with (`-f`, or the built-in VCL for `-b`); nil means the built-in VCL
+    /// with `backend`.
+    public var vcl: VCLProgram?
 
     public init(
         listen: [Endpoint], backend: Backend, storageBytes: Int = 256 << 20,
-        parameters: Parameters = Parameters(), threads: Int? = nil
+        parameters: Parameters = Parameters(), threads: Int? = nil, vcl: VCLProgram? = nil
     ) {
         self.listen = listen
         self.backend = backend
         self.storageBytes = storageBytes
         self.parameters = parameters
         self.threads = threads
+        self.vcl = vcl
     }
 }
 
@@ -41,6 +46,8 @@ public final class ShellacServer: Sendable {
     public let configuration: ShellacConfiguration
     public let statistics = Statistics()
     public let store: CacheStore
+    /// The loaded VCL programs and the active one (`server.vcl.current` once per request).
+    public let vcl: VCLRegistry
     private let group: MultiThreadedEventLoopGroup
     private let context: ServerContext
     private let listeners = Mutex<[Channel]>([])
@@ -48,10 +55,11 @@ public final class ShellacServer: Sendable {
     public init(configuration: ShellacConfiguration) {
         self.configuration = configuration
         self.store = CacheStore(capacity: configuration.storageBytes)
+        self.vcl = VCLRegistry(boot: configuration.vcl ?? Self.builtinVCL(for: configuration.backend))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? Self.usableCores())
         self.context = ServerContext(
             parameters: configuration.parameters, store: store, statistics: statistics,
-            backend: configuration.backend, group: group)
+            backend: configuration.backend, vcl: vcl, group: group)
     }
 
     /// Binds every listen address; returns the bound addresses (port 0 becomes a real port).
@@ -107,6 +115,15 @@ public final class ShellacServer: Sendable {
         for channel in context.connections.all { try? await channel.close() }
         context.pools.closeAll()
         try? await group.shutdownGracefully()
+    }
+
+    /// The built-in VCL with `backend` as its only backend. It fails only for a host the VCL
+    /// string syntax cannot hold (a `-b` host is already checked): then 127.0.0.1 stands in.
+    static func builtinVCL(for backend: Backend) -> VCLProgram {
+        if let program = try? VCLLoader.builtin(for: backend) { return program }
+        if let program = try? VCLCompiler.builtinOnly(backendHost: "127.0.0.1", port: String(backend.port)) { return program }
+        // Reason: the built-in VCL with a literal address is compiled by the VCL tests; failing here is a compiler bug.
+        fatalError("the built-in VCL does not compile")
     }
 
     /// CPUs in this process's affinity mask (so `taskset -c 0 shellac` runs one event loop).

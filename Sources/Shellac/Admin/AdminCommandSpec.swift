@@ -1,0 +1,35 @@
+/// The commands the admin CLI knows: syntax, help text and how many arguments each takes.
+struct AdminCommandSpec: Sendable {
+    let name: String
+    let syntax: String
+    let help: String
+    let minArguments: Int
+    let maxArguments: Int
+
+    static let all: [AdminCommandSpec] = [
+        AdminCommandSpec(name: "help", syntax: "help [<command>]", help: "Show command/protocol help.", minArguments: 0, maxArguments: 1),
+        AdminCommandSpec(name: "ping", syntax: "ping [<timestamp>]", help: "Keep connection alive.", minArguments: 0, maxArguments: 1),
+        AdminCommandSpec(name: "auth", syntax: "auth <response>", help: "Authenticate.", minArguments: 1, maxArguments: 1),
+        AdminCommandSpec(name: "quit", syntax: "quit", help: "Close connection.", minArguments: 0, maxArguments: 0),
+        AdminCommandSpec(name: "banner", syntax: "banner", help: "Print welcome banner.", minArguments: 0, maxArguments: 0),
+        AdminCommandSpec(name: "status", syntax: "status", help: "Check status of the cache process.", minArguments: 0, maxArguments: 0),
+        AdminCommandSpec(name: "vcl.load", syntax: "vcl.load <configname> <filename>",
+                         help: "Compile and load the VCL file under the name provided.", minArguments: 2, maxArguments: 2),
+        AdminCommandSpec(name: "vcl.use", syntax: "vcl.use <configname>",
+                         help: "Switch to the named configuration immediately; requests in flight finish on the one they started with.",
+                         minArguments: 1, maxArguments: 1),
+        AdminCommandSpec(name: "vcl.discard", syntax: "vcl.discard <configname>",
+                         help: "Unload the named configuration (it must not be active).", minArguments: 1, maxArguments: 1),
+        AdminCommandSpec(name: "vcl.list", syntax: "vcl.list", help: "List all loaded configurations.", minArguments: 0, maxArguments: 0),
+        AdminCommandSpec(name: "ban", syntax: "ban <field> <operator> <arg> [&& <field> <oper> <arg> ...]",
+                         help: "Remove the cached objects matching the expression (req.url, req.http.*, obj.status, obj.http.*, obj.ttl/age/grace/keep).",
+                         minArguments: 3, maxArguments: Int.max),
+        AdminCommandSpec(name: "param.show", syntax: "param.show [-l] [<param>]",
+                         help: "Show parameters and their values.", minArguments: 0, maxArguments: 2),
+        AdminCommandSpec(name: "param.set", syntax: "param.set <param> <value>",
+                         help: "Check and record a parameter value; it takes effect at the next start (live changes are not supported yet).",
+                         minArguments: 2, maxArguments: 2),
+    ]
+
+    static func named(_ name: String) -> AdminCommandSpec? { all.first { $0.name == name } }
+}

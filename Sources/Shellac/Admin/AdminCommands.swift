@@ -1,0 +1,182 @@
+import Foundation
+import ShellacCache
+import Synchronization
+import VCL
+
+/// Executes admin CLI commands (authentication is the session's job) against a running server:
+/// its VCL registry, its store and its parameters. Shared by every admin connection.
+public final class AdminCommands: Sendable {
+    let registry: VCLRegistry
+    let loader: VCLLoader
+    let store: CacheStore
+    /// The parameters the server runs with (a value fixed at start).
+    let running: Parameters
+    /// Values accepted by `param.set`, applied at the next start.
+    private let recorded = Mutex<[String: String]>([:])
+
+    public init(registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: Parameters) {
+        self.registry = registry
+        self.loader = loader
+        self.store = store
+        self.running = parameters
+    }
+
+    public static let banner = """
+        -----------------------------
+        Shellac CLI 1.0
+        -----------------------------
+        An HTTP accelerator speaking varnishd's CLI protocol.
+
+        Type 'help' for command list.
+        Type 'quit' to close CLI session.
+        """
+
+    /// Runs one request already split into words (the command first). `auth` and `quit` are
+    /// handled by the session and never reach here.
+    public func execute(_ words: [String]) -> AdminResponse {
+        guard let name = words.first else { return AdminResponse(.ok, "") }
+        guard let spec = AdminCommandSpec.named(name) else {
+            return AdminResponse(.unknown, "Unknown request.\nType 'help' for more info.")
+        }
+        let arguments = Array(words.dropFirst())
+        if arguments.count < spec.minArguments { return AdminResponse(.tooFew, "Too few parameters\nUsage: \(spec.syntax)") }
+        if arguments.count > spec.maxArguments { return AdminResponse(.tooMany, "Too many parameters\nUsage: \(spec.syntax)") }
+        switch name {
+        case "help": return help(arguments.first)
+        case "ping": return AdminResponse(.ok, "PONG \(Int(Date().timeIntervalSince1970)) 1.0")
+        case "banner": return AdminResponse(.ok, Self.banner)
+        case "status": return AdminResponse(.ok, "Child in state running")
+        case "vcl.load": return load(name: arguments[0], file: arguments[1])
+        case "vcl.use": return use(arguments[0])
+        case "vcl.discard": return discard(arguments[0])
+        case "vcl.list": return list()
+        case "ban": return ban(arguments)
+        case "param.show": return showParameters(arguments)
+        case "param.set": return setParameter(arguments[0], arguments[1])
+        default: return AdminResponse(.unimplemented, "Unimplemented request: \(name)")
+        }
+    }
+
+    // MARK: - help
+
+    private func help(_ command: String?) -> AdminResponse {
+        if let command {
+            guard let spec = AdminCommandSpec.named(command) else { return AdminResponse(.unknown, "Unknown request.") }
+            return AdminResponse(.ok, "\(spec.syntax)\n    \(spec.help)")
+        }
+        return AdminResponse(.ok, AdminCommandSpec.all.map(\.syntax).joined(separator: "\n"))
+    }
+
+    // MARK: - VCL
+
+    private func load(name: String, file: String) -> AdminResponse {
+        guard VCLRegistry.isValidName(name) else {
+            return AdminResponse(.parameter, VCLRegistry.RegistryError.badName(name).description)
+        }
+        if registry.program(named: name) != nil {
+            return AdminResponse(.parameter, VCLRegistry.RegistryError.nameTaken(name).description)
+        }
+        let program: VCLProgram
+        do {
+            program = try loader.compile(file: file)
+        } catch {
+            return AdminResponse(.parameter, "Message from VCC-compiler:\n\(error.description)\nVCL compilation failed")
+        }
+        do {
+            try registry.load(program, as: name)
+        } catch {
+            return AdminResponse(.parameter, error.description)
+        }
+        let warnings = program.warnings.map(\.description)
+        return AdminResponse(.ok, (warnings + ["VCL compiled."]).joined(separator: "\n"))
+    }
+
+    private func use(_ name: String) -> AdminResponse {
+        do {
+            try registry.use(name)
+            return AdminResponse(.ok, "VCL '\(name)' now active")
+        } catch {
+            return AdminResponse(.parameter, error.description)
+        }
+    }
+
+    private func discard(_ name: String) -> AdminResponse {
+        do {
+            try registry.discard(name)
+            return AdminResponse(.ok, "")
+        } catch .discardingActive(let name) {
+            return AdminResponse(.cannot, VCLRegistry.RegistryError.discardingActive(name).description)
+        } catch {
+            return AdminResponse(.parameter, error.description)
+        }
+    }
+
+    /// `active      auto    warm         0    boot`, as varnishadm prints (the busy count is
+    /// not tracked and shows 0).
+    private func list() -> AdminResponse {
+        let lines = registry.list().map { entry in
+            Self.padded(entry.isActive ? "active" : "available", 12) + Self.padded("auto", 8) + "warm"
+                + String(repeating: " ", count: 9) + "0    " + entry.name
+        }
+        return AdminResponse(.ok, lines.joined(separator: "\n"))
+    }
+
+    // MARK: - bans
+
+    private func ban(_ arguments: [String]) -> AdminResponse {
+        let expression = AdminWords.join(arguments)
+        let ban: VCLBan
+        do {
+            ban = try VCLBan(expression)
+        } catch {
+            return AdminResponse(.parameter, error.description)
+        }
+        CacheBan.apply(ban, to: store)
+        return AdminResponse(.ok, "")
+    }
+
+    // MARK: - parameters
+
+    private func showParameters(_ arguments: [String]) -> AdminResponse {
+        let long = arguments.contains("-l")
+        let names = arguments.filter { $0 != "-l" }
+        if names.count > 1 { return AdminResponse(.tooMany, "Too many parameters\nUsage: param.show [-l] [<param>]") }
+        let defaults = Parameters()
+        var entries = running.listing()
+        if let name = names.first {
+            entries = entries.filter { $0.name == name }
+            if entries.isEmpty { return AdminResponse(.parameter, "Unknown parameter \"\(name)\".") }
+        }
+        let recorded = self.recorded.withLock { $0 }
+        var lines: [String] = []
+        for entry in entries {
+            var line = Self.padded(entry.name, 32) + entry.value
+            if defaults.value(of: entry.name) == entry.value { line += " (default)" }
+            if let next = recorded[entry.name] { line += " (set to \(next) for the next start)" }
+            lines.append(line)
+            if long || names.first != nil { lines.append("        \(entry.help)\n") }
+        }
+        return AdminResponse(.ok, lines.joined(separator: "\n"))
+    }
+
+    /// Checks the value and records it. Parameters are a value fixed in the running server, so
+    /// nothing changes until the next start (`-p name=value`); the reply says so.
+    private func setParameter(_ name: String, _ value: String) -> AdminResponse {
+        var check = running
+        do {
+            try check.set(name, value)
+        } catch .unknownName {
+            return AdminResponse(.parameter, "Unknown parameter \"\(name)\".")
+        } catch {
+            return AdminResponse(.parameter, "\(error)")
+        }
+        let normalized = check.value(of: name) ?? value
+        recorded.withLock { $0[name] = normalized }
+        return AdminResponse(.ok, "\(name) recorded as \(normalized); it needs a restart to take effect "
+            + "(start with -p \(name)=\(value); changing a running value is not supported yet)")
+    }
+
+    private static func padded(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}

@@ -1,0 +1,51 @@
+import VCL
+
+/// Compiles VCL files the way this server was told to at start: with `-b host:port` given
+/// alongside `-f`, every backend of every program loaded (at start, on SIGHUP, by `vcl.load`)
+/// is pointed at that address instead of its own.
+public struct VCLLoader: Sendable {
+    /// The `-b` address that replaces every VCL backend's `.host` and `.port`, if any.
+    public var backendOverride: Endpoint?
+    /// Where `include` looks after the including file's directory.
+    public var searchPath: [String]
+
+    public init(backendOverride: Endpoint? = nil, searchPath: [String] = []) {
+        self.backendOverride = backendOverride
+        self.searchPath = searchPath
+    }
+
+    /// Reads and compiles `path`; throws every error (and warning) found.
+    public func compile(file path: String) throws(VCLCompileError) -> VCLProgram {
+        let program = try VCLCompiler.compile(file: path, searchPath: searchPath)
+        guard let override = backendOverride else { return program }
+        return program.overridingBackends { backend in
+            var copy = backend
+            copy.host = override.host
+            copy.port = String(override.port)
+            return copy
+        }
+    }
+
+    /// The program for `-b host:port` without `-f`: the built-in VCL with one backend.
+    public static func builtin(for backend: Backend) throws(VCLCompileError) -> VCLProgram {
+        try VCLCompiler.builtinOnly(backendHost: backend.host, port: String(backend.port))
+    }
+
+    /// The address of `program`'s default (first declared) backend, for the parts of the
+    /// server that fetch from one fixed backend; nil when it declares none.
+    public static func defaultBackend(of program: VCLProgram) -> Backend? {
+        let declared = program.backends.first { $0.name == program.defaultBackend } ?? program.backends.first
+        guard let declared, !declared.host.isEmpty else { return nil }
+        return Backend(name: declared.name, host: declared.host, port: port(declared.port))
+    }
+
+    /// A VCL `.port`: a number or a common service name.
+    static func port(_ text: String) -> Int {
+        if let number = Int(text), (0...65535).contains(number) { return number }
+        switch text.lowercased() {
+        case "https": return 443
+        case "http-alt", "webcache": return 8080
+        default: return 80
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Synchronization
+import VCL
+
+/// The loaded VCL programs by name (`boot`, then the names given to `vcl.load` or a SIGHUP
+/// reload) and which one is active.
+///
+/// Switching is atomic: a request reads `current` (or `active`) once when it starts and keeps
+/// that reference, so requests in flight finish on the program they started with while new
+/// requests get the new one. A discarded program lives on until its last request lets go.
+public final class VCLRegistry: Sendable {
+    /// One loaded program with its name and load time. A class, so a reader takes one reference.
+    public final class Loaded: Sendable {
+        public let name: String
+        public let program: VCLProgram
+        /// Seconds since 1970 when it was loaded.
+        public let loadedAt: Double
+
+        init(name: String, program: VCLProgram, loadedAt: Double) {
+            self.name = name
+            self.program = program
+            self.loadedAt = loadedAt
+        }
+    }
+
+    /// One line of `vcl.list`.
+    public struct Listing: Sendable, Equatable {
+        public let name: String
+        public let isActive: Bool
+    }
+
+    public enum RegistryError: Error, Equatable, CustomStringConvertible {
+        case nameTaken(String)
+        case badName(String)
+        case unknown(String)
+        case discardingActive(String)
+
+        public var description: String {
+            switch self {
+            case .nameTaken(let name): "Already a VCL named \(name)"
+            case .badName(let name): "Illegal VCL name \"\(name)\": use letters, digits, '_', '-' and '.', starting with a letter"
+            case .unknown(let name): "No VCL named \(name) known"
+            case .discardingActive(let name): "Cannot discard active VCL program \(name)"
+            }
+        }
+    }
+
+    private struct State {
+        var loaded: [Loaded]
+        var active: Loaded
+    }
+
+    private let state: Mutex<State>
+
+    /// A registry whose only (and active) program is `boot`, named `name`.
+    public init(boot: VCLProgram, name: String = "boot") {
+        let first = Loaded(name: name, program: boot, loadedAt: Date().timeIntervalSince1970)
+        state = Mutex(State(loaded: [first], active: first))
+    }
+
+    /// The active program and its name; take it once per request and keep it.
+    public var current: Loaded { state.withLock { $0.active } }
+
+    /// The active program.
+    public var active: VCLProgram { current.program }
+
+    public var activeName: String { current.name }
+
+    /// Every loaded program in load order, marking the active one.
+    public func list() -> [Listing] {
+        state.withLock { state in
+            state.loaded.map { Listing(name: $0.name, isActive: $0 === state.active) }
+        }
+    }
+
+    public func program(named name: String) -> VCLProgram? {
+        state.withLock { $0.loaded.first { $0.name == name }?.program }
+    }
+
+    /// Adds `program` as `name` (not active yet).
+    public func load(_ program: VCLProgram, as name: String) throws(RegistryError) {
+        guard Self.isValidName(name) else { throw .badName(name) }
+        let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970)
+        let taken = state.withLock { state -> Bool in
+            if state.loaded.contains(where: { $0.name == name }) { return true }
+            state.loaded.append(entry)
+            return false
+        }
+        if taken { throw .nameTaken(name) }
+    }
+
+    /// Makes `name` the active program for every request that starts from now on.
+    public func use(_ name: String) throws(RegistryError) {
+        let found = state.withLock { state -> Bool in
+            guard let entry = state.loaded.first(where: { $0.name == name }) else { return false }
+            state.active = entry
+            return true
+        }
+        if !found { throw .unknown(name) }
+    }
+
+    /// Loads `program` under a fresh name starting with `prefix` and makes it active in one
+    /// step (SIGHUP). Returns the name used.
+    @discardableResult
+    public func loadAndUse(_ program: VCLProgram, namePrefix prefix: String) -> String {
+        state.withLock { state in
+            var name = prefix
+            var suffix = 1
+            while state.loaded.contains(where: { $0.name == name }) {
+                suffix += 1
+                name = "\(prefix)_\(suffix)"
+            }
+            let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970)
+            state.loaded.append(entry)
+            state.active = entry
+            return name
+        }
+    }
+
+    /// Forgets `name`; the active program cannot be discarded.
+    public func discard(_ name: String) throws(RegistryError) {
+        let outcome = state.withLock { state -> RegistryError? in
+            guard let index = state.loaded.firstIndex(where: { $0.name == name }) else { return .unknown(name) }
+            if state.loaded[index] === state.active { return .discardingActive(name) }
+            state.loaded.remove(at: index)
+            return nil
+        }
+        if let outcome { throw outcome }
+    }
+
+    /// VCL names as varnishd accepts them: a letter, then letters, digits, `_`, `-`, `.`.
+    public static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first.isASCIILetter, name.utf8.count <= 128 else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCIILetter || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" || $0 == "." }
+    }
+}
+
+extension Unicode.Scalar {
+    fileprivate var isASCIILetter: Bool { ("a"..."z").contains(self) || ("A"..."Z").contains(self) }
+}

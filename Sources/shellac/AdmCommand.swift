@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Shellac
+
+/// `shellac adm`: varnishadm. Connects to the admin CLI (`-T`), authenticates with the secret
+/// file (`-S`), sends the command given on the line (or each line of standard input when there
+/// is none) and prints the answers. Exit 0 when every answer is 200, 1 otherwise, 2 when the
+/// CLI cannot be reached or authentication fails.
+struct AdmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adm",
+        abstract: "Send commands to a running shellac's admin CLI (as varnishadm).")
+
+    @Option(name: .customShort("T"), help: ArgumentHelp("Admin CLI address, host:port.", valueName: "address"))
+    var address: String = "127.0.0.1:6082"
+
+    @Option(name: .customShort("S"), help: ArgumentHelp("Secret file.", valueName: "file"))
+    var secretFile: String?
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, e.g. vcl.list.")
+    var command: [String] = []
+
+    func run() async throws {
+        guard let endpoint = Endpoint(parsing: address, defaultPort: nil), !endpoint.host.isEmpty else {
+            throw ValidationError("-T \(address): expected host:port")
+        }
+        var secret: [UInt8]?
+        if let secretFile {
+            guard let contents = FileManager.default.contents(atPath: secretFile) else {
+                throw ValidationError("-S \(secretFile): cannot read the secret file")
+            }
+            secret = Array(contents)
+        }
+        let command = self.command
+        let allOK: Bool
+        do {
+            allOK = try await AdminClient.withConnection(host: endpoint.host, port: endpoint.port) { client in
+                try await client.authenticate(secret: secret)
+                if !command.isEmpty { return Self.show(try await client.send(command)) }
+                var ok = true
+                while let line = readLine() {
+                    if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                    let response = try await client.send(line: line)
+                    ok = Self.show(response) && ok
+                    if response.status == AdminStatus.close.rawValue { break }
+                }
+                return ok
+            }
+        } catch {
+            FileHandle.standardError.write(Data("shellac adm: \(address): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if !allOK { throw ExitCode(1) }
+    }
+
+    /// Prints a 200 answer's body on stdout, anything else on stderr as varnishadm does.
+    static func show(_ response: AdminResponse) -> Bool {
+        if response.status == AdminStatus.ok.rawValue {
+            FileHandle.standardOutput.write(Data((response.body + "\n").utf8))
+            return true
+        }
+        FileHandle.standardError.write(Data("Command failed with error code \(response.status)\n\(response.body)\n".utf8))
+        return false
+    }
+}
