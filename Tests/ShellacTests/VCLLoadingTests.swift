@@ -6,7 +6,9 @@ import Testing
 @Suite("VCL loading", .serialized)
 struct VCLLoadingTests {
     static var binary: String { ChildProcess.shellacExecutable() }
-    static let seeds = "/work/shared/seeds/vcl"
+    /// The seed configurations, as copied into the VCL test corpus.
+    static let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("VCLTests/Corpus/seeds").path
 
     static func run(_ arguments: [String]) async throws -> (status: ChildProcess.ExitStatus?, stdout: String, stderr: String) {
         let child = try ChildProcess.launch(binary, arguments)

@@ -36,6 +36,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var input: ByteBuffer?
     private var state = State.awaitingHead
     private var timer: Scheduled<Void>?
+    private var timerFiresAt = NIODeadline.distantFuture
+    private var deadline: NIODeadline?
     private var requestTimerArmed = false
     private var draining = false
     private var inputClosed = false
@@ -49,6 +51,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var delivery: Delivery?
     private var deliveryGeneration = 0
     private var relookups = 0
+    /// The VCL of this request when the active VCL has user code (nil: the Swift built-in).
+    private var vclSession: VCLSession?
 
     init(server: ServerContext) {
         self.server = server
@@ -73,6 +77,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if case .piping(let backend) = state { backend?.close(promise: nil) }
         state = .closed
         cancelTimer()
+        timer?.cancel()
+        timer = nil
         delivery = nil
         deliveryGeneration += 1
         self.context = nil
@@ -222,6 +228,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         server.statistics.clientRequests.add(1, ordering: .relaxed)
         request = head
         relookups = 0
+        let loaded = server.vcl.current
+        if !loaded.program.userSubroutines.isEmpty {
+            let session = vclSession.flatMap { $0.loaded === loaded ? $0 : nil } ?? VCLSession(loaded: loaded)
+            vclSession = session
+            session.begin(head, xid: xid, client: context?.channel.remoteAddress, local: context?.channel.localAddress)
+            vclReceive(head, session: session)
+            return
+        }
+        vclSession = nil
         if head.method == "PRI" {
             writeSynthetic(status: 405, reason: "Method Not Allowed", isHEAD: false)
         } else if !Self.knownMethods.contains(head.method) {
@@ -247,14 +262,33 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func lookup(_ head: RequestHead) {
+        if let session = vclSession {
+            _ = session.run(.hash)
+            lookup(head, key: session.cacheKey())
+        } else {
+            lookup(head, key: cacheKey(for: head))
+        }
+    }
+
+    private func lookup(_ head: RequestHead, key: CacheKey) {
         let now = HTTPDate.currentTime()
-        let result = server.store.lookup(key: cacheKey(for: head), xid: xid, now: now) { metadata in
+        let result = server.store.lookup(key: key, xid: xid, now: now) { metadata in
             metadata.variant.isEmpty || metadata.variant.matches(head.headers)
         }
         let statistics = server.statistics
         switch result {
         case .hit(let object):
             statistics.cacheHits.add(1, ordering: .relaxed)
+            if let session = vclSession, session.defines(.hit), let metadata = object.metadata {
+                session.setObject(object, metadata: metadata, now: now)
+                switch session.run(.hit) {
+                case .deliver: break
+                case .miss, .fetch, .pass: return pass(head)
+                case .synth(let status, let reason): return vclSynth(status: status, reason: reason)
+                case .restart: return vclRestart(head)
+                default: return writeSynthetic(status: 503, reason: "VCL failed", isHEAD: head.method == "HEAD")
+                }
+            }
             deliver(object, isHit: true, isOwner: false)
         case .graced(let object, let refresh):
             statistics.cacheGraceHits.add(1, ordering: .relaxed)
@@ -270,12 +304,35 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             } else {
                 statistics.cacheMisses.add(1, ordering: .relaxed)
             }
+            if let session = vclSession, session.defines(.miss) {
+                let action = session.run(.miss)
+                if action != .fetch {
+                    // Not fetching after all: let anyone waiting on this busy object go.
+                    server.store.remove(object)
+                    object.makePrivate()
+                    object.fail()
+                    switch action {
+                    case .pass: return pass(head)
+                    case .synth(let status, let reason): return vclSynth(status: status, reason: reason)
+                    case .restart: return vclRestart(head)
+                    default: return writeSynthetic(status: 503, reason: "VCL failed", isHEAD: head.method == "HEAD")
+                    }
+                }
+            }
             fetch(into: object, mode: .store, head: head, background: false)
             deliver(object, isHit: false, isOwner: true)
         }
     }
 
     private func pass(_ head: RequestHead) {
+        if let session = vclSession, session.defines(.pass) {
+            switch session.run(.pass) {
+            case .fetch: break
+            case .synth(let status, let reason): return vclSynth(status: status, reason: reason)
+            case .restart: return vclRestart(head)
+            default: return writeSynthetic(status: 503, reason: "VCL failed", isHEAD: head.method == "HEAD")
+            }
+        }
         server.statistics.passes.add(1, ordering: .relaxed)
         let object = CachedObject(
             key: CacheKey(), xid: xid, lifetime: ObjectLifetime(entered: 0, ttl: 0, grace: 0, keep: 0))
@@ -283,12 +340,103 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         deliver(object, isHit: false, isOwner: true)
     }
 
+    // MARK: - VCL-driven request states
+
+    /// `vcl_recv` and what it returns, as `cache_req_fsm.c` does.
+    private func vclReceive(_ original: RequestHead, session: VCLSession) {
+        let action = session.run(.recv)
+        session.applyBans(to: server.store)
+        let head = session.effectiveHead(original)
+        request = head
+        switch action {
+        case .hash, .lookup:
+            lookup(head)
+        case .pass:
+            pass(head)
+        case .pipe:
+            if session.defines(.pipe), case .synth(let status, let reason) = session.run(.pipe) {
+                return vclSynth(status: status, reason: reason)
+            }
+            pipe(head)
+        case .purge:
+            _ = session.run(.hash)
+            server.store.purge(key: session.cacheKey())
+            switch session.run(.purge) {
+            case .synth(let status, let reason): vclSynth(status: status, reason: reason)
+            case .restart: vclRestart(head)
+            default: vclSynth(status: 200, reason: "Purged")
+            }
+        case .synth(let status, let reason):
+            vclSynth(status: status, reason: reason)
+        case .restart:
+            vclRestart(head)
+        default:
+            writeSynthetic(status: 503, reason: "VCL failed", isHEAD: original.method == "HEAD")
+        }
+    }
+
+    /// `return (restart)`: back to `vcl_recv` with the request as VCL left it. The program
+    /// turns too many restarts into a 503 synth.
+    private func vclRestart(_ head: RequestHead) {
+        guard let session = vclSession else { return writeSynthetic(status: 503, reason: "Restart", isHEAD: false) }
+        session.context.req.restarts += 1
+        session.context.hashData = []
+        vclReceive(head, session: session)
+    }
+
+    /// A synthetic response made by `vcl_synth` (status, headers and body are VCL's).
+    private func vclSynth(status: Int, reason: String?) {
+        guard let context, let session = vclSession else {
+            return writeSynthetic(status: status, reason: reason ?? "", isHEAD: false)
+        }
+        server.statistics.synths.add(1, ordering: .relaxed)
+        let vcl = session.context
+        vcl.resp = VCLResponse()
+        vcl.resp.status = status
+        vcl.resp.reason = reason ?? HTTPReason.phrase(status)
+        vcl.resp.headers.add("Date", HTTPDate.format(Int64(HTTPDate.currentTime())))
+        vcl.resp.headers.add("Server", "Shellac")
+        vcl.resp.headers.add("X-Varnish", String(xid))
+        vcl.syntheticBody = ""
+        switch session.run(.synth) {
+        case .restart:
+            if let head = request { return vclRestart(head) }
+        default:
+            break
+        }
+        var out = context.channel.allocator.buffer(capacity: 512 + vcl.syntheticBody.utf8.count)
+        var response = vcl.resp
+        response.headers.remove("Content-Length")
+        response.headers.remove("Connection")
+        response.headers.remove("Transfer-Encoding")
+        VCLSession.serialize(response, into: &out)
+        out.writeStaticString("Content-Length: ")
+        out.writeDecimal(vcl.syntheticBody.utf8.count)
+        out.writeStaticString("\r\n")
+        if let head = request { writeConnectionHeader(&out, head: head) } else {
+            keepAlive = false
+            out.writeStaticString("Connection: close\r\n")
+        }
+        out.writeStaticString("\r\n")
+        if request?.method != "HEAD" { out.writeString(vcl.syntheticBody) }
+        context.write(wrapOutboundOut(out), promise: nil)
+        finishResponse()
+    }
+
+    /// Whether `vcl_backend_fetch` let the fetch go ahead.
+    private static func continuesFetch(_ action: VCLAction) -> Bool {
+        switch action {
+        case .fetch, .deliver, .ok: return true
+        default: return false
+        }
+    }
+
     // MARK: - Backend requests
 
     private func fetch(into object: CachedObject, mode: ObjectFetcher.Mode, head: RequestHead, background: Bool) {
         guard let context else { return }
         var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "expect"])
-        let method: String
+        var method: String
         if mode == .store {
             // A miss fetches the whole object for everyone: the client's conditions and ranges
             // apply to its own delivery, not to the fetch (Varnish does the same).
@@ -312,15 +460,46 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         } else if method == "POST" || method == "PUT" || method == "PATCH" {
             headers.add("Content-Length", "0")
         }
+        var uri = head.uri
+        var backend = server.backend
+        var backendPolicy: VCLBackendPolicy?
+        if let session = vclSession {
+            // The backend side gets its own context: the fetch may outlive this request.
+            let policy = VCLBackendPolicy(program: session.program)
+            let bereq = policy.context
+            bereq.bereq.method = method
+            bereq.bereq.url = uri
+            bereq.bereq.headers = headers
+            bereq.bereq.backend = session.context.req.backendHint
+            bereq.bereq.uncacheable = mode == .pass
+            bereq.bereq.xid = String(xid)
+            bereq.clientIP = session.context.clientIP
+            bereq.serverIP = session.context.serverIP
+            if session.defines(.backendFetch) {
+                let action = policy.program.run(.backendFetch, bereq)
+                if !Self.continuesFetch(action) {
+                    object.makePrivate()
+                    if mode == .store { server.store.remove(object) }
+                    object.fail()
+                    return
+                }
+            }
+            method = bereq.bereq.method
+            uri = bereq.bereq.url
+            headers = bereq.bereq.headers
+            backend = session.backend(named: bereq.bereq.backend, fallback: server.backend)
+            backendPolicy = policy
+        }
         var httpHeaders = HTTPHeaders()
         httpHeaders.reserveCapacity(headers.count)
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
         let backendHead = HTTPRequestHead(
-            version: .http1_1, method: HTTPMethod(rawValue: method), uri: head.uri, headers: httpHeaders)
+            version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
         let sink = ObjectFetcher(
-            object: object, mode: mode, context: server, xid: xid, requestHeaders: head.headers)
+            object: object, mode: mode, context: server, xid: xid, requestHeaders: head.headers,
+            vcl: backendPolicy)
         let fetch = BackendFetch(
-            backend: server.backend, pool: server.pools.pool(for: context.eventLoop), head: backendHead,
+            backend: backend, pool: server.pools.pool(for: context.eventLoop), head: backendHead,
             body: body, timeouts: server.fetchTimeouts,
             statistics: server.statistics, sink: sink)
         fetch.start()
@@ -452,16 +631,34 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && Self.statusHasBody(metadata.status)
         var out = context.channel.allocator.buffer(
             capacity: (sendsInlineBody ? metadata.storedBytes.count : metadata.headerLength) + 160)
-        out.writeBytes(metadata.headerBlock)
-        out.writeStaticString("Age: ")
-        out.writeDecimal(object.lifetime.age(at: HTTPDate.currentTime()))
-        out.writeStaticString("\r\nX-Varnish: ")
-        out.writeDecimal(xid)
-        if isHit {
-            out.writeStaticString(" ")
-            out.writeDecimal(object.xid)
+        let now = HTTPDate.currentTime()
+        if let session = vclSession, session.defines(.deliver) {
+            // vcl_deliver sees (and may change) every field, ours included, as in Varnish.
+            let vcl = session.context
+            session.setObject(object, metadata: metadata, now: now)
+            vcl.resp = VCLResponse()
+            vcl.resp.status = metadata.status
+            vcl.resp.reason = metadata.reason
+            vcl.resp.headers = metadata.headers
+            vcl.resp.headers.add("Age", String(object.lifetime.age(at: now)))
+            vcl.resp.headers.add("X-Varnish", isHit ? "\(xid) \(object.xid)" : String(xid))
+            vcl.resp.headers.add("Via", "1.1 shellac")
+            _ = session.run(.deliver)
+            var response = vcl.resp
+            for name in ["Content-Length", "Transfer-Encoding", "Connection"] { response.headers.remove(name) }
+            VCLSession.serialize(response, into: &out)
+        } else {
+            out.writeBytes(metadata.headerBlock)
+            out.writeStaticString("Age: ")
+            out.writeDecimal(object.lifetime.age(at: now))
+            out.writeStaticString("\r\nX-Varnish: ")
+            out.writeDecimal(xid)
+            if isHit {
+                out.writeStaticString(" ")
+                out.writeDecimal(object.xid)
+            }
+            out.writeStaticString("\r\nVia: 1.1 shellac\r\n")
         }
-        out.writeStaticString("\r\nVia: 1.1 shellac\r\n")
         var chunked = false
         if Self.statusHasBody(metadata.status) {
             var length: Int?
@@ -622,6 +819,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let client = context.channel
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let request = out
+        let backend = vclSession.map { $0.backend(named: $0.context.req.backendHint, fallback: server.backend) }
+            ?? server.backend
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(.nanoseconds(Int64(server.parameters.connectTimeout * 1e9)))
             .channelInitializer { channel in
@@ -629,7 +828,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                     try channel.pipeline.syncOperations.addHandler(PipeRelayHandler(peer: client))
                 }
             }
-            .connect(host: server.backend.host, port: server.backend.port)
+            .connect(host: backend.host, port: backend.port)
             .whenComplete { result in
                 let handler = loopBound.value
                 switch result {
@@ -667,23 +866,41 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         schedule(after: server.parameters.timeoutRequest)
     }
 
+    /// Sets when the connection times out. One timer serves every request: it is rescheduled
+    /// only when the deadline moves earlier; when it fires early it re-arms for the deadline.
+    /// (Scheduling a task per response cost allocations on the hit path.)
     private func schedule(after seconds: Double) {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9))
+        self.deadline = deadline
+        if timer == nil || timerFiresAt > deadline { armTimer(at: deadline) }
+    }
+
+    private func armTimer(at when: NIODeadline) {
         timer?.cancel()
         guard let context else { return }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
-            let handler = loopBound.value
-            handler.timer = nil
-            switch handler.state {
-            case .awaitingHead, .readingBody: handler.close()
-            case .responding, .piping, .closed: break
-            }
+        timerFiresAt = when
+        timer = context.eventLoop.scheduleTask(deadline: when) {
+            loopBound.value.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard let deadline else { return }
+        if NIODeadline.now() < deadline {
+            armTimer(at: deadline)
+            return
+        }
+        self.deadline = nil
+        switch state {
+        case .awaitingHead, .readingBody: close()
+        case .responding, .piping, .closed: break
         }
     }
 
     private func cancelTimer() {
-        timer?.cancel()
-        timer = nil
+        deadline = nil  // the timer, if any, finds no deadline and stops
         requestTimerArmed = false
     }
 
@@ -691,6 +908,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let context else { return }
         state = .closed
         cancelTimer()
+        timer?.cancel()
+        timer = nil
         context.close(promise: nil)
     }
 }

@@ -27,7 +27,16 @@ final class ObjectFetcher: FetchSink {
     static let inlineBodyLimit = 4096
     private let allocator = ByteBufferAllocator()
 
-    init(object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList) {
+    /// The VCL's `vcl_backend_response`, when a VCL with user code drives this request.
+    private let vcl: VCLBackendPolicy?
+    /// Set when VCL abandoned the response: the rest of the body is dropped.
+    private var abandoned = false
+
+    init(
+        object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList,
+        vcl: VCLBackendPolicy? = nil
+    ) {
+        self.vcl = vcl
         self.object = object
         self.mode = mode
         self.context = context
@@ -40,26 +49,47 @@ final class ObjectFetcher: FetchSink {
         var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "age"])
         let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
         if !headers.contains("Date") { headers.add("Date", HTTPDate.format(Int64(now))) }
-        let status = Int(head.status.code)
-        let reason = head.status.reasonPhrase
+        var status = Int(head.status.code)
+        var reason = head.status.reasonPhrase
         let rawHeaders = HeaderList(head.headers.map { ($0.name, $0.value) })
         let parameters = context.parameters
         let lifetime = FreshnessLifetime.compute(
             status: status, headers: rawHeaders, now: now,
             defaults: FreshnessDefaults(ttl: parameters.defaultTTL, grace: parameters.defaultGrace, keep: parameters.defaultKeep))
+        var objectLifetime = ObjectLifetime(
+            entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
+        var varyOn = rawHeaders
+        let uncacheable: Bool
+        var hitForMissTTL = parameters.hitForMissTTL
+        if let vcl {
+            // vcl_backend_response decides (the built-in VCL holds the usual rules).
+            guard let decision = vcl.backendResponse(
+                status: status, reason: reason, headers: headers, lifetime: objectLifetime, isPass: mode == .pass)
+            else {
+                abandon()
+                return
+            }
+            status = decision.status
+            reason = decision.reason
+            headers = HopByHop.endToEnd(decision.headers, alsoDropping: ["content-length", "age"])
+            varyOn = decision.headers
+            objectLifetime = decision.lifetime
+            uncacheable = decision.uncacheable
+            hitForMissTTL = max(decision.lifetime.ttl, 0)
+        } else {
+            uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil
+        }
         let metadata = ObjectMetadata(
             status: status, reason: reason, headers: headers, declaredLength: declaredLength,
-            variant: Self.variant(of: rawHeaders, request: requestHeaders))
-        let objectLifetime = ObjectLifetime(
-            entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
+            variant: Self.variant(of: varyOn, request: requestHeaders))
 
         switch mode {
         case .pass:
             object.makePrivate()
         case .store:
-            if Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil {
+            if uncacheable {
                 context.store.markHitForMiss(
-                    key: object.key, replacing: object, xid: xid, now: now, ttl: parameters.hitForMissTTL)
+                    key: object.key, replacing: object, xid: xid, now: now, ttl: hitForMissTTL)
                 object.makePrivate()
             } else if let declaredLength, declaredLength > context.store.capacity {
                 context.store.remove(object)
@@ -81,6 +111,7 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidReceiveBody(_ buffer: ByteBuffer) {
+        if abandoned { return }
         if held != nil {
             held?.body.append(contentsOf: buffer.readableBytesView)
             return
@@ -95,6 +126,7 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidFinish() {
+        if abandoned { return }
         if let (metadata, lifetime, body) = held {
             held = nil
             let complete = metadata.withInlineBody(body)
@@ -104,7 +136,15 @@ final class ObjectFetcher: FetchSink {
         object.finish()
     }
 
+    /// VCL said `abandon` (or failed): readers get the fetch-failed answer.
+    private func abandon() {
+        abandoned = true
+        if mode == .store { context.store.remove(object) }
+        object.fail()
+    }
+
     func fetchDidFail(_ reason: String) {
+        if abandoned { return }
         if mode == .store { context.store.remove(object) }
         object.fail()
     }

@@ -1,0 +1,108 @@
+import NIOCore
+import ShellacCache
+import VCL
+
+/// One client connection's VCL state: the program a request started with and the reusable
+/// context it runs in. Maps between the server's request, object and response values and
+/// VCL's `req`, `obj` and `resp`.
+///
+/// Only used when the active VCL has user code: a program made of the built-in VCL alone is
+/// what the Swift fast path already does.
+final class VCLSession {
+    let loaded: VCLRegistry.Loaded
+    let context: VCLContext
+    var program: VCLProgram { loaded.program }
+
+    init(loaded: VCLRegistry.Loaded) {
+        self.loaded = loaded
+        self.context = loaded.program.makeContext()
+    }
+
+    /// Whether the user's VCL defines `subroutine` (the built-in ones of hit, miss, pass and
+    /// deliver only say "go on", so they are skipped when the user has not written one).
+    func defines(_ subroutine: VCLSubroutine) -> Bool { program.userSubroutines.contains(subroutine) }
+
+    func run(_ subroutine: VCLSubroutine) -> VCLAction { program.run(subroutine, context) }
+
+    /// Starts a request: `req.*` from the client's head.
+    func begin(_ head: RequestHead, xid: UInt64, client: SocketAddress?, local: SocketAddress?) {
+        program.resetContext(context)
+        context.req.method = head.method
+        context.req.url = head.uri
+        context.req.proto = head.proto
+        context.req.headers = head.headers
+        context.req.xid = String(xid)
+        context.now = HTTPDate.currentTime()
+        if let ip = client?.ipAddress, let parsed = VCLIP(ip, port: client?.port ?? 0) {
+            context.clientIP = parsed
+            context.remoteIP = parsed
+        }
+        if let ip = local?.ipAddress, let parsed = VCLIP(ip, port: local?.port ?? 0) {
+            context.serverIP = parsed
+            context.localIP = parsed
+        }
+    }
+
+    /// The request as VCL left it (methods, URL and headers may have been changed).
+    func effectiveHead(_ original: RequestHead) -> RequestHead {
+        var head = original
+        head.method = context.req.method
+        head.uri = context.req.url
+        head.headers = context.req.headers
+        return head
+    }
+
+    /// The cache key from `vcl_hash`'s `hash_data` calls.
+    func cacheKey() -> CacheKey {
+        var key = CacheKey()
+        for part in context.hashData { key.append(part) }
+        return key
+    }
+
+    /// `obj.*` for `vcl_hit` and `vcl_deliver`.
+    func setObject(_ object: CachedObject, metadata: ObjectMetadata, now: Double) {
+        let lifetime = object.lifetime
+        var view = VCLObject()
+        view.status = metadata.status
+        view.reason = metadata.reason
+        view.headers = metadata.headers
+        view.hits = object.hits.load(ordering: .relaxed)
+        view.ttl = lifetime.remainingTTL(at: now)
+        view.age = Double(lifetime.age(at: now))
+        view.grace = lifetime.grace
+        view.keep = lifetime.keep
+        context.obj = view
+    }
+
+    /// The backend `req.backend_hint` (or `bereq.backend`) names, through any director.
+    func backend(named hint: String?, fallback: Backend) -> Backend {
+        guard let chosen = program.resolveBackend(hint, context: context), let port = Int(chosen.port) else {
+            return fallback
+        }
+        return Backend(name: chosen.name, host: chosen.host, port: port)
+    }
+
+    /// Bans issued by `ban()` (or legacy `purge_url`) in the last subroutine, applied at once.
+    func applyBans(to store: CacheStore) {
+        guard !context.bans.isEmpty else { return }
+        for expression in context.bans {
+            if let ban = try? VCLBan(expression) { CacheBan.apply(ban, to: store) }
+        }
+        context.bans = []
+    }
+
+    /// Serialises `resp` (status line and every field) for a delivery VCL changed.
+    static func serialize(_ response: VCLResponse, into out: inout ByteBuffer) {
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeDecimal(response.status)
+        out.writeStaticString(" ")
+        out.writeString(response.reason.isEmpty ? HTTPReason.phrase(response.status) : response.reason)
+        out.writeStaticString("\r\n")
+        for field in response.headers {
+            out.writeString(field.name)
+            out.writeStaticString(": ")
+            out.writeString(field.value)
+            out.writeStaticString("\r\n")
+        }
+    }
+}
