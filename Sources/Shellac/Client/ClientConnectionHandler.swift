@@ -635,11 +635,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if let session = vclSession, session.defines(.deliver) {
             // vcl_deliver sees (and may change) every field, ours included, as in Varnish.
             let vcl = session.context
-            session.setObject(object, metadata: metadata, now: now)
+            let parsed = metadata.parsedHeaderSection()
+            session.setObject(object, metadata: metadata, now: now, parsed: parsed)
             vcl.resp = VCLResponse()
             vcl.resp.status = metadata.status
-            vcl.resp.reason = metadata.reason
-            vcl.resp.headers = metadata.headers
+            vcl.resp.reason = parsed.reason
+            vcl.resp.headers = parsed.headers
             vcl.resp.headers.add("Age", String(object.lifetime.age(at: now)))
             vcl.resp.headers.add("X-Varnish", isHit ? "\(xid) \(object.xid)" : String(xid))
             vcl.resp.headers.add("Via", "1.1 shellac")

@@ -33,15 +33,21 @@ final class VCLSession {
         context.req.headers = head.headers
         context.req.xid = String(xid)
         context.now = HTTPDate.currentTime()
-        if let ip = client?.ipAddress, let parsed = VCLIP(ip, port: client?.port ?? 0) {
-            context.clientIP = parsed
-            context.remoteIP = parsed
+        // The addresses are the connection's: converted once (inet_ntop formats with sprintf).
+        if clientIP == nil, let ip = client?.ipAddress { clientIP = VCLIP(ip, port: client?.port ?? 0) }
+        if localIP == nil, let ip = local?.ipAddress { localIP = VCLIP(ip, port: local?.port ?? 0) }
+        if let clientIP {
+            context.clientIP = clientIP
+            context.remoteIP = clientIP
         }
-        if let ip = local?.ipAddress, let parsed = VCLIP(ip, port: local?.port ?? 0) {
-            context.serverIP = parsed
-            context.localIP = parsed
+        if let localIP {
+            context.serverIP = localIP
+            context.localIP = localIP
         }
     }
+
+    private var clientIP: VCLIP?
+    private var localIP: VCLIP?
 
     /// The request as VCL left it (methods, URL and headers may have been changed).
     func effectiveHead(_ original: RequestHead) -> RequestHead {
@@ -60,12 +66,16 @@ final class VCLSession {
     }
 
     /// `obj.*` for `vcl_hit` and `vcl_deliver`.
-    func setObject(_ object: CachedObject, metadata: ObjectMetadata, now: Double) {
+    func setObject(
+        _ object: CachedObject, metadata: ObjectMetadata, now: Double,
+        parsed: (reason: String, headers: HeaderList)? = nil
+    ) {
         let lifetime = object.lifetime
+        let (reason, headers) = parsed ?? metadata.parsedHeaderSection()
         var view = VCLObject()
         view.status = metadata.status
-        view.reason = metadata.reason
-        view.headers = metadata.headers
+        view.reason = reason
+        view.headers = headers
         view.hits = object.hits.load(ordering: .relaxed)
         view.ttl = lifetime.remainingTTL(at: now)
         view.age = Double(lifetime.age(at: now))

@@ -94,25 +94,49 @@ public struct ObjectMetadata: Sendable {
     }
 
     /// The reason phrase of the status line.
-    public var reason: String {
-        let line = fieldLines().first ?? ""
-        let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-        return parts.count == 3 ? String(parts[2]) : ""
-    }
+    public var reason: String { parsedHeaderSection().reason }
 
     /// The stored header fields, parsed back from the header section.
-    public var headers: HeaderList {
-        var list = HeaderList()
-        for line in fieldLines().dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let value = line[line.index(after: colon)...].drop(while: { $0 == " " })
-            list.add(String(line[..<colon]), String(value))
-        }
-        return list
-    }
+    public var headers: HeaderList { parsedHeaderSection().headers }
 
-    private func fieldLines() -> [Substring] {
-        String(decoding: headerBlock, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: true)
+    /// Reason phrase and fields in one pass over the bytes (no String splitting: CRLF is one
+    /// grapheme to `String`, which made that path slow).
+    public func parsedHeaderSection() -> (reason: String, headers: HeaderList) {
+        storedBytes.withUnsafeBufferPointer { all in
+            let bytes = UnsafeBufferPointer(rebasing: all[keyLength..<(keyLength + headerLength)])
+            var reason = ""
+            var headers = HeaderList()
+            var lineStart = 0
+            var isStatusLine = true
+            var index = 0
+            while index + 1 < bytes.count {
+                guard bytes[index] == 13, bytes[index + 1] == 10 else {
+                    index += 1
+                    continue
+                }
+                let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<index])
+                if isStatusLine {
+                    // "HTTP/1.1 200 OK": the reason is what follows the second space.
+                    var spaces = 0
+                    var cursor = 0
+                    while cursor < line.count && spaces < 2 {
+                        if line[cursor] == 32 { spaces += 1 }
+                        cursor += 1
+                    }
+                    reason = String(decoding: UnsafeBufferPointer(rebasing: line[cursor...]), as: UTF8.self)
+                    isStatusLine = false
+                } else if let colon = line.firstIndex(of: 58) {
+                    var valueStart = colon + 1
+                    while valueStart < line.count && line[valueStart] == 32 { valueStart += 1 }
+                    headers.add(
+                        String(decoding: UnsafeBufferPointer(rebasing: line[..<colon]), as: UTF8.self),
+                        String(decoding: UnsafeBufferPointer(rebasing: line[valueStart...]), as: UTF8.self))
+                }
+                index += 2
+                lineStart = index
+            }
+            return (reason, headers)
+        }
     }
 }
 
