@@ -44,7 +44,7 @@ public struct ObjectLifetime: Sendable, Equatable {
 
     /// The `Age` header value to send at `now`, in whole seconds.
     public func age(at now: Double) -> Int {
-        let age = originAge + max(0, now - entered)
-        return age >= Double(Int32.max) ? Int(Int32.max) : Int(age)
+        let origin = originAge.isFinite ? Int(min(max(originAge, 0), Double(DeltaSeconds.maximum))) : 0
+        return AgeHeader.value(originAge: origin, storedAt: entered, now: now)
     }
 }

@@ -71,11 +71,7 @@ public struct ObjectMetadata: Sendable {
     /// A copy that keeps `body` inline, in one exact-size array with the header section.
     public func withInlineBody(_ body: [UInt8]) -> ObjectMetadata {
         var copy = self
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(storedBytes.count + body.count)
-        bytes.append(contentsOf: storedBytes)
-        bytes.append(contentsOf: body)
-        copy.storedBytes = bytes
+        copy.storedBytes = Self.joined(storedBytes, body)
         copy.declaredLength = body.count
         return copy
     }
@@ -84,13 +80,18 @@ public struct ObjectMetadata: Sendable {
     func prefixed(withKey key: [UInt8]) -> ObjectMetadata {
         guard keyLength == 0, !key.isEmpty else { return self }
         var copy = self
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(key.count + storedBytes.count)
-        bytes.append(contentsOf: key)
-        bytes.append(contentsOf: storedBytes)
-        copy.storedBytes = bytes
+        copy.storedBytes = Self.joined(key, storedBytes)
         copy.storedKeyLength = UInt32(clamping: key.count)
         return copy
+    }
+
+    /// `first` then `second` in a new array of exactly their combined size.
+    private static func joined(_ first: [UInt8], _ second: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(first.count + second.count)
+        bytes.append(contentsOf: first)
+        bytes.append(contentsOf: second)
+        return bytes
     }
 
     /// The reason phrase of the status line.
