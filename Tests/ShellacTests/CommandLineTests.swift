@@ -73,8 +73,7 @@ struct CommandLineTests {
     func sigtermDrainsInFlight() async throws {
         let body = TestOrigin.body(size: 100_000)
         let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], bytes: body).delayed(by: .milliseconds(1500)))
-        let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-b", origin.address, "-s", "malloc,16m", "-F"])
-        do {
+        try await withDaemon(origin: origin, ["-a", "127.0.0.1:0", "-b", origin.address, "-s", "malloc,16m", "-F"]) { child in
             let address = try await child.waitForListening(timeout: .seconds(10))
             let client = try await RawHTTPClient.connect(port: address.port)
             try await client.send("GET /inflight HTTP/1.1\r\nHost: example.com\r\n\r\n")
@@ -98,13 +97,7 @@ struct CommandLineTests {
             let elapsed = ContinuousClock.now - signalled
             #expect(status == .exited(0), "after SIGTERM: \(status.map(\.description) ?? "still running 5 s after the response"); stderr: \(child.stderr)")
             #expect(elapsed < .seconds(6), "stop took \(elapsed)")
-        } catch {
-            await child.stop(grace: .seconds(2))
-            await origin.shutdown()
-            throw error
         }
-        if child.isRunning { await child.stop(grace: .seconds(1)) }
-        await origin.shutdown()
     }
 
     @Test("SIGINT when idle: exit 0 promptly")
@@ -187,8 +180,7 @@ struct CommandLineTests {
     @Test("SIGTERM with an idle keep-alive client connected: exit 0 promptly, the idle connection closed")
     func sigtermWithIdleKeepAlive() async throws {
         let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "x"))
-        let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-b", origin.address, "-F"])
-        do {
+        try await withDaemon(origin: origin, ["-a", "127.0.0.1:0", "-b", origin.address, "-F"]) { child in
             let address = try await child.waitForListening(timeout: .seconds(10))
             let client = try await RawHTTPClient.connect(port: address.port)
             try await client.send("GET /ka HTTP/1.1\r\nHost: example.com\r\n\r\n")
@@ -202,20 +194,13 @@ struct CommandLineTests {
             #expect(elapsed < .seconds(3), "exit took \(elapsed)")
             #expect(await client.waitForClose(timeout: .seconds(1)))
             await client.close()
-        } catch {
-            await child.stop(grace: .seconds(2))
-            await origin.shutdown()
-            throw error
         }
-        if child.isRunning { await child.stop(grace: .seconds(1)) }
-        await origin.shutdown()
     }
 
     @Test("SIGTERM with a response that never completes: the stop is bounded by shutdown_timeout, exit 0")
     func sigtermBounded() async throws {
         let origin = try await TestOrigin.start(always: .neverRespond)
-        let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-b", origin.address, "-p", "shutdown_timeout=1", "-F"])
-        do {
+        try await withDaemon(origin: origin, ["-a", "127.0.0.1:0", "-b", origin.address, "-p", "shutdown_timeout=1", "-F"]) { child in
             let address = try await child.waitForListening(timeout: .seconds(10))
             let client = try await RawHTTPClient.connect(port: address.port)
             try await client.send("GET /forever HTTP/1.1\r\nHost: example.com\r\n\r\n")
@@ -227,13 +212,7 @@ struct CommandLineTests {
             #expect(status == .exited(0), "\(status.map(\.description) ?? "still running 8 s after SIGTERM")")
             #expect(elapsed >= .milliseconds(800) && elapsed < .seconds(4), "exit took \(elapsed)")
             await client.close()
-        } catch {
-            await child.stop(grace: .seconds(2))
-            await origin.shutdown()
-            throw error
         }
-        if child.isRunning { await child.stop(grace: .seconds(1)) }
-        await origin.shutdown()
     }
 
     @Test("other bad -s values exit 2 and name the value",
