@@ -262,12 +262,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func lookup(_ head: RequestHead) {
-        if let session = vclSession {
-            _ = session.run(.hash)
-            lookup(head, key: session.cacheKey())
-        } else {
-            lookup(head, key: cacheKey(for: head))
-        }
+        lookup(head, key: vclSession.map { vclCacheKey(head, session: $0) } ?? cacheKey(for: head))
+    }
+
+    /// The key `vcl_hash` makes. Without a user `vcl_hash` only the built-in one runs, whose
+    /// key (URL, then Host or else the server's address) `cacheKey(for:)` makes directly.
+    private func vclCacheKey(_ head: RequestHead, session: VCLSession) -> CacheKey {
+        guard session.defines(.hash) else { return cacheKey(for: head) }
+        _ = session.run(.hash)
+        return session.cacheKey()
     }
 
     private func lookup(_ head: RequestHead, key: CacheKey) {
@@ -359,8 +362,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             }
             pipe(head)
         case .purge:
-            _ = session.run(.hash)
-            server.store.purge(key: session.cacheKey())
+            server.store.purge(key: vclCacheKey(head, session: session))
             switch session.run(.purge) {
             case .synth(let status, let reason): vclSynth(status: status, reason: reason)
             case .restart: vclRestart(head)
@@ -635,12 +637,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         if let session = vclSession, session.defines(.deliver) {
             // vcl_deliver sees (and may change) every field, ours included, as in Varnish.
             let vcl = session.context
-            let parsed = metadata.parsedHeaderSection()
-            session.setObject(object, metadata: metadata, now: now, parsed: parsed)
+            session.setObject(object, metadata: metadata, now: now)
             vcl.resp = VCLResponse()
             vcl.resp.status = metadata.status
-            vcl.resp.reason = parsed.reason
-            vcl.resp.headers = parsed.headers
+            vcl.resp.reason = vcl.obj.reason
+            vcl.resp.headers = vcl.obj.headers
             vcl.resp.headers.add("Age", String(object.lifetime.age(at: now)))
             vcl.resp.headers.add("X-Varnish", isHit ? "\(xid) \(object.xid)" : String(xid))
             vcl.resp.headers.add("Via", "1.1 shellac")

@@ -10,17 +10,18 @@ import VCL
 /// what the Swift fast path already does.
 final class VCLSession {
     let loaded: VCLRegistry.Loaded
+    let program: VCLProgram
     let context: VCLContext
-    var program: VCLProgram { loaded.program }
 
     init(loaded: VCLRegistry.Loaded) {
         self.loaded = loaded
+        self.program = loaded.program
         self.context = loaded.program.makeContext()
     }
 
     /// Whether the user's VCL defines `subroutine` (the built-in ones of hit, miss, pass and
     /// deliver only say "go on", so they are skipped when the user has not written one).
-    func defines(_ subroutine: VCLSubroutine) -> Bool { program.userSubroutines.contains(subroutine) }
+    func defines(_ subroutine: VCLSubroutine) -> Bool { program.defines(subroutine) }
 
     func run(_ subroutine: VCLSubroutine) -> VCLAction { program.run(subroutine, context) }
 
@@ -65,17 +66,14 @@ final class VCLSession {
         return key
     }
 
-    /// `obj.*` for `vcl_hit` and `vcl_deliver`.
-    func setObject(
-        _ object: CachedObject, metadata: ObjectMetadata, now: Double,
-        parsed: (reason: String, headers: HeaderList)? = nil
-    ) {
+    /// `obj.*` for `vcl_hit` and `vcl_deliver`. Its fields are the stored lines, decoded only
+    /// if VCL reads them.
+    func setObject(_ object: CachedObject, metadata: ObjectMetadata, now: Double) {
         let lifetime = object.lifetime
-        let (reason, headers) = parsed ?? metadata.parsedHeaderSection()
         var view = VCLObject()
         view.status = metadata.status
-        view.reason = reason
-        view.headers = headers
+        view.reason = metadata.reason
+        view.headers = HeaderList(raw: metadata.rawHeaderLines)
         view.hits = object.hits.load(ordering: .relaxed)
         view.ttl = lifetime.remainingTTL(at: now)
         view.age = Double(lifetime.age(at: now))
@@ -101,18 +99,21 @@ final class VCLSession {
         context.bans = []
     }
 
-    /// Serialises `resp` (status line and every field) for a delivery VCL changed.
+    /// Serialises `resp` (status line and every field) for a delivery VCL changed. Stored
+    /// lines VCL left alone are copied out as they are.
     static func serialize(_ response: VCLResponse, into out: inout ByteBuffer) {
         out.writeStaticString("HTTP/1.1 ")
         out.writeDecimal(response.status)
         out.writeStaticString(" ")
         out.writeString(response.reason.isEmpty ? HTTPReason.phrase(response.status) : response.reason)
         out.writeStaticString("\r\n")
-        for field in response.headers {
-            out.writeString(field.name)
-            out.writeStaticString(": ")
-            out.writeString(field.value)
-            out.writeStaticString("\r\n")
-        }
+        response.headers.serialize(
+            rawRun: { out.writeBytes(UnsafeRawBufferPointer($0)) },
+            field: { field in
+                out.writeString(field.name)
+                out.writeStaticString(": ")
+                out.writeString(field.value)
+                out.writeStaticString("\r\n")
+            })
     }
 }

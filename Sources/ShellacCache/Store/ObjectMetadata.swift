@@ -95,7 +95,33 @@ public struct ObjectMetadata: Sendable {
     }
 
     /// The reason phrase of the status line.
-    public var reason: String { parsedHeaderSection().reason }
+    public var reason: String { statusLineParts().reason }
+
+    /// The stored header lines (after the status line), shared, not decoded: what VCL's
+    /// `obj.http` and `resp.http` start from on a hit.
+    public var rawHeaderLines: RawHeaderLines {
+        RawHeaderLines(bytes: storedBytes, range: statusLineParts().linesStart..<(keyLength + headerLength))
+    }
+
+    /// The reason phrase and where the header lines start, from the status line alone.
+    private func statusLineParts() -> (reason: String, linesStart: Int) {
+        storedBytes.withUnsafeBufferPointer { all in
+            let end = keyLength + headerLength
+            var index = keyLength
+            var spaces = 0
+            var reasonStart = end
+            while index + 1 < end {
+                if all[index] == 13 && all[index + 1] == 10 { break }
+                if all[index] == 32 && spaces < 2 {
+                    spaces += 1
+                    if spaces == 2 { reasonStart = index + 1 }
+                }
+                index += 1
+            }
+            let reasonBytes = UnsafeBufferPointer(rebasing: all[min(reasonStart, index)..<index])
+            return (String(decoding: reasonBytes, as: UTF8.self), min(index + 2, end))
+        }
+    }
 
     /// The stored header fields, parsed back from the header section.
     public var headers: HeaderList { parsedHeaderSection().headers }

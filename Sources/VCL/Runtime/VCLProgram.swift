@@ -1,6 +1,7 @@
 /// A loaded VCL: its declarations as plain data and its subroutines compiled to closures.
-/// Immutable and `Sendable`: one program serves every request on every thread.
-public struct VCLProgram: Sendable {
+/// Immutable and `Sendable`: one program serves every request on every thread. A class, so
+/// that handing it around per request costs one reference count, not one per field.
+public final class VCLProgram: Sendable {
     /// The name the VCL was loaded under (the file name by default).
     public let name: String
     public let backends: [VCLBackend]
@@ -20,6 +21,8 @@ public struct VCLProgram: Sendable {
     /// runs, so the server may apply its known effect directly on a hot path (vcl_hit and
     /// vcl_deliver just return deliver).
     public let userSubroutines: Set<VCLSubroutine>
+    /// `userSubroutines` as bits of `VCLSubroutine.index`, for the per-request checks.
+    private let userSubroutineBits: UInt64
     /// The compiled subroutines, indexed like `VCLSubroutine.allCases`.
     let subroutines: [Step]
 
@@ -35,7 +38,14 @@ public struct VCLProgram: Sendable {
         self.warnings = warnings
         self.isLegacy = isLegacy
         self.userSubroutines = userSubroutines
+        self.userSubroutineBits = userSubroutines.reduce(0) { $0 | 1 << UInt64($1.index) }
         self.subroutines = subroutines
+    }
+
+    /// Whether the user's VCL defines `subroutine` (otherwise only the built-in VCL runs there).
+    @inline(__always)
+    public func defines(_ subroutine: VCLSubroutine) -> Bool {
+        userSubroutineBits & (1 << UInt64(subroutine.index)) != 0
     }
 
     /// The same program with every backend passed through `transform` (for `-b`-style

@@ -25,32 +25,17 @@ struct HeaderKey: Sendable {
         }
         return fast ?? candidate.equalsIgnoringASCIICase(name)
     }
-}
 
-extension HeaderList {
-    /// The first value of the header `key` names, or nil. Scans in place, without copying fields.
-    func first(_ key: HeaderKey) -> String? {
-        fields.withUnsafeBufferPointer { buffer in
-            for index in buffer.indices where key.matches(buffer[index].name) { return buffer[index].value }
-            return nil
+    /// True when a stored line's name bytes equal the name, ignoring ASCII case.
+    func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == lowered.count else { return false }
+        return lowered.withUnsafeBufferPointer { key in
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                let lower = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                if lower != key[index] { return false }
+            }
+            return true
         }
-    }
-
-    /// Sets the header `key` names to one field with `value` (as `set(_:_:)` does), appending
-    /// directly when the header is absent, the usual case.
-    mutating func set(_ key: HeaderKey, _ value: String) {
-        let present = fields.withUnsafeBufferPointer { buffer in
-            buffer.indices.contains { key.matches(buffer[$0].name) }
-        }
-        if present { set(key.name, value) } else { add(key.name, value) }
-    }
-
-    /// Removes every field `key` names.
-    mutating func remove(_ key: HeaderKey) {
-        let present = fields.withUnsafeBufferPointer { buffer in
-            buffer.indices.contains { key.matches(buffer[$0].name) }
-        }
-        // Rebuilding is cheaper than the generic in-place removeAll for these small lists.
-        if present { self = HeaderList(fields.filter { !key.matches($0.name) }) }
     }
 }

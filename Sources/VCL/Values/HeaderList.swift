@@ -2,60 +2,245 @@
 ///
 /// Names keep the case they arrived with; every lookup is ASCII case-insensitive, as RFC 9110
 /// says. Small lists are the norm (10–30 fields), so a linear scan beats hashing here.
+///
+/// A list may start from stored lines (`init(raw:)`): those fields stay bytes until read, and
+/// names removed from them are only remembered, so a cache hit's VCL that adds a field or two
+/// costs no decoding and `serialize` copies the stored lines out as they are. The first change
+/// to a stored field itself (`set` of a stored name, `removeAll(where:)`) decodes the list.
 public struct HeaderList: Sendable, Equatable, Sequence {
     public typealias Field = (name: String, value: String)
 
-    public private(set) var fields: [Field]
+    /// Stored lines not yet decoded (they come before `added`). Nil for a list built field by
+    /// field: no cost there.
+    private var stored: StoredLines?
+    /// Decoded fields, after the stored ones.
+    private var added: [Field]
 
-    public init() { fields = [] }
+    public init() { added = [] }
 
-    public init(_ fields: [Field]) { self.fields = fields }
+    public init(_ fields: [Field]) { added = fields }
 
-    public var count: Int { fields.count }
-    public var isEmpty: Bool { fields.isEmpty }
+    /// A list made of stored header lines, decoded only as they are read.
+    public init(raw: RawHeaderLines) {
+        stored = StoredLines(lines: raw)
+        added = []
+    }
+
+    /// Stored lines, the names removed from them, and (once a change asks) a one-word summary
+    /// of the names they hold, so later changes naming a field they lack (the usual case when
+    /// VCL adds a field) need no scan. A list that is only read never pays for the summary.
+    private struct StoredLines: Sendable {
+        let lines: RawHeaderLines
+        var removed: [String] = []
+        private var names: UInt64?
+
+        init(lines: RawHeaderLines) { self.lines = lines }
+
+        mutating func summarise() {
+            guard names == nil else { return }
+            var names: UInt64 = 0
+            lines.forEachLine { name, _, _ in
+                names |= Self.bit(length: name.count, first: name.first ?? 0)
+                return true
+            }
+            self.names = names
+        }
+
+        /// False when no stored line can be named `name` (true may still be a false alarm).
+        func mayContain(_ name: String) -> Bool {
+            guard let names else { return true }
+            return names & Self.bit(length: name.utf8.count, first: name.utf8.first ?? 0) != 0
+        }
+
+        @inline(__always)
+        private static func bit(length: Int, first: UInt8) -> UInt64 {
+            1 << UInt64((length &* 7 &+ Int(first | 0x20)) & 63)
+        }
+    }
+
+    /// Every field, in order.
+    public var fields: [Field] {
+        guard let raw = stored?.lines else { return added }
+        var all: [Field] = []
+        raw.forEachLine { name, value, _ in
+            if !isRemoved(name) { all.append((RawHeaderLines.string(name), RawHeaderLines.string(value))) }
+            return true
+        }
+        all.append(contentsOf: added)
+        return all
+    }
+
+    public var count: Int {
+        guard let raw = stored?.lines else { return added.count }
+        var count = added.count
+        raw.forEachLine { name, _, _ in
+            if !isRemoved(name) { count += 1 }
+            return true
+        }
+        return count
+    }
+
+    public var isEmpty: Bool { count == 0 }
 
     public func makeIterator() -> IndexingIterator<[Field]> { fields.makeIterator() }
 
     /// The first value of `name`, or nil.
     public subscript(name: String) -> String? {
-        for field in fields where field.name.equalsIgnoringASCIICase(name) { return field.value }
+        if let value = rawValue(name) { return value }
+        for field in added where field.name.equalsIgnoringASCIICase(name) { return field.value }
         return nil
     }
 
     /// Every value of `name`, in order.
     public func values(_ name: String) -> [String] {
-        fields.lazy.filter { $0.name.equalsIgnoringASCIICase(name) }.map(\.value)
+        var values: [String] = []
+        if let raw = stored?.lines, !isRemoved(name) {
+            raw.forEachLine { lineName, value, _ in
+                if RawHeaderLines.matches(lineName, name) { values.append(RawHeaderLines.string(value)) }
+                return true
+            }
+        }
+        for field in added where field.name.equalsIgnoringASCIICase(name) { values.append(field.value) }
+        return values
     }
 
-    public func contains(_ name: String) -> Bool { self[name] != nil }
+    public func contains(_ name: String) -> Bool {
+        rawContains(name) || added.contains { $0.name.equalsIgnoringASCIICase(name) }
+    }
 
     /// Appends a field, keeping any existing ones of the same name.
-    public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+    public mutating func add(_ name: String, _ value: String) { added.append((name, value)) }
 
     /// Replaces every field of `name` with one field (appended where the first one stood).
     public mutating func set(_ name: String, _ value: String) {
-        if let first = fields.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
-            fields[first].value = value
-            var index = fields.count - 1
+        stored?.summarise()
+        if rawContains(name) { decode() }
+        if let first = added.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
+            added[first].value = value
+            var index = added.count - 1
             while index > first {
-                if fields[index].name.equalsIgnoringASCIICase(name) { fields.remove(at: index) }
+                if added[index].name.equalsIgnoringASCIICase(name) { added.remove(at: index) }
                 index -= 1
             }
         } else {
-            fields.append((name, value))
+            added.append((name, value))
         }
     }
 
     /// Removes every field of `name`.
     public mutating func remove(_ name: String) {
-        fields.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+        stored?.summarise()
+        if rawContains(name) { stored?.removed.append(name) }
+        added.removeAll { $0.name.equalsIgnoringASCIICase(name) }
     }
 
-    public mutating func removeAll(where predicate: (Field) -> Bool) { fields.removeAll(where: predicate) }
+    public mutating func removeAll(where predicate: (Field) -> Bool) {
+        decode()
+        added.removeAll(where: predicate)
+    }
+
+    /// Writes the list out: `rawRun` gets runs of stored lines as they are (CRLFs included),
+    /// then `field` each decoded field, in order.
+    public func serialize(rawRun: (UnsafeBufferPointer<UInt8>) -> Void, field: (Field) -> Void) {
+        if let stored {
+            let raw = stored.lines, removed = stored.removed
+            raw.bytes.withUnsafeBufferPointer { all in
+                if removed.isEmpty {
+                    rawRun(UnsafeBufferPointer(rebasing: all[raw.range]))
+                    return
+                }
+                var run = raw.range.lowerBound..<raw.range.lowerBound
+                raw.forEachLine { name, _, line in
+                    if isRemoved(name) {
+                        if !run.isEmpty { rawRun(UnsafeBufferPointer(rebasing: all[run])) }
+                        run = line.upperBound..<line.upperBound
+                    } else {
+                        run = run.lowerBound..<line.upperBound
+                    }
+                    return true
+                }
+                if !run.isEmpty { rawRun(UnsafeBufferPointer(rebasing: all[run])) }
+            }
+        }
+        for each in added { field(each) }
+    }
 
     public static func == (lhs: HeaderList, rhs: HeaderList) -> Bool {
-        lhs.fields.count == rhs.fields.count
-            && zip(lhs.fields, rhs.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+        let left = lhs.fields, right = rhs.fields
+        return left.count == right.count
+            && zip(left, right).allSatisfy { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    // MARK: - Compiled VCL's header access (names known at load)
+
+    /// The first value of the header `key` names, or nil. Scans in place, without copying fields.
+    func first(_ key: HeaderKey) -> String? {
+        if let stored, stored.mayContain(key.name), !isRemoved(key.name) {
+            var found: String?
+            stored.lines.forEachLine { name, value, _ in
+                if key.matches(name) { found = RawHeaderLines.string(value) }
+                return found == nil
+            }
+            if let found { return found }
+        }
+        return added.withUnsafeBufferPointer { buffer in
+            for index in buffer.indices where key.matches(buffer[index].name) { return buffer[index].value }
+            return nil
+        }
+    }
+
+    /// Sets the header `key` names to one field with `value` (as `set(_:_:)` does), appending
+    /// directly when the header is absent, the usual case.
+    mutating func set(_ key: HeaderKey, _ value: String) {
+        stored?.summarise()
+        if rawContains(key.name) { decode() }
+        let present = added.withUnsafeBufferPointer { buffer in
+            buffer.indices.contains { key.matches(buffer[$0].name) }
+        }
+        if present { set(key.name, value) } else { add(key.name, value) }
+    }
+
+    /// Removes every field `key` names.
+    mutating func remove(_ key: HeaderKey) {
+        stored?.summarise()
+        if rawContains(key.name) { stored?.removed.append(key.name) }
+        let present = added.withUnsafeBufferPointer { buffer in
+            buffer.indices.contains { key.matches(buffer[$0].name) }
+        }
+        // Rebuilding is cheaper than the generic in-place removeAll for these small lists.
+        if present { added = added.filter { !key.matches($0.name) } }
+    }
+
+    // MARK: - Stored lines
+
+    private func isRemoved(_ lineName: UnsafeBufferPointer<UInt8>) -> Bool {
+        (stored?.removed ?? []).contains { RawHeaderLines.matches(lineName, $0) }
+    }
+
+    private func isRemoved(_ name: String) -> Bool {
+        (stored?.removed ?? []).contains { $0.equalsIgnoringASCIICase(name) }
+    }
+
+    private func rawContains(_ name: String) -> Bool {
+        guard let stored, stored.mayContain(name), !isRemoved(name) else { return false }
+        return stored.lines.contains(name)
+    }
+
+    private func rawValue(_ name: String) -> String? {
+        guard let raw = stored?.lines, !isRemoved(name) else { return nil }
+        var found: String?
+        raw.forEachLine { lineName, value, _ in
+            if RawHeaderLines.matches(lineName, name) { found = RawHeaderLines.string(value) }
+            return found == nil
+        }
+        return found
+    }
+
+    /// Turns the stored lines into decoded fields, so any change can be made in place.
+    private mutating func decode() {
+        guard stored != nil else { return }
+        added = fields
+        stored = nil
     }
 }
 

@@ -1,0 +1,79 @@
+/// Header lines still in their wire form (`Name: value\r\n` each), read without decoding.
+///
+/// A cache hit's stored header section is handed to VCL this way: `obj.http.*` and
+/// `resp.http.*` only turn a field into `String`s when VCL reads it, and a delivery whose VCL
+/// only adds fields copies the stored lines out as bytes.
+public struct RawHeaderLines: Sendable {
+    /// Shared with the stored object (no copy); only `range` is read.
+    public let bytes: [UInt8]
+    /// The lines, each ending in CRLF, with no status line and no blank line.
+    public let range: Range<Int>
+
+    public init(bytes: [UInt8], range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "lines outside their bytes")
+        self.bytes = bytes
+        self.range = range
+    }
+
+    /// Calls `body` with each line's name, value (spaces after the colon skipped) and the
+    /// whole line including its CRLF, in order; stops when `body` returns false.
+    @inline(__always)
+    func forEachLine(
+        _ body: (
+            _ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, _ line: Range<Int>
+        ) -> Bool
+    ) {
+        bytes.withUnsafeBufferPointer { all in
+            var lineStart = range.lowerBound
+            var index = lineStart
+            let end = range.upperBound
+            while index + 1 < end {
+                guard all[index] == 13, all[index + 1] == 10 else {
+                    index += 1
+                    continue
+                }
+                var colon = lineStart
+                while colon < index && all[colon] != 58 { colon += 1 }
+                if colon < index {
+                    var valueStart = colon + 1
+                    while valueStart < index && all[valueStart] == 32 { valueStart += 1 }
+                    let name = UnsafeBufferPointer(rebasing: all[lineStart..<colon])
+                    let value = UnsafeBufferPointer(rebasing: all[valueStart..<index])
+                    if !body(name, value, lineStart..<(index + 2)) { return }
+                }
+                index += 2
+                lineStart = index
+            }
+        }
+    }
+
+    /// Whether a line is named `name` (ASCII case-insensitively).
+    func contains(_ name: String) -> Bool {
+        var found = false
+        forEachLine { lineName, _, _ in
+            found = Self.matches(lineName, name)
+            return !found
+        }
+        return found
+    }
+
+    /// ASCII case-insensitive comparison of a line's name with `name`, without allocating.
+    @inline(__always)
+    static func matches(_ lineName: UnsafeBufferPointer<UInt8>, _ name: String) -> Bool {
+        guard lineName.count == name.utf8.count else { return false }
+        var index = 0
+        for byte in name.utf8 {
+            let other = lineName[index]
+            if byte != other {
+                let lower = byte | 0x20
+                if lower != other | 0x20 || lower < UInt8(ascii: "a") || lower > UInt8(ascii: "z") { return false }
+            }
+            index += 1
+        }
+        return true
+    }
+
+    static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+}
