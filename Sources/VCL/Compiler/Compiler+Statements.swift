@@ -7,7 +7,14 @@ extension Compiler {
     func compileSub(named name: String) -> Step? {
         if let done = compiledSubs[name] { return done }
         guard let sub = symbols.subs[name] else { return nil }
-        let step = compileBody(sub.body)
+        let step: Step
+        // The built-in VCL's statements come last (appended after the user's).
+        let userPart = sub.body.prefix { $0.location.file.name != BuiltinVCL.name }
+        if nativeBuiltins, userPart.count < sub.body.count, let native = NativeBuiltin.step(for: name) {
+            step = userPart.isEmpty ? native : Steps.block([compileBody(Array(userPart)), native])
+        } else {
+            step = compileBody(sub.body)
+        }
         compiledSubs[name] = step
         return step
     }

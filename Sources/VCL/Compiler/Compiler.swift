@@ -9,10 +9,13 @@ final class Compiler {
     var regexCache: [String: VCLRegex] = [:]
     /// Custom subs already compiled, by name.
     var compiledSubs: [String: Step] = [:]
+    /// Whether the built-in part of a subroutine runs as `NativeBuiltin` where there is one.
+    let nativeBuiltins: Bool
 
-    init(sink: DiagnosticSink, symbols: SymbolTable) {
+    init(sink: DiagnosticSink, symbols: SymbolTable, nativeBuiltins: Bool = true) {
         self.sink = sink
         self.symbols = symbols
+        self.nativeBuiltins = nativeBuiltins
         backendNames = Set(symbols.backends.map(\.name))
     }
 

@@ -4,8 +4,11 @@ import Foundation
 public enum VCLCompiler {
     /// Compiles `source` (named `name` in diagnostics). Throws `VCLCompileError` listing every
     /// error (and warning); on success the program's `warnings` hold the warnings.
+    /// `nativeBuiltins: false` compiles the built-in VCL's text instead of its Swift form
+    /// (`NativeBuiltin`), for tests that compare the two.
     public static func compile(source: String, name: String = "input.vcl",
-                               includes: IncludeResolver = IncludeResolver()) throws(VCLCompileError) -> VCLProgram {
+                               includes: IncludeResolver = IncludeResolver(),
+                               nativeBuiltins: Bool = true) throws(VCLCompileError) -> VCLProgram {
         let sink = DiagnosticSink()
         let file = SourceFile(name: name, text: source)
         var parser = Parser(file: file, sink: sink, includes: includes)
@@ -43,7 +46,7 @@ public enum VCLCompiler {
         // Compile even after checker errors, to report type errors too (not with recursion).
         if symbols.hasRecursion { throw VCLCompileError(sink.diagnostics) }
 
-        let compiler = Compiler(sink: sink, symbols: symbols)
+        let compiler = Compiler(sink: sink, symbols: symbols, nativeBuiltins: nativeBuiltins)
         let probes = symbols.probes.values.sorted { $0.name < $1.name }.map(compiler.compileProbe)
         let probeMap = Dictionary(probes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let backends = symbols.backends.compactMap { compiler.compileBackend($0, probes: probeMap) }

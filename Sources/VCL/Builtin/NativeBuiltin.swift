@@ -1,0 +1,55 @@
+/// The built-in subroutines of the client side, run as Swift rather than as compiled VCL.
+///
+/// They run on every request that falls through the user's code, so a closure per comparison
+/// is worth saving. `BuiltinVCL.source` stays the reference: its text is still parsed and
+/// checked with the user's code, and the tests run both forms side by side and require the
+/// same action, hash parts and failures.
+enum NativeBuiltin {
+    /// The native form of the built-in part of subroutine `name`, or nil to compile its VCL.
+    static func step(for name: String) -> Step? {
+        switch name {
+        case "vcl_recv": return { recv($0) }
+        case "vcl_hash": return { hash($0) }
+        case "vcl_pipe": return { _ in .exit(.pipe) }
+        case "vcl_pass", "vcl_miss": return { _ in .exit(.fetch) }
+        case "vcl_hit", "vcl_deliver": return { _ in .exit(.deliver) }
+        case "vcl_purge": return { _ in .exit(.synth(status: 200, reason: "Purged")) }
+        case "vcl_backend_fetch": return { _ in .exit(.fetch) }
+        default: return nil
+        }
+    }
+
+    private static let understoodMethods: [String] = ["GET", "HEAD", "PUT", "POST", "PATCH", "TRACE", "OPTIONS", "DELETE"]
+
+    private static func recv(_ context: VCLContext) -> Flow {
+        let method = context.req.method
+        if method == "PRI" { return .exit(.synth(status: 405, reason: nil)) }
+        if context.req.headers["host"] == nil && context.req.esiLevel == 0 && isHTTP11(context.req.proto) {
+            return .exit(.synth(status: 400, reason: nil))
+        }
+        if !understoodMethods.contains(method) { return .exit(.pipe) }
+        if method != "GET" && method != "HEAD" { return .exit(.pass) }
+        if context.req.headers.contains("Authorization") || context.req.headers.contains("Cookie") {
+            return .exit(.pass)
+        }
+        return .exit(.hash)
+    }
+
+    /// `req.proto ~ "^(?i)HTTP/1\.1"`.
+    private static func isHTTP11(_ proto: String) -> Bool {
+        proto.utf8.count >= 8
+            && proto.utf8.prefix(8).elementsEqual("http/1.1".utf8) { byte, lower in
+                byte == lower || (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z") && byte | 0x20 == lower)
+            }
+    }
+
+    private static func hash(_ context: VCLContext) -> Flow {
+        context.hashData.append(context.req.url)
+        if let host = context.req.headers["host"] {
+            context.hashData.append(host)
+        } else {
+            context.hashData.append(context.serverIP.description)
+        }
+        return .exit(.lookup)
+    }
+}
