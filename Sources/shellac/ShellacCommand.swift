@@ -152,7 +152,7 @@ struct ShellacCommand: AsyncParsableCommand {
         var adminAddress: SocketAddressDescription?
         if let text = self.adminAddress, text != "none", let endpoint = Endpoint(parsing: text, defaultPort: nil) {
             let commands = AdminCommands(
-                registry: server.vcl, loader: loader, store: server.store, parameters: configuration.parameters)
+                registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters)
             let adminServer = AdminServer(commands: commands, secret: secret)
             do {
                 adminAddress = SocketAddressDescription(address: try await adminServer.start(endpoint: endpoint))

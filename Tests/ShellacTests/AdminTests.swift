@@ -238,7 +238,7 @@ struct AdminTests {
         await origin.shutdown()
     }
 
-    @Test("param.show lists default_ttl; param.set checks and records, saying a restart is needed")
+    @Test("param.show lists default_ttl; param.set checks the value and changes the running server")
     func parameters() async throws {
         let origin = try await TestOrigin.start(always: Response(body: "x"))
         try await Self.withDaemon(origin: origin) { daemon, _ in
@@ -249,12 +249,26 @@ struct AdminTests {
             #expect(one.status == .exited(0) && one.stdout.hasPrefix("default_ttl"))
             #expect(try await daemon.adm(["param.show", "no_such_param"]).status == .exited(1))
 
-            let set = try await daemon.adm(["param.set", "default_ttl", "30"])
-            #expect(set.status == .exited(0) && set.stdout.contains("restart"), "\(set.stdout)")
+            // With the default TTL (120 s) a response without freshness information is cached.
+            _ = try await fetch(daemon.url("/before"))
+            #expect(try await fetch(daemon.url("/before")).isHit)
+            #expect(origin.requestCount(path: "/before") == 1)
+
+            let set = try await daemon.adm(["param.set", "default_ttl", "0"])
+            #expect(set.status == .exited(0), "\(set.stdout) \(set.stderr)")
+            #expect(try await daemon.adm(["param.set", "default_grace", "0s"]).status == .exited(0))
             #expect(try await daemon.adm(["param.set", "default_ttl", "soon"]).status == .exited(1))
             #expect(try await daemon.adm(["param.set", "no_such_param", "1"]).status == .exited(1))
             let after = try await daemon.adm(["param.show", "default_ttl"])
-            #expect(after.stdout.contains("30"), "\(after.stdout)")
+            #expect(after.stdout.hasPrefix("default_ttl") && after.stdout.contains(" 0"), "\(after.stdout)")
+
+            // Now new responses are not kept: each request reaches the origin.
+            for _ in 0..<3 { #expect(try await !fetch(daemon.url("/after")).isHit) }
+            #expect(origin.requestCount(path: "/after") == 3)
+            // A live limit too: the request body maximum applies to the next request.
+            #expect(try await daemon.adm(["param.set", "http_req_body_max", "10"]).status == .exited(0))
+            let tooLarge = try await fetch(daemon.url("/post"), method: .POST, body: String(repeating: "b", count: 64))
+            #expect(tooLarge.status == 413)
         }
         await origin.shutdown()
     }

@@ -1,6 +1,5 @@
 import Foundation
 import ShellacCache
-import Synchronization
 import VCL
 
 /// Executes admin CLI commands (authentication is the session's job) against a running server:
@@ -9,16 +8,14 @@ public final class AdminCommands: Sendable {
     let registry: VCLRegistry
     let loader: VCLLoader
     let store: CacheStore
-    /// The parameters the server runs with (a value fixed at start).
-    let running: Parameters
-    /// Values accepted by `param.set`, applied at the next start.
-    private let recorded = Mutex<[String: String]>([:])
+    /// The parameters the server runs with; `param.set` changes them at once.
+    let parameters: LiveParameters
 
-    public init(registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: Parameters) {
+    public init(registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: LiveParameters) {
         self.registry = registry
         self.loader = loader
         self.store = store
-        self.running = parameters
+        self.parameters = parameters
     }
 
     public static let banner = """
@@ -142,38 +139,32 @@ public final class AdminCommands: Sendable {
         let names = arguments.filter { $0 != "-l" }
         if names.count > 1 { return AdminResponse(.tooMany, "Too many parameters\nUsage: param.show [-l] [<param>]") }
         let defaults = Parameters()
-        var entries = running.listing()
+        var entries = parameters.current.listing()
         if let name = names.first {
             entries = entries.filter { $0.name == name }
             if entries.isEmpty { return AdminResponse(.parameter, "Unknown parameter \"\(name)\".") }
         }
-        let recorded = self.recorded.withLock { $0 }
         var lines: [String] = []
         for entry in entries {
             var line = Self.padded(entry.name, 32) + entry.value
             if defaults.value(of: entry.name) == entry.value { line += " (default)" }
-            if let next = recorded[entry.name] { line += " (set to \(next) for the next start)" }
             lines.append(line)
             if long || names.first != nil { lines.append("        \(entry.help)\n") }
         }
         return AdminResponse(.ok, lines.joined(separator: "\n"))
     }
 
-    /// Checks the value and records it. Parameters are a value fixed in the running server, so
-    /// nothing changes until the next start (`-p name=value`); the reply says so.
+    /// Checks the value and applies it to the running server: new requests, fetches and
+    /// objects use it (a request already under way keeps the values it started with).
     private func setParameter(_ name: String, _ value: String) -> AdminResponse {
-        var check = running
         do {
-            try check.set(name, value)
+            _ = try parameters.set(name, value)
         } catch .unknownName {
             return AdminResponse(.parameter, "Unknown parameter \"\(name)\".")
         } catch {
             return AdminResponse(.parameter, "\(error)")
         }
-        let normalized = check.value(of: name) ?? value
-        recorded.withLock { $0[name] = normalized }
-        return AdminResponse(.ok, "\(name) recorded as \(normalized); it needs a restart to take effect "
-            + "(start with -p \(name)=\(value); changing a running value is not supported yet)")
+        return AdminResponse(.ok, "")
     }
 
     private static func padded(_ text: String, _ width: Int) -> String {

@@ -31,7 +31,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private let server: ServerContext
-    private let parser: RequestParser
+    private var parser: RequestParser
+    /// This connection's copy of the server's parameters, refreshed before each request head
+    /// when `param.set` has changed them.
+    private var parameters: Parameters
+    private var parametersVersion: Int
     private var context: ChannelHandlerContext?
     private var input: ByteBuffer?
     private var state = State.awaitingHead
@@ -56,7 +60,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     init(server: ServerContext) {
         self.server = server
-        self.parser = RequestParser(maxHeadSize: server.parameters.httpRequestSize)
+        self.parametersVersion = server.live.version
+        self.parameters = server.live.current
+        self.parser = RequestParser(maxHeadSize: parameters.httpRequestSize)
+    }
+
+    private func refreshParameters() {
+        let version = server.live.version
+        guard version != parametersVersion else { return }
+        parametersVersion = version
+        parameters = server.live.current
+        parser = RequestParser(maxHeadSize: parameters.httpRequestSize)
     }
 
     // MARK: - Channel events
@@ -93,7 +107,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         if case .closed = state { return }
         input.setOrWriteBuffer(&bytes)
-        if let input, input.readableBytes > server.parameters.httpRequestSize + server.parameters.httpRequestBodyMax {
+        if let input, input.readableBytes > parameters.httpRequestSize + parameters.httpRequestBodyMax {
             close()  // a client pipelining far more than it reads
             return
         }
@@ -139,6 +153,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             switch state {
             case .awaitingHead:
                 guard var buffer = input, buffer.readableBytes > 0 else { return }
+                refreshParameters()
                 switch parser.parse(buffer) {
                 case .incomplete:
                     armRequestTimer()
@@ -176,7 +191,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                     complete = body.readableBytes == length
                 }
                 input = buffer
-                if body.readableBytes > server.parameters.httpRequestBodyMax {
+                if body.readableBytes > parameters.httpRequestBodyMax {
                     fail(status: 413, reason: "Content Too Large")
                     return
                 }
@@ -203,7 +218,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .none:
             state = .responding
             receive(head)
-        case .length(let length) where length > server.parameters.httpRequestBodyMax:
+        case .length(let length) where length > parameters.httpRequestBodyMax:
             fail(status: 413, reason: "Content Too Large")
         case .length, .chunked:
             if head.expectsContinue, (input?.readableBytes ?? 0) == 0 {
@@ -407,11 +422,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             break
         }
         var out = context.channel.allocator.buffer(capacity: 512 + vcl.syntheticBody.utf8.count)
-        var response = vcl.resp
-        response.headers.remove("Content-Length")
-        response.headers.remove("Connection")
-        response.headers.remove("Transfer-Encoding")
-        VCLSession.serialize(response, into: &out)
+        vcl.resp.headers.remove("Content-Length")
+        vcl.resp.headers.remove("Connection")
+        vcl.resp.headers.remove("Transfer-Encoding")
+        VCLSession.serialize(vcl.resp, into: &out)
         out.writeStaticString("Content-Length: ")
         out.writeDecimal(vcl.syntheticBody.utf8.count)
         out.writeStaticString("\r\n")
@@ -646,9 +660,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             vcl.resp.headers.add("X-Varnish", isHit ? "\(xid) \(object.xid)" : String(xid))
             vcl.resp.headers.add("Via", "1.1 shellac")
             _ = session.run(.deliver)
-            var response = vcl.resp
-            for name in ["Content-Length", "Transfer-Encoding", "Connection"] { response.headers.remove(name) }
-            VCLSession.serialize(response, into: &out)
+            // In place: a copy of `resp` would make these removals copy its fields.
+            vcl.resp.headers.remove("Content-Length")
+            vcl.resp.headers.remove("Transfer-Encoding")
+            vcl.resp.headers.remove("Connection")
+            VCLSession.serialize(vcl.resp, into: &out)
         } else {
             out.writeBytes(metadata.headerBlock)
             out.writeStaticString("Age: ")
@@ -824,7 +840,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let backend = vclSession.map { $0.backend(named: $0.context.req.backendHint, fallback: server.backend) }
             ?? server.backend
         ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(.nanoseconds(Int64(server.parameters.connectTimeout * 1e9)))
+            .connectTimeout(.nanoseconds(Int64(parameters.connectTimeout * 1e9)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(PipeRelayHandler(peer: client))
@@ -858,14 +874,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func armIdleTimer() {
         requestTimerArmed = false
-        schedule(after: server.parameters.timeoutIdle)
+        schedule(after: parameters.timeoutIdle)
     }
 
     /// Once part of a head has arrived, the whole head must follow within `timeout_req`.
     private func armRequestTimer() {
         guard !requestTimerArmed else { return }
         requestTimerArmed = true
-        schedule(after: server.parameters.timeoutRequest)
+        schedule(after: parameters.timeoutRequest)
     }
 
     /// Sets when the connection times out. One timer serves every request: it is rescheduled

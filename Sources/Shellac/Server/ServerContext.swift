@@ -4,7 +4,10 @@ import Synchronization
 
 /// Everything a client connection needs from the running server, shared by all connections.
 final class ServerContext: Sendable {
-    let parameters: Parameters
+    /// What `-p` and `param.set` made of the parameters.
+    let live: LiveParameters
+    /// The parameters now (takes a lock: the client path keeps a copy, see `LiveParameters`).
+    var parameters: Parameters { live.current }
     let store: CacheStore
     let statistics: Statistics
     let backend: Backend
@@ -14,8 +17,8 @@ final class ServerContext: Sendable {
     let vcl: VCLRegistry
     private let nextXID = Atomic<UInt64>(1000)
 
-    init(parameters: Parameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry, group: EventLoopGroup) {
-        self.parameters = parameters
+    init(parameters: LiveParameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry, group: EventLoopGroup) {
+        self.live = parameters
         self.store = store
         self.statistics = statistics
         self.backend = backend
@@ -28,7 +31,8 @@ final class ServerContext: Sendable {
     func makeXID() -> UInt64 { nextXID.add(1, ordering: .relaxed).newValue }
 
     var fetchTimeouts: FetchTimeouts {
-        FetchTimeouts(
+        let parameters = self.parameters
+        return FetchTimeouts(
             connect: parameters.connectTimeout, firstByte: parameters.firstByteTimeout,
             betweenBytes: parameters.betweenBytesTimeout)
     }

@@ -48,6 +48,8 @@ public final class ShellacServer: Sendable {
     public let store: CacheStore
     /// The loaded VCL programs and the active one (`server.vcl.current` once per request).
     public let vcl: VCLRegistry
+    /// The running parameters (`-p`, then `param.set`).
+    public let parameters: LiveParameters
     private let group: MultiThreadedEventLoopGroup
     private let context: ServerContext
     private let listeners = Mutex<[Channel]>([])
@@ -57,8 +59,9 @@ public final class ShellacServer: Sendable {
         self.store = CacheStore(capacity: configuration.storageBytes)
         self.vcl = VCLRegistry(boot: configuration.vcl ?? Self.builtinVCL(for: configuration.backend))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? Self.usableCores())
+        self.parameters = LiveParameters(configuration.parameters)
         self.context = ServerContext(
-            parameters: configuration.parameters, store: store, statistics: statistics,
+            parameters: parameters, store: store, statistics: statistics,
             backend: configuration.backend, vcl: vcl, group: group)
     }
 
@@ -66,7 +69,6 @@ public final class ShellacServer: Sendable {
     @discardableResult
     public func start() async throws -> [SocketAddress] {
         let context = self.context
-        let maxConnections = configuration.parameters.maxConnections
         var bound: [SocketAddress] = []
         for endpoint in configuration.listen {
             let channel: Channel
@@ -78,7 +80,7 @@ public final class ShellacServer: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 8)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
-                    if context.connections.count >= maxConnections {
+                    if context.connections.count >= context.parameters.maxConnections {
                         context.statistics.sessionsDropped.add(1, ordering: .relaxed)
                         return channel.close()
                     }
@@ -108,7 +110,7 @@ public final class ShellacServer: Sendable {
         for channel in context.connections.all {
             channel.pipeline.fireUserInboundEventTriggered(ClientConnectionHandler.ShutdownRequest())
         }
-        let deadline = ContinuousClock.now + .milliseconds(Int(configuration.parameters.shutdownTimeout * 1000))
+        let deadline = ContinuousClock.now + .milliseconds(Int(parameters.current.shutdownTimeout * 1000))
         while context.connections.count > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }

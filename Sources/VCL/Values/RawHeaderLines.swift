@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Header lines still in their wire form (`Name: value\r\n` each), read without decoding.
 ///
 /// A cache hit's stored header section is handed to VCL this way: `obj.http.*` and
@@ -24,25 +30,23 @@ public struct RawHeaderLines: Sendable {
         ) -> Bool
     ) {
         bytes.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress else { return }
             var lineStart = range.lowerBound
-            var index = lineStart
             let end = range.upperBound
-            while index + 1 < end {
-                guard all[index] == 13, all[index + 1] == 10 else {
-                    index += 1
-                    continue
-                }
-                var colon = lineStart
-                while colon < index && all[colon] != 58 { colon += 1 }
-                if colon < index {
+            // memchr finds each line's CR and colon: these lines are long and the scans frequent.
+            while lineStart < end {
+                guard let cr = memchr(base + lineStart, 13, end - lineStart) else { return }
+                let lineEnd = base.distance(to: cr.assumingMemoryBound(to: UInt8.self))
+                guard lineEnd + 1 < end, all[lineEnd + 1] == 10 else { return }
+                if let colonPointer = memchr(base + lineStart, 58, lineEnd - lineStart) {
+                    let colon = base.distance(to: colonPointer.assumingMemoryBound(to: UInt8.self))
                     var valueStart = colon + 1
-                    while valueStart < index && all[valueStart] == 32 { valueStart += 1 }
+                    while valueStart < lineEnd && all[valueStart] == 32 { valueStart += 1 }
                     let name = UnsafeBufferPointer(rebasing: all[lineStart..<colon])
-                    let value = UnsafeBufferPointer(rebasing: all[valueStart..<index])
-                    if !body(name, value, lineStart..<(index + 2)) { return }
+                    let value = UnsafeBufferPointer(rebasing: all[valueStart..<lineEnd])
+                    if !body(name, value, lineStart..<(lineEnd + 2)) { return }
                 }
-                index += 2
-                lineStart = index
+                lineStart = lineEnd + 2
             }
         }
     }
