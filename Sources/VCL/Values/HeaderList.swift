@@ -24,6 +24,8 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     public init(raw: RawHeaderLines) {
         stored = StoredLines(lines: raw)
         added = []
+        // A delivery adds a few fields (Age, X-Varnish, Via, VCL's own): one allocation for all.
+        added.reserveCapacity(8)
     }
 
     /// Stored lines, the names removed from them, and (once a change asks) a one-word summary
