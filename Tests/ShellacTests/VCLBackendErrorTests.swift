@@ -81,7 +81,8 @@ struct VCLBackendErrorTests {
     @Test("clients waiting on the same object get the vcl_backend_error response of its one fetch")
     func coalescedWaitersGetTheError() async throws {
         let origin = try await TestOrigin.start { _ in
-            try await Task.sleep(for: .milliseconds(500))
+            // Long enough for the second client to arrive well inside the fetch, even on a busy machine.
+            try await Task.sleep(for: .milliseconds(1000))
             return .dropConnection
         }
         try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
