@@ -121,6 +121,53 @@ struct CacheStoreTests {
         }
     }
 
+    @Test("hit-for-pass marks make lookups pass, with no busy object, until they expire")
+    func hitForPass() {
+        let cache = CacheStore(capacity: 1 << 20)
+        guard case .miss(let busy, false) = cache.lookup(key: key("/p"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+            Issue.record("expected a miss")
+            return
+        }
+        cache.markHitForPass(key: key("/p"), replacing: busy, xid: 1, now: 0, ttl: 60)
+        for xid in 2...3 {
+            guard case .hitForPass = cache.lookup(key: key("/p"), xid: UInt64(xid), now: 30, matchesVary: { _ in true })
+            else {
+                Issue.record("expected a hit-for-pass")
+                return
+            }
+        }
+        #expect(cache.statistics.objects == 0 && cache.statistics.usedBytes == 0)
+        // Another URL is unaffected; the marker expires with its TTL.
+        guard case .miss(_, false) = cache.lookup(key: key("/q"), xid: 4, now: 30, matchesVary: { _ in true }) else {
+            Issue.record("expected a plain miss for another URL")
+            return
+        }
+        guard case .miss(_, false) = cache.lookup(key: key("/p"), xid: 5, now: 61, matchesVary: { _ in true }) else {
+            Issue.record("expected a plain miss once the marker expired")
+            return
+        }
+    }
+
+    @Test("a new marker replaces the key's older one")
+    func markerReplacesMarker() {
+        let cache = CacheStore(capacity: 1 << 20)
+        guard case .miss(let first, false) = cache.lookup(key: key("/m"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+            Issue.record("expected a miss")
+            return
+        }
+        cache.markHitForPass(key: key("/m"), replacing: first, xid: 1, now: 0, ttl: 60)
+        guard case .hitForPass = cache.lookup(key: key("/m"), xid: 2, now: 1, matchesVary: { _ in true }) else {
+            Issue.record("expected a hit-for-pass")
+            return
+        }
+        let second = CachedObject(key: key("/m"), xid: 3, lifetime: ObjectLifetime(entered: 1, ttl: 0, grace: 0, keep: 0))
+        cache.markHitForMiss(key: key("/m"), replacing: second, xid: 3, now: 1, ttl: 60)
+        guard case .miss(_, true) = cache.lookup(key: key("/m"), xid: 4, now: 2, matchesVary: { _ in true }) else {
+            Issue.record("expected the hit-for-miss that replaced the hit-for-pass")
+            return
+        }
+    }
+
     @Test("purge removes every variant of a key")
     func purge() {
         let cache = CacheStore(capacity: 1 << 20)

@@ -11,7 +11,7 @@ enum CacheBan {
     @discardableResult
     static func apply(_ ban: VCLBan, to store: CacheStore, now: Double = HTTPDate.currentTime()) -> Int {
         store.removeAll { object in
-            guard !object.isHitForMiss else { return false }
+            guard !object.isMarker else { return false }
             return ban.matches(object: vclObject(object, now: now), request: request(from: object.key))
         }
     }

@@ -316,6 +316,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .busy(let object):
             statistics.cacheBusyWaits.add(1, ordering: .relaxed)
             deliver(object, isHit: true, isOwner: false)
+        case .hitForPass:
+            statistics.cacheHitForPass.add(1, ordering: .relaxed)
+            pass(head)
         case .miss(let object, let hitForMiss):
             if hitForMiss {
                 statistics.cacheHitForMiss.add(1, ordering: .relaxed)
@@ -439,20 +442,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         finishResponse()
     }
 
-    /// Whether `vcl_backend_fetch` let the fetch go ahead.
-    private static func continuesFetch(_ action: VCLAction) -> Bool {
-        switch action {
-        case .fetch, .deliver, .ok: return true
-        default: return false
-        }
-    }
-
     // MARK: - Backend requests
 
     private func fetch(into object: CachedObject, mode: ObjectFetcher.Mode, head: RequestHead, background: Bool) {
         guard let context else { return }
         var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "expect"])
-        var method: String
+        let method: String
         if mode == .store {
             // A miss fetches the whole object for everyone: the client's conditions and ranges
             // apply to its own delivery, not to the fetch (Varnish does the same).
@@ -476,49 +471,28 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         } else if method == "POST" || method == "PUT" || method == "PATCH" {
             headers.add("Content-Length", "0")
         }
-        var uri = head.uri
-        var backend = server.backend
         var backendPolicy: VCLBackendPolicy?
         if let session = vclSession {
             // The backend side gets its own context: the fetch may outlive this request.
             let policy = VCLBackendPolicy(program: session.program)
-            let bereq = policy.context
-            bereq.bereq.method = method
-            bereq.bereq.url = uri
-            bereq.bereq.headers = headers
-            bereq.bereq.backend = session.context.req.backendHint
-            bereq.bereq.uncacheable = mode == .pass
-            bereq.bereq.xid = String(xid)
-            bereq.clientIP = session.context.clientIP
-            bereq.serverIP = session.context.serverIP
-            if session.defines(.backendFetch) {
-                let action = policy.program.run(.backendFetch, bereq)
-                if !Self.continuesFetch(action) {
-                    object.makePrivate()
-                    if mode == .store { server.store.remove(object) }
-                    object.fail()
-                    return
-                }
-            }
-            method = bereq.bereq.method
-            uri = bereq.bereq.url
-            headers = bereq.bereq.headers
-            backend = session.backend(named: bereq.bereq.backend, fallback: server.backend)
+            let backendSide = policy.context
+            backendSide.bereq.method = method
+            backendSide.bereq.url = head.uri
+            backendSide.bereq.headers = headers
+            backendSide.bereq.backend = session.context.req.backendHint
+            backendSide.bereq.uncacheable = mode == .pass
+            backendSide.bereq.xid = String(xid)
+            backendSide.req.url = session.context.req.url  // a hash director's key
+            backendSide.clientIP = session.context.clientIP
+            backendSide.serverIP = session.context.serverIP
             backendPolicy = policy
         }
-        var httpHeaders = HTTPHeaders()
-        httpHeaders.reserveCapacity(headers.count)
-        for field in headers { httpHeaders.add(name: field.name, value: field.value) }
-        let backendHead = HTTPRequestHead(
-            version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
-        let sink = ObjectFetcher(
-            object: object, mode: mode, context: server, xid: xid, requestHeaders: head.headers,
-            vcl: backendPolicy)
-        let fetch = BackendFetch(
-            backend: backend, pool: server.pools.pool(for: context.eventLoop), head: backendHead,
-            body: body, timeouts: server.fetchTimeouts,
-            statistics: server.statistics, sink: sink)
-        fetch.start()
+        BackendTransaction(
+            object: object, mode: mode, server: server, xid: xid, clientHeaders: head.headers,
+            pool: server.pools.pool(for: context.eventLoop),
+            request: BackendTransaction.Request(method: method, uri: head.uri, headers: headers, body: body),
+            vcl: backendPolicy
+        ).start()
     }
 
     /// `X-Forwarded-For`: every line the client sent, combined, then the client's address.
@@ -557,6 +531,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 if current.headersSent {
                     keepAlive = false
                     finishResponse()
+                } else if vclSession != nil {
+                    // As in Varnish, a failed fetch (VCL abandoned it, or vcl_backend_error
+                    // gave up) is a 503 made by vcl_synth on the client side.
+                    vclSynth(status: 503, reason: "Backend fetch failed")
                 } else {
                     writeSynthetic(status: 503, reason: "Backend fetch failed", isHEAD: head.method == "HEAD")
                 }

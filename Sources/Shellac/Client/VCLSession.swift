@@ -84,10 +84,7 @@ final class VCLSession {
 
     /// The backend `req.backend_hint` (or `bereq.backend`) names, through any director.
     func backend(named hint: String?, fallback: Backend) -> Backend {
-        guard let chosen = program.resolveBackend(hint, context: context), let port = Int(chosen.port) else {
-            return fallback
-        }
-        return Backend(name: chosen.name, host: chosen.host, port: port)
+        program.backend(named: hint, context: context, fallback: fallback)
     }
 
     /// Bans issued by `ban()` (or legacy `purge_url`) in the last subroutine, applied at once.

@@ -14,10 +14,13 @@ public struct Parameters: Sendable, Equatable {
     public var hitForMissTTL: Double = 120
     public var shutdownTimeout: Double = 10
     public var maxConnections: Int = 10_000
+    /// How many times VCL's `return (retry)` may send one backend request again.
+    public var maxRetries: Int = 4
 
     public init() {}
 
-    private enum Kind { case duration, bytes, count }
+    /// `countFromZero` is a count that may be 0 (the others must be positive).
+    private enum Kind { case duration, bytes, count, countFromZero }
 
     private static var table: [(name: String, kind: Kind, path: WritableKeyPath<Parameters, Double>?, intPath: WritableKeyPath<Parameters, Int>?, help: String)] { [
         ("default_ttl", .duration, \.defaultTTL, nil, "TTL when the backend gives none"),
@@ -33,6 +36,7 @@ public struct Parameters: Sendable, Equatable {
         ("hit_for_miss_ttl", .duration, \.hitForMissTTL, nil, "how long an uncacheable answer marks its URL"),
         ("shutdown_timeout", .duration, \.shutdownTimeout, nil, "how long a graceful stop waits for responses"),
         ("max_connections", .count, nil, \.maxConnections, "client connections accepted at once"),
+        ("max_retries", .countFromZero, nil, \.maxRetries, "times VCL's return (retry) may repeat a backend request"),
     ] }
 
     public static var names: [String] { table.map(\.name) }
@@ -65,9 +69,10 @@ public struct Parameters: Sendable, Equatable {
                 throw .badValue(name: name, value: value)
             }
             self[keyPath: path] = seconds
-        case .bytes, .count:
+        case .bytes, .count, .countFromZero:
             let parsed = entry.kind == .bytes ? Self.parseBytes(value) : Int(value)
-            guard let number = parsed, number > 0, let path = entry.intPath else {
+            let least = entry.kind == .countFromZero ? 0 : 1
+            guard let number = parsed, number >= least, let path = entry.intPath else {
                 throw .badValue(name: name, value: value)
             }
             self[keyPath: path] = number

@@ -4,14 +4,25 @@ import ShellacCache
 import VCL
 
 /// Receives a backend response into a `CachedObject`, applying the built-in
-/// `vcl_backend_response` policy: lifetime from the headers, hit-for-miss for what may not be
-/// shared, and byte accounting against the store. Readers stream from the object meanwhile.
+/// `vcl_backend_response` policy: lifetime from the headers, hit-for-miss (or, from VCL,
+/// hit-for-pass) for what may not be shared, and byte accounting against the store. Readers
+/// stream from the object meanwhile. One fetcher serves one attempt of a `BackendTransaction`.
 final class ObjectFetcher: FetchSink {
     enum Mode {
         /// A lookup miss: store the response if the policy allows.
         case store
         /// A pass: the response is for its own client only.
         case pass
+    }
+
+    /// How an attempt ended with nothing stored, when what follows is the transaction's to decide.
+    enum Unfinished {
+        /// No response head: no connection, a timeout, an invalid response.
+        case noResponse(String)
+        /// `vcl_backend_response` said `return (retry)`.
+        case retry
+        /// `vcl_backend_response` said `return (error(...))`.
+        case error(status: Int, reason: String)
     }
 
     private let object: CachedObject
@@ -31,12 +42,15 @@ final class ObjectFetcher: FetchSink {
     private let vcl: VCLBackendPolicy?
     /// Set when VCL abandoned the response: the rest of the body is dropped.
     private var abandoned = false
+    private var receivedHead = false
+    private let unfinished: (Unfinished) -> Void
 
     init(
         object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList,
-        vcl: VCLBackendPolicy? = nil
+        vcl: VCLBackendPolicy?, unfinished: @escaping (Unfinished) -> Void
     ) {
         self.vcl = vcl
+        self.unfinished = unfinished
         self.object = object
         self.mode = mode
         self.context = context
@@ -45,6 +59,7 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidReceiveHead(_ head: HTTPResponseHead) {
+        receivedHead = true
         let now = HTTPDate.currentTime()
         var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "age"])
         let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
@@ -61,13 +76,17 @@ final class ObjectFetcher: FetchSink {
         var varyOn = rawHeaders
         let uncacheable: Bool
         var hitForMissTTL = parameters.hitForMissTTL
+        var hitForPass = false
         if let vcl {
             // vcl_backend_response decides (the built-in VCL holds the usual rules).
-            guard let decision = vcl.backendResponse(
+            let decision: VCLBackendPolicy.Decision
+            switch vcl.backendResponse(
                 status: status, reason: reason, headers: headers, lifetime: objectLifetime, isPass: mode == .pass)
-            else {
-                abandon()
-                return
+            {
+            case .deliver(let made): decision = made
+            case .retry: return giveUp(.retry)
+            case .error(let status, let reason): return giveUp(.error(status: status, reason: reason))
+            case .fetch, .abandon: return abandon()
             }
             status = decision.status
             reason = decision.reason
@@ -76,6 +95,7 @@ final class ObjectFetcher: FetchSink {
             objectLifetime = decision.lifetime
             uncacheable = decision.uncacheable
             hitForMissTTL = max(decision.lifetime.ttl, 0)
+            hitForPass = decision.hitForPass
         } else {
             uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil
         }
@@ -88,8 +108,13 @@ final class ObjectFetcher: FetchSink {
             object.makePrivate()
         case .store:
             if uncacheable {
-                context.store.markHitForMiss(
-                    key: object.key, replacing: object, xid: xid, now: now, ttl: hitForMissTTL)
+                if hitForPass {
+                    context.store.markHitForPass(
+                        key: object.key, replacing: object, xid: xid, now: now, ttl: hitForMissTTL)
+                } else {
+                    context.store.markHitForMiss(
+                        key: object.key, replacing: object, xid: xid, now: now, ttl: hitForMissTTL)
+                }
                 object.makePrivate()
             } else if let declaredLength, declaredLength > context.store.capacity {
                 context.store.remove(object)
@@ -139,13 +164,27 @@ final class ObjectFetcher: FetchSink {
     /// VCL said `abandon` (or failed): readers get the fetch-failed answer.
     private func abandon() {
         abandoned = true
-        if mode == .store { context.store.remove(object) }
-        object.fail()
+        Self.fail(object, mode: mode, store: context.store)
+    }
+
+    /// Drops the rest of this attempt and hands the object back to the transaction.
+    private func giveUp(_ reason: Unfinished) {
+        abandoned = true
+        unfinished(reason)
     }
 
     func fetchDidFail(_ reason: String) {
         if abandoned { return }
-        if mode == .store { context.store.remove(object) }
+        // Before a response head the transaction decides (vcl_backend_error, or the 503);
+        // once a response is on its way to readers, failing it is all there is left.
+        if !receivedHead { return giveUp(.noResponse(reason)) }
+        Self.fail(object, mode: mode, store: context.store)
+    }
+
+    /// Fails `object`: its readers answer "Backend fetch failed", and a miss's busy object
+    /// leaves the index so that the next request fetches again.
+    static func fail(_ object: CachedObject, mode: Mode, store: CacheStore) {
+        if mode == .store { store.remove(object) }
         object.fail()
     }
 

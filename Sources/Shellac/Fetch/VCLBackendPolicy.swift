@@ -1,8 +1,9 @@
 import ShellacCache
 import VCL
 
-/// The backend side of a VCL-driven request: `vcl_backend_fetch` and `vcl_backend_response`
-/// run in a context of their own, since a fetch may outlive the client request that began it.
+/// The backend side of a VCL-driven request: `vcl_backend_fetch`, `vcl_backend_response` and
+/// `vcl_backend_error` run in a context of their own, since a fetch may outlive the client
+/// request that began it.
 final class VCLBackendPolicy {
     let program: VCLProgram
     let context: VCLContext
@@ -12,19 +13,49 @@ final class VCLBackendPolicy {
         self.context = program.makeContext()
     }
 
-    /// What `vcl_backend_response` made of a response.
+    /// A response VCL let through: fetched (`vcl_backend_response`) or made (`vcl_backend_error`).
     struct Decision {
         var status: Int
         var reason: String
         var headers: HeaderList
         var lifetime: ObjectLifetime
         var uncacheable: Bool
+        /// `return (pass(DURATION))`: mark the key hit-for-pass (not hit-for-miss) for the TTL.
+        var hitForPass = false
     }
 
-    /// Runs `vcl_backend_response`; nil when VCL abandons the response (or fails).
+    /// Where a backend subroutine sends the fetch next (Varnish's `vbf_stp_*` steps).
+    enum Step {
+        /// Send `bereq` to the backend.
+        case fetch
+        case deliver(Decision)
+        /// Run `vcl_backend_fetch` and the fetch again, `bereq.retries` one higher.
+        case retry
+        /// Go to `vcl_backend_error` with this status.
+        case error(status: Int, reason: String)
+        /// Give up: the object fails.
+        case abandon
+    }
+
+    /// The backend `bereq.backend` names, through any director.
+    func backend(fallback: Backend) -> Backend {
+        program.backend(named: context.bereq.backend, context: context, fallback: fallback)
+    }
+
+    /// Runs the user's `vcl_backend_fetch` (the built-in one only says fetch).
+    func backendFetch() -> Step {
+        guard program.defines(.backendFetch) else { return .fetch }
+        switch program.run(.backendFetch, context) {
+        case .fetch, .deliver, .ok: return .fetch
+        case .error(let status, let reason): return .error(status: status, reason: reason ?? HTTPReason.phrase(status))
+        default: return .abandon
+        }
+    }
+
+    /// Runs `vcl_backend_response` on a fetched response.
     func backendResponse(
         status: Int, reason: String, headers: HeaderList, lifetime: ObjectLifetime, isPass: Bool
-    ) -> Decision? {
+    ) -> Step {
         context.beresp = VCLBackendResponse()
         context.beresp.status = status
         context.beresp.reason = reason
@@ -39,9 +70,48 @@ final class VCLBackendPolicy {
         switch program.run(.backendResponse, context) {
         case .deliver, .ok:
             break
+        case .pass:
+            // A bare `return (pass)` (the checker refuses it in user code, so this is only a
+            // safety net): hit-for-pass for the TTL the response already has.
+            context.beresp.uncacheable = true
+            context.beresp.hitForPass = true
+        case .retry:
+            return .retry
+        case .error(let status, let reason):
+            return .error(status: status, reason: reason ?? HTTPReason.phrase(status))
         default:
-            return nil
+            return .abandon
         }
+        return .deliver(decision(lifetime: lifetime, uncacheable: isPass))
+    }
+
+    /// Runs `vcl_backend_error` for a fetch that got no usable response. `beresp` starts as
+    /// Varnish's: `status reason`, a Date, and a TTL of 0 (not cached unless VCL sets one).
+    /// The body is `syntheticBody`.
+    func backendError(status: Int, reason: String, now: Double) -> Step {
+        context.beresp = VCLBackendResponse()
+        context.beresp.status = status
+        context.beresp.reason = reason
+        context.beresp.headers.add("Date", HTTPDate.format(Int64(now)))
+        context.beresp.headers.add("Server", "Shellac")
+        context.beresp.ttl = 0
+        context.beresp.grace = 0
+        context.beresp.keep = 0
+        context.beresp.backendName = context.bereq.backend ?? ""
+        context.now = now
+        switch program.run(.backendError, context) {
+        case .deliver, .ok:
+            let lifetime = ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0)
+            return .deliver(decision(lifetime: lifetime, uncacheable: context.beresp.ttl <= 0))
+        case .retry:
+            return .retry
+        default:
+            return .abandon
+        }
+    }
+
+    /// The response as `beresp` now says, over `lifetime`'s entry time.
+    private func decision(lifetime: ObjectLifetime, uncacheable: Bool) -> Decision {
         let beresp = context.beresp
         var result = lifetime
         result.ttl = beresp.ttl
@@ -49,6 +119,15 @@ final class VCLBackendPolicy {
         result.keep = beresp.keep
         return Decision(
             status: beresp.status, reason: beresp.reason, headers: beresp.headers, lifetime: result,
-            uncacheable: beresp.uncacheable || isPass)
+            uncacheable: beresp.uncacheable || uncacheable, hitForPass: beresp.hitForPass)
+    }
+}
+
+extension VCLProgram {
+    /// The backend a `req.backend_hint` or `bereq.backend` names, through any director;
+    /// `fallback` when it names none that resolves.
+    func backend(named hint: String?, context: VCLContext, fallback: Backend) -> Backend {
+        guard let chosen = resolveBackend(hint, context: context), let port = Int(chosen.port) else { return fallback }
+        return Backend(name: chosen.name, host: chosen.host, port: port)
     }
 }

@@ -10,6 +10,7 @@ public final class Statistics: Sendable {
     public let cacheGraceHits = Atomic<Int>(0)
     public let cacheMisses = Atomic<Int>(0)
     public let cacheHitForMiss = Atomic<Int>(0)
+    public let cacheHitForPass = Atomic<Int>(0)
     public let cacheBusyWaits = Atomic<Int>(0)
     public let passes = Atomic<Int>(0)
     public let pipes = Atomic<Int>(0)
@@ -17,6 +18,7 @@ public final class Statistics: Sendable {
     public let backendConnections = Atomic<Int>(0)
     public let backendReuses = Atomic<Int>(0)
     public let backendFailures = Atomic<Int>(0)
+    /// Reused connections found closed and tried again, and VCL's `return (retry)`s.
     public let backendRetries = Atomic<Int>(0)
     public let backendRequests = Atomic<Int>(0)
     public let fetchFailed = Atomic<Int>(0)
@@ -34,6 +36,7 @@ public final class Statistics: Sendable {
             ("MAIN.cache_hit_grace", cacheGraceHits.load(ordering: .relaxed)),
             ("MAIN.cache_miss", cacheMisses.load(ordering: .relaxed)),
             ("MAIN.cache_hitmiss", cacheHitForMiss.load(ordering: .relaxed)),
+            ("MAIN.cache_hitpass", cacheHitForPass.load(ordering: .relaxed)),
             ("MAIN.busy_sleep", cacheBusyWaits.load(ordering: .relaxed)),
             ("MAIN.s_pass", passes.load(ordering: .relaxed)),
             ("MAIN.s_pipe", pipes.load(ordering: .relaxed)),

@@ -45,6 +45,7 @@ public final class CacheStore: Sendable {
             var busy: CachedObject?
             var graceCandidate: CachedObject?
             var hitForMiss = false
+            var hitForPass = false
             var object = index.heads[key.digest]
             while let current = object {
                 object = current.indexNextVariant
@@ -53,8 +54,14 @@ public final class CacheStore: Sendable {
                      key.matches(state.metadata?.keyBytes ?? state.pendingKey[...]))
                 }
                 guard sameKey else { continue }  // a digest collision: not this key's object
-                if current.isHitForMiss {
-                    if lifetime.isFresh(at: now) { hitForMiss = true } else { unlink(current, from: &index) }
+                if let marker = current.marker {
+                    if !lifetime.isFresh(at: now) {
+                        unlink(current, from: &index)
+                    } else if marker == .hitForPass {
+                        hitForPass = true
+                    } else {
+                        hitForMiss = true
+                    }
                     continue
                 }
                 switch phase {
@@ -82,6 +89,9 @@ public final class CacheStore: Sendable {
                     unlink(current, from: &index)
                 }
             }
+            // A marker is newer than any object still beside it (publishing drops markers), so
+            // a pass is preferred to a stale object or waiting on a busy one.
+            if hitForPass { return .hitForPass }
             if let busy {
                 if let graceCandidate {
                     graceCandidate.hits.add(1, ordering: .relaxed)
@@ -111,7 +121,7 @@ public final class CacheStore: Sendable {
             while let current = other {
                 other = current.indexNextVariant
                 guard current !== object else { continue }
-                if current.isHitForMiss {
+                if current.isMarker {
                     unlink(current, from: &index)
                 } else if current.phase == .complete, let metadata = current.metadata, isSameVariant(metadata) {
                     unlink(current, from: &index)
@@ -141,10 +151,27 @@ public final class CacheStore: Sendable {
 
     /// Marks `key` hit-for-miss for `ttl` seconds and drops the busy object that learnt it.
     public func markHitForMiss(key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double) {
+        mark(.hitForMiss, key: key, replacing: busy, xid: xid, now: now, ttl: ttl)
+    }
+
+    /// Marks `key` hit-for-pass for `ttl` seconds and drops the busy object that learnt it.
+    public func markHitForPass(key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double) {
+        mark(.hitForPass, key: key, replacing: busy, xid: xid, now: now, ttl: ttl)
+    }
+
+    /// Links a new `kind` marker for `key` in place of `busy` and of any older marker of the key.
+    private func mark(
+        _ kind: LookupMarker, key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double
+    ) {
         let marker = CachedObject(
-            key: key, xid: xid, lifetime: ObjectLifetime(entered: now, ttl: ttl, grace: 0, keep: 0), isHitForMiss: true)
+            key: key, xid: xid, lifetime: ObjectLifetime(entered: now, ttl: ttl, grace: 0, keep: 0), marker: kind)
         index.withLock { index in
             unlink(busy, from: &index)
+            var other = index.heads[key.digest]
+            while let current = other {
+                other = current.indexNextVariant
+                if current.isMarker && current.key == key { unlink(current, from: &index) }
+            }
             link(marker, into: &index)
         }
     }
@@ -164,7 +191,7 @@ public final class CacheStore: Sendable {
                 object = current.indexNextVariant
                 if current.phase == .busy || current.phase == .streaming { continue }
                 guard current.key == key else { continue }
-                if !current.isHitForMiss { removed += 1 }
+                if !current.isMarker { removed += 1 }
                 unlink(current, from: &index)
             }
             return removed

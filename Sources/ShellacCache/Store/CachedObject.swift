@@ -66,17 +66,20 @@ public final class CachedObject: @unchecked Sendable {
     var chargedBytes = 0
     var isIndexed = false
     var isInLRU = false
-    /// A marker that says "fetch this without waiting in line" (Varnish's hit-for-miss).
+    /// Set when this is no response but a marker (hit-for-miss or hit-for-pass) for its key.
     /// (Declared with the other small fields so they pack together.)
-    public let isHitForMiss: Bool
+    public let marker: LookupMarker?
 
-    public init(key: CacheKey, xid: UInt64, lifetime: ObjectLifetime, isHitForMiss: Bool = false) {
+    public init(key: CacheKey, xid: UInt64, lifetime: ObjectLifetime, marker: LookupMarker? = nil) {
         self.digest = key.digest
         self.xid = xid
-        self.isHitForMiss = isHitForMiss
+        self.marker = marker
         self.state = Mutex(State(lifetime: lifetime, pendingKey: key.bytes.withUnsafeBufferPointer { Array($0) }))
-        if isHitForMiss { state.withLock { $0.phase = .abandoned } }
+        if marker != nil { state.withLock { $0.phase = .abandoned } }
     }
+
+    /// Whether this is a marker rather than a response.
+    public var isMarker: Bool { marker != nil }
 
     /// The object's cache key (rebuilt from the stored bytes; not for hot paths).
     public var key: CacheKey {

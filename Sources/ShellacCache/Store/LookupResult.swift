@@ -11,4 +11,6 @@ public enum LookupResult: Sendable {
     /// hit-for-miss: `busy` is private (nobody waits on it) and becomes visible only if its
     /// response turns out cacheable after all.
     case miss(busy: CachedObject, hitForMiss: Bool)
+    /// The key is marked hit-for-pass: pass this request (no busy object was made).
+    case hitForPass
 }

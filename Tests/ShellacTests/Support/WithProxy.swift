@@ -4,15 +4,29 @@ func withProxy(
     origin: TestOrigin, parameters: [String] = [], storageBytes: Int = 64 << 20, vclFile: String? = nil,
     _ body: (ShellacFixture) async throws -> Void
 ) async throws {
+    do {
+        try await withProxy(
+            backendPort: origin.port, parameters: parameters, storageBytes: storageBytes, vclFile: vclFile, body)
+    } catch {
+        await origin.shutdown()
+        throw error
+    }
+    await origin.shutdown()
+}
+
+/// Runs `body` with a Shellac in front of `backendPort` (say, one nothing listens on), and
+/// stops it afterwards even when the body throws.
+func withProxy(
+    backendPort: Int, parameters: [String] = [], storageBytes: Int = 64 << 20, vclFile: String? = nil,
+    _ body: (ShellacFixture) async throws -> Void
+) async throws {
     let proxy = try await ShellacFixture.start(
-        backendPort: origin.port, parameters: parameters, storageBytes: storageBytes, vclFile: vclFile)
+        backendPort: backendPort, parameters: parameters, storageBytes: storageBytes, vclFile: vclFile)
     do {
         try await body(proxy)
     } catch {
         await proxy.stop()
-        await origin.shutdown()
         throw error
     }
     await proxy.stop()
-    await origin.shutdown()
 }

@@ -1,0 +1,147 @@
+import NIOCore
+import NIOHTTP1
+import ShellacCache
+import VCL
+
+/// One backend request into one object, as Varnish's `cache_fetch.c` runs it:
+/// `vcl_backend_fetch`, the fetch, `vcl_backend_response`. A fetch that gets no usable response
+/// goes to `vcl_backend_error`, whose synthetic response the object's readers get instead;
+/// `return (retry)` from either goes round again with `bereq.retries` one higher, up to
+/// `max_retries`. Without VCL (the Swift built-in policy) it is one attempt, and a failure is
+/// the 503 the readers make themselves.
+///
+/// Lives on the event loop of the client connection that began it; kept alive by the fetch
+/// under way (its `ObjectFetcher` calls back here).
+final class BackendTransaction {
+    /// The backend request a miss or pass sends, before VCL sees it.
+    struct Request {
+        var method: String
+        var uri: String
+        var headers: HeaderList
+        /// The client's body (a pass only); sent again on every attempt.
+        var body: ByteBuffer?
+    }
+
+    private let object: CachedObject
+    private let mode: ObjectFetcher.Mode
+    private let server: ServerContext
+    private let xid: UInt64
+    /// The request fields a response's Vary names are taken from here.
+    private let clientHeaders: HeaderList
+    private let pool: BackendConnectionPool
+    private let request: Request
+    /// With VCL, `bereq` (already filled from `request`) is what is sent.
+    private let vcl: VCLBackendPolicy?
+
+    init(
+        object: CachedObject, mode: ObjectFetcher.Mode, server: ServerContext, xid: UInt64,
+        clientHeaders: HeaderList, pool: BackendConnectionPool, request: Request, vcl: VCLBackendPolicy?
+    ) {
+        self.object = object
+        self.mode = mode
+        self.server = server
+        self.xid = xid
+        self.clientHeaders = clientHeaders
+        self.pool = pool
+        self.request = request
+        self.vcl = vcl
+    }
+
+    func start() {
+        if vcl != nil {
+            attempt()
+        } else {
+            send(method: request.method, uri: request.uri, headers: request.headers, to: server.backend)
+        }
+    }
+
+    /// `vcl_backend_fetch`, then the fetch it allows.
+    private func attempt() {
+        guard let vcl else { return }
+        switch vcl.backendFetch() {
+        case .fetch:
+            let bereq = vcl.context.bereq
+            send(method: bereq.method, uri: bereq.url, headers: bereq.headers, to: vcl.backend(fallback: server.backend))
+        case .error(let status, let reason):
+            backendError(status: status, reason: reason)
+        case .deliver, .retry, .abandon:
+            // Nobody gets this object: waiters look up again and fetch for themselves.
+            object.makePrivate()
+            fail()
+        }
+    }
+
+    private func send(method: String, uri: String, headers: HeaderList, to backend: Backend) {
+        var httpHeaders = HTTPHeaders()
+        httpHeaders.reserveCapacity(headers.count)
+        for field in headers { httpHeaders.add(name: field.name, value: field.value) }
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
+        let sink = ObjectFetcher(
+            object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, vcl: vcl
+        ) { [self] unfinished in
+            attemptEnded(unfinished)
+        }
+        BackendFetch(
+            backend: backend, pool: pool, head: head, body: request.body, timeouts: server.fetchTimeouts,
+            statistics: server.statistics, sink: sink
+        ).start()
+    }
+
+    private func attemptEnded(_ unfinished: ObjectFetcher.Unfinished) {
+        guard vcl != nil else { return fail() }
+        switch unfinished {
+        case .noResponse:
+            backendError(status: 503, reason: "Backend fetch failed")
+        case .retry:
+            // Past max_retries a retry from vcl_backend_response is a backend error.
+            if !retry() { backendError(status: 503, reason: "Backend fetch failed") }
+        case .error(let status, let reason):
+            backendError(status: status, reason: reason)
+        }
+    }
+
+    /// `return (retry)`: runs the attempt again unless `max_retries` is spent (then false).
+    private func retry() -> Bool {
+        guard let vcl, vcl.context.bereq.retries < server.parameters.maxRetries else { return false }
+        vcl.context.bereq.retries += 1
+        server.statistics.backendRetries.add(1, ordering: .relaxed)
+        attempt()
+        return true
+    }
+
+    /// `vcl_backend_error`: its response, another attempt, or the failure.
+    private func backendError(status: Int, reason: String) {
+        guard let vcl else { return fail() }
+        switch vcl.backendError(status: status, reason: reason, now: HTTPDate.currentTime()) {
+        case .deliver(let decision):
+            deliver(decision, body: Array(vcl.context.syntheticBody.utf8))
+        case .retry:
+            // Past max_retries a retry from vcl_backend_error fails the fetch.
+            if !retry() { fail() }
+        case .fetch, .error, .abandon:
+            fail()
+        }
+    }
+
+    /// Gives the object's readers (its client and any waiting on it) the response
+    /// `vcl_backend_error` made. It is stored only when VCL gave it a TTL; otherwise it leaves
+    /// the index first, so later requests fetch again.
+    private func deliver(_ decision: VCLBackendPolicy.Decision, body: [UInt8]) {
+        let metadata = ObjectMetadata(
+            status: decision.status, reason: decision.reason,
+            headers: HopByHop.endToEnd(decision.headers, alsoDropping: ["content-length", "age"]),
+            declaredLength: nil, variant: ObjectFetcher.variant(of: decision.headers, request: clientHeaders)
+        ).withInlineBody(body)
+        let stores = mode == .store && !decision.uncacheable
+        if mode == .pass { object.makePrivate() } else if !stores { server.store.remove(object) }
+        object.beginStreaming(metadata: metadata, lifetime: decision.lifetime)
+        if stores && !server.store.publish(object, replacing: { $0.variant == metadata.variant }) {
+            object.makePrivate()
+        }
+        object.finish()
+    }
+
+    private func fail() {
+        ObjectFetcher.fail(object, mode: mode, store: server.store)
+    }
+}
