@@ -117,7 +117,7 @@ import Testing
         let context = Support.request(program)
         context.resp.status = 404
         context.resp.reason = "Not Found"
-        context.req.xid = "1234"
+        context.req.xidNumber = 1234
         #expect(program.run(.synth, context) == .deliver)
         #expect(context.resp.headers["Content-Type"] == "text/html; charset=utf-8")
         #expect(context.resp.headers["Retry-After"] == "5")

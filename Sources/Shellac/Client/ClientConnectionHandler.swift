@@ -635,7 +635,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             vcl.resp.reason = vcl.obj.reason
             vcl.resp.headers = vcl.obj.headers
             vcl.resp.headers.add("Age", String(object.lifetime.age(at: now)))
-            vcl.resp.headers.add("X-Varnish", isHit ? "\(xid) \(object.xid)" : String(xid))
+            vcl.resp.headers.add("X-Varnish", isHit ? String(xid) + " " + String(object.xid) : String(xid))
             vcl.resp.headers.add("Via", "1.1 shellac")
             _ = session.run(.deliver)
             // In place: a copy of `resp` would make these removals copy its fields.

@@ -32,7 +32,7 @@ final class VCLSession {
         context.req.url = head.uri
         context.req.proto = head.proto
         context.req.headers = head.headers
-        context.req.xid = String(xid)
+        context.req.xidNumber = xid
         context.now = HTTPDate.currentTime()
         // The addresses are the connection's: converted once (inet_ntop formats with sprintf).
         if clientIP == nil, let ip = client?.ipAddress { clientIP = VCLIP(ip, port: client?.port ?? 0) }

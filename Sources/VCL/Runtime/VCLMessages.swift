@@ -15,7 +15,9 @@ public struct VCLClientRequest: Sendable {
     public var esi = true
     public var esiLevel = 0
     public var canGzip = false
-    public var xid = "0"
+    /// The transaction id; `req.xid` is its decimal text, made only when VCL reads it.
+    public var xidNumber: UInt64 = 0
+    public var xid: String { String(xidNumber) }
 
     public init() {}
 }
