@@ -19,17 +19,21 @@ enum NativeBuiltin {
         }
     }
 
+    private static let host = HeaderKey("Host")
+    private static let authorization = HeaderKey("Authorization")
+    private static let cookie = HeaderKey("Cookie")
+
     private static let understoodMethods: [String] = ["GET", "HEAD", "PUT", "POST", "PATCH", "TRACE", "OPTIONS", "DELETE"]
 
     private static func recv(_ context: VCLContext) -> Flow {
         let method = context.req.method
         if method == "PRI" { return .exit(.synth(status: 405, reason: nil)) }
-        if context.req.headers["host"] == nil && context.req.esiLevel == 0 && isHTTP11(context.req.proto) {
+        if context.req.headers.first(host) == nil && context.req.esiLevel == 0 && isHTTP11(context.req.proto) {
             return .exit(.synth(status: 400, reason: nil))
         }
         if !understoodMethods.contains(method) { return .exit(.pipe) }
         if method != "GET" && method != "HEAD" { return .exit(.pass) }
-        if context.req.headers.contains("Authorization") || context.req.headers.contains("Cookie") {
+        if context.req.headers.first(authorization) != nil || context.req.headers.first(cookie) != nil {
             return .exit(.pass)
         }
         return .exit(.hash)
@@ -45,7 +49,7 @@ enum NativeBuiltin {
 
     private static func hash(_ context: VCLContext) -> Flow {
         context.hashData.append(context.req.url)
-        if let host = context.req.headers["host"] {
+        if let host = context.req.headers.first(Self.host) {
             context.hashData.append(host)
         } else {
             context.hashData.append(context.serverIP.description)

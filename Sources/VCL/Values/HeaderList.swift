@@ -252,10 +252,26 @@ extension StringProtocol {
     public func equalsIgnoringASCIICase<Other: StringProtocol>(_ other: Other) -> Bool {
         let a = self.utf8, b = other.utf8
         guard a.count == b.count else { return false }
+        // Native strings compare as two byte buffers; the iterator pair is the general case.
+        let fast = a.withContiguousStorageIfAvailable { left in
+            b.withContiguousStorageIfAvailable { right in
+                for index in 0..<left.count where left[index] != right[index] {
+                    if !Self.sameLetter(left[index], right[index]) { return false }
+                }
+                return true
+            }
+        }
+        if let fast = fast ?? nil { return fast }
         for (x, y) in zip(a, b) where x != y {
-            let lx = x | 0x20, ly = y | 0x20
-            if lx != ly || lx < UInt8(ascii: "a") || lx > UInt8(ascii: "z") { return false }
+            if !Self.sameLetter(x, y) { return false }
         }
         return true
+    }
+
+    /// Whether two different bytes are one ASCII letter in two cases.
+    @inlinable
+    static func sameLetter(_ x: UInt8, _ y: UInt8) -> Bool {
+        let lx = x | 0x20
+        return lx == y | 0x20 && lx >= UInt8(ascii: "a") && lx <= UInt8(ascii: "z")
     }
 }
