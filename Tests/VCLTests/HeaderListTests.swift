@@ -130,3 +130,23 @@ import VCL
         #expect(context.obj.headers == HeaderListTests.eager)
     }
 }
+
+/// `reset` between requests clears everything a request changed, the backend side included.
+@Suite struct ContextResetTests {
+    @Test func resetClearsChangedBackendSideAndKeepsDefaults() throws {
+        let program = try Support.compile("vcl 4.1;\nbackend b1 { .host = \"127.0.0.1\"; }\n")
+        let context = Support.request(program)
+        context.bereq.url = "/changed"
+        context.beresp.status = 404
+        context.req.url = "/x"
+        program.resetContext(context)
+        #expect(context.bereq.url == "/")
+        #expect(context.beresp.status == 200)
+        #expect(context.req.url == "/")
+        #expect(context.req.backendHint == "b1" && context.bereq.backend == "b1")
+        // A client-side request that never touches bereq leaves it as reset left it.
+        context.req.url = "/y"
+        program.resetContext(context)
+        #expect(context.bereq.url == "/" && context.bereq.backend == "b1")
+    }
+}

@@ -45,13 +45,23 @@ public final class VCLContext {
 
     public var bereq: VCLBackendRequest {
         unsafeAddress { UnsafePointer(bereqStorage) }
-        unsafeMutableAddress { bereqStorage }
+        unsafeMutableAddress {
+            backendSideChanged = true
+            return bereqStorage
+        }
     }
 
     public var beresp: VCLBackendResponse {
         unsafeAddress { UnsafePointer(berespStorage) }
-        unsafeMutableAddress { berespStorage }
+        unsafeMutableAddress {
+            backendSideChanged = true
+            return berespStorage
+        }
     }
+
+    /// Whether `bereq` or `beresp` changed since the last `reset` (a client-side context never
+    /// changes them, so its reset skips them).
+    private var backendSideChanged = true
 
     public var obj: VCLObject {
         unsafeAddress { UnsafePointer(objStorage) }
@@ -202,8 +212,11 @@ public final class VCLContext {
     /// space and the per-server settings (`serverHostname`, `serverIdentity`, `backendHealth`).
     public func reset() {
         req = VCLClientRequest()
-        bereq = VCLBackendRequest()
-        beresp = VCLBackendResponse()
+        if backendSideChanged {
+            bereq = VCLBackendRequest()
+            beresp = VCLBackendResponse()
+            backendSideChanged = false
+        }
         obj = VCLObject()
         resp = VCLResponse()
         clientIP = .unspecified

@@ -67,7 +67,8 @@ public final class VCLProgram: Sendable {
     public func resetContext(_ context: VCLContext) {
         context.reset()
         context.req.backendHint = defaultBackend
-        context.bereq.backend = defaultBackend
+        // Only when it differs: writing `bereq` would make the next reset clear the backend side.
+        if context.bereq.backend != defaultBackend { context.bereq.backend = defaultBackend }
     }
 
     /// Runs one built-in subroutine (the user's code, then the built-in VCL) and returns its action.
