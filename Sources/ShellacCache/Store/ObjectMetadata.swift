@@ -6,8 +6,8 @@ import VCL
 /// Memory matters here (a million small objects): the bytes live in one exact-size array, not
 /// in NIO buffers (whose capacity is rounded up to a power of two), and a small body is kept
 /// inline after the header section, in the same array. The header fields are not kept a second
-/// time as a `HeaderList`: `headers` parses them back on the rare paths that need them
-/// (304 answers, VCL's `obj.http.*`).
+/// time: `headers` and `rawHeaderLines` read them in place from these bytes (304 answers,
+/// bans, VCL's `obj.http.*` and `resp.http.*`).
 public struct ObjectMetadata: Sendable {
     public var status: Int
     /// The cache key's bytes (once stored), then `HTTP/1.1 <status> <reason>\r\n` and every
@@ -123,48 +123,8 @@ public struct ObjectMetadata: Sendable {
         }
     }
 
-    /// The stored header fields, parsed back from the header section.
-    public var headers: HeaderList { parsedHeaderSection().headers }
-
-    /// Reason phrase and fields in one pass over the bytes (no String splitting: CRLF is one
-    /// grapheme to `String`, which made that path slow).
-    public func parsedHeaderSection() -> (reason: String, headers: HeaderList) {
-        storedBytes.withUnsafeBufferPointer { all in
-            let bytes = UnsafeBufferPointer(rebasing: all[keyLength..<(keyLength + headerLength)])
-            var reason = ""
-            var headers = HeaderList()
-            var lineStart = 0
-            var isStatusLine = true
-            var index = 0
-            while index + 1 < bytes.count {
-                guard bytes[index] == 13, bytes[index + 1] == 10 else {
-                    index += 1
-                    continue
-                }
-                let line = UnsafeBufferPointer(rebasing: bytes[lineStart..<index])
-                if isStatusLine {
-                    // "HTTP/1.1 200 OK": the reason is what follows the second space.
-                    var spaces = 0
-                    var cursor = 0
-                    while cursor < line.count && spaces < 2 {
-                        if line[cursor] == 32 { spaces += 1 }
-                        cursor += 1
-                    }
-                    reason = String(decoding: UnsafeBufferPointer(rebasing: line[cursor...]), as: UTF8.self)
-                    isStatusLine = false
-                } else if let colon = line.firstIndex(of: 58) {
-                    var valueStart = colon + 1
-                    while valueStart < line.count && line[valueStart] == 32 { valueStart += 1 }
-                    headers.add(
-                        String(decoding: UnsafeBufferPointer(rebasing: line[..<colon]), as: UTF8.self),
-                        String(decoding: UnsafeBufferPointer(rebasing: line[valueStart...]), as: UTF8.self))
-                }
-                index += 2
-                lineStart = index
-            }
-            return (reason, headers)
-        }
-    }
+    /// The stored header fields (decoded as they are read).
+    public var headers: HeaderList { HeaderList(raw: rawHeaderLines) }
 }
 
 extension Array where Element == UInt8 {
