@@ -24,8 +24,6 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     public init(raw: RawHeaderLines) {
         stored = StoredLines(lines: raw)
         added = []
-        // A delivery adds a few fields (Age, X-Varnish, Via, VCL's own): one allocation for all.
-        added.reserveCapacity(8)
     }
 
     /// Stored lines, the names removed from them, and (once a change asks) a one-word summary
@@ -111,7 +109,12 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     }
 
     /// Appends a field, keeping any existing ones of the same name.
-    public mutating func add(_ name: String, _ value: String) { added.append((name, value)) }
+    public mutating func add(_ name: String, _ value: String) {
+        // A delivery adds a few fields to the stored ones (Age, X-Varnish, Via, VCL's own):
+        // one allocation for all. Only on the first add, so a list that is only read has none.
+        if added.isEmpty && stored != nil { added.reserveCapacity(8) }
+        added.append((name, value))
+    }
 
     /// Replaces every field of `name` with one field (appended where the first one stood).
     public mutating func set(_ name: String, _ value: String) {
@@ -125,7 +128,7 @@ public struct HeaderList: Sendable, Equatable, Sequence {
                 index -= 1
             }
         } else {
-            added.append((name, value))
+            add(name, value)
         }
     }
 
@@ -133,7 +136,10 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     public mutating func remove(_ name: String) {
         stored?.summarise()
         if rawContains(name) { stored?.removed.append(name) }
-        added.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+        // Removing what is not there (the usual case) must not pay for an in-place rewrite.
+        if added.contains(where: { $0.name.equalsIgnoringASCIICase(name) }) {
+            added.removeAll { $0.name.equalsIgnoringASCIICase(name) }
+        }
     }
 
     public mutating func removeAll(where predicate: (Field) -> Bool) {
