@@ -108,13 +108,9 @@ final class ObjectFetcher: FetchSink {
             object.makePrivate()
         case .store:
             if uncacheable {
-                if hitForPass {
-                    context.store.markHitForPass(
-                        key: object.key, replacing: object, xid: xid, now: now, ttl: hitForMissTTL)
-                } else {
-                    context.store.markHitForMiss(
-                        key: object.key, replacing: object, xid: xid, now: now, ttl: hitForMissTTL)
-                }
+                context.store.mark(
+                    hitForPass ? .hitForPass : .hitForMiss, key: object.key, replacing: object, xid: xid, now: now,
+                    ttl: hitForMissTTL)
                 object.makePrivate()
             } else if let declaredLength, declaredLength > context.store.capacity {
                 context.store.remove(object)

@@ -160,7 +160,7 @@ public final class CacheStore: Sendable {
     }
 
     /// Links a new `kind` marker for `key` in place of `busy` and of any older marker of the key.
-    private func mark(
+    public func mark(
         _ kind: LookupMarker, key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double
     ) {
         let marker = CachedObject(

@@ -183,14 +183,7 @@ public struct HeaderList: Sendable, Equatable, Sequence {
 
     /// The first value of the header `key` names, or nil. Scans in place, without copying fields.
     func first(_ key: HeaderKey) -> String? {
-        if let stored, stored.mayContain(key.name), !isRemoved(key.name) {
-            var found: String?
-            stored.lines.forEachLine { name, value, _ in
-                if key.matches(name) { found = RawHeaderLines.string(value) }
-                return found == nil
-            }
-            if let found { return found }
-        }
+        if let found = storedValue(named: key.name, matching: key.matches) { return found }
         return added.withUnsafeBufferPointer { buffer in
             for index in buffer.indices where key.matches(buffer[index].name) { return buffer[index].value }
             return nil
@@ -235,10 +228,15 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     }
 
     private func rawValue(_ name: String) -> String? {
-        guard let raw = stored?.lines, !isRemoved(name) else { return nil }
+        storedValue(named: name) { RawHeaderLines.matches($0, name) }
+    }
+
+    /// The value of the first stored line `matches` accepts, unless `name` was removed.
+    private func storedValue(named name: String, matching matches: (UnsafeBufferPointer<UInt8>) -> Bool) -> String? {
+        guard let stored, stored.mayContain(name), !isRemoved(name) else { return nil }
         var found: String?
-        raw.forEachLine { lineName, value, _ in
-            if RawHeaderLines.matches(lineName, name) { found = RawHeaderLines.string(value) }
+        stored.lines.forEachLine { lineName, value, _ in
+            if matches(lineName) { found = RawHeaderLines.string(value) }
             return found == nil
         }
         return found
