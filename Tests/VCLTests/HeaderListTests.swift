@@ -150,3 +150,131 @@ import VCL
         #expect(context.bereq.url == "/" && context.bereq.backend == "b1")
     }
 }
+
+/// What a hit does to a connection's `resp` list: refill it from stored lines, add, remove
+/// framing fields, write it out in one pass.
+@Suite struct HeaderListDeliveryTests {
+    /// `write(to:)` into exactly `serializedCount` bytes.
+    static func written(_ list: HeaderList) -> String {
+        let count = list.serializedCount
+        var bytes = [UInt8](repeating: 0, count: count)
+        let wrote = bytes.withUnsafeMutableBytes { list.write(to: $0.baseAddress!) }
+        #expect(wrote == count)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test func oneWriteEqualsTheFieldByFieldForm() {
+        var list = HeaderListTests.stored()
+        #expect(Self.written(list) == HeaderListTests.wire(list))
+        list.add("Age", "0")
+        list.add("X-Varnish", "1002 1001")
+        #expect(Self.written(list) == HeaderListTests.wire(list))
+        list.remove("set-cookie")
+        list.set("X-Cache", "HIT")
+        #expect(Self.written(list) == "Server: origin\r\nContent-Type: text/html\r\nETag: \"x\"\r\n"
+            + "Age: 0\r\nX-Varnish: 1002 1001\r\nX-Cache: HIT\r\n")
+        #expect(Self.written(HeaderList()) == "")
+    }
+
+    @Test func resetToStoredForgetsEveryChange() {
+        var list = HeaderListTests.stored()
+        list.add("Age", "5")
+        list.remove("Server")
+        list.set("Content-Type", "text/plain")  // decodes the stored lines
+        let fresh = HeaderListTests.stored()
+        list.reset(toStored: RawHeaderLines(bytes: Array(HeaderListTests.storedText.utf8),
+                                            range: 0..<HeaderListTests.storedText.utf8.count))
+        #expect(list == fresh)
+        #expect(list["Age"] == nil)
+        #expect(list["server"] == "origin")
+        #expect(HeaderListTests.wire(list) == HeaderListTests.storedText)
+    }
+
+    @Test func removeAddedLeavesStoredLinesAndDropsAddedOnes() {
+        var list = HeaderListTests.stored()
+        list.add("Content-Length", "12")
+        list.add("X-Other", "1")
+        list.add("content-length", "13")
+        list.removeAdded("CONTENT-LENGTH")
+        list.removeAdded("Transfer-Encoding")
+        #expect(HeaderListTests.wire(list) == HeaderListTests.storedText + "X-Other: 1\r\n")
+    }
+
+    /// The added-names summary may only skip a scan when the field is truly absent: every way
+    /// a name gets into the added fields must be found afterwards.
+    @Test func everyAddedNameIsFoundAgain() {
+        var built = HeaderList([("Host", "a"), ("Cookie", "c=1")])
+        #expect(built.contains("cookie") && built["HOST"] == "a")
+        built.remove("Cookie")
+        #expect(!built.contains("Cookie"))
+        built.set("cookie", "d=2")
+        #expect(built["Cookie"] == "d=2")
+        var stored = HeaderListTests.stored()
+        stored.set("ETag", "\"y\"")  // decodes: stored names become added ones
+        #expect(stored["Server"] == "origin" && stored["etag"] == "\"y\"")
+        stored.remove("server")
+        #expect(stored["Server"] == nil && stored.count == 4)
+        stored.add("Via", "1.1 x")
+        stored.removeAll { $0.name == "Via" }
+        #expect(stored["via"] == nil)
+    }
+
+    @Test func summaryFromTheStoreMatchesTheScannedOne() throws {
+        // Lines that come with the store's summary of their names behave as lines that
+        // make their own summary by scanning.
+        let text = HeaderListTests.storedText
+        let summary = ["Server", "Content-Type", "Set-Cookie", "set-cookie", "ETag"]
+            .reduce(UInt64(0)) { $0 | RawHeaderLines.nameBit($1.utf8) }
+        var given = HeaderList(raw: RawHeaderLines(bytes: Array(text.utf8), range: 0..<text.utf8.count, nameSummary: summary))
+        var scanned = HeaderList(raw: RawHeaderLines(bytes: Array(text.utf8), range: 0..<text.utf8.count))
+        for list in [given, scanned] { #expect(list["etag"] == "\"x\"" && list.contains("Set-Cookie")) }
+        given.set("Server", "a"); scanned.set("Server", "a")
+        given.remove("set-cookie"); scanned.remove("set-cookie")
+        given.set("X-New", "1"); scanned.set("X-New", "1")
+        #expect(given == scanned)
+        #expect(HeaderListTests.wire(given) == HeaderListTests.wire(scanned))
+    }
+}
+
+@Suite struct DecimalStringTests {
+    @Test func matchesTheStandardFormatting() {
+        for value in [0, 7, 10, 99, 100, 12_345, -1, -907, Int.max, Int.min, 999_999_999_999_999, 1_000_000_000_000_000] {
+            #expect(String(decimal: value) == String(value))
+        }
+    }
+
+    @Test func twoNumbersWithASpace() {
+        #expect(String(decimal: 1002, 1001) == "1002 1001")
+        #expect(String(decimal: 0, 0) == "0 0")
+        #expect(String(decimal: UInt64.max, 5) == "\(UInt64.max) 5")
+    }
+}
+
+/// Whether a program reads `obj.http.*` / `obj.reason`: when none does, the server skips
+/// making them on a hit, so a wrong "no" would show VCL stale or empty object fields.
+@Suite struct ObjectReadAnalysisTests {
+    @Test func programsThatReadObjectFieldsSayYes() throws {
+        let reads = [
+            "sub vcl_hit { if (obj.http.X-A) { return (pass); } }",
+            "sub vcl_hit { if (obj.reason == \"Gone\") { return (pass); } }",
+            "sub vcl_hit { if (regsub(obj.http.Content-Type, \"/.*\", \"\") == \"image\") { return (pass); } }",
+        ]
+        for body in reads {
+            let program = try Support.compile("vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; }\n" + body)
+            #expect(program.readsObjectHeaders, "\(body)")
+        }
+    }
+
+    @Test func programsThatDoNotSayNo() throws {
+        let program = try Support.compile(
+            """
+            vcl 4.1;
+            backend default { .host = "127.0.0.1"; }
+            sub vcl_deliver {
+                if (obj.hits > 0) { set resp.http.X-Cache-Hits = obj.hits; }
+                set resp.http.X-Type = resp.http.Content-Type;
+            }
+            """)
+        #expect(!program.readsObjectHeaders)
+    }
+}

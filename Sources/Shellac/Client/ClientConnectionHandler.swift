@@ -244,10 +244,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         request = head
         relookups = 0
         let loaded = server.vcl.current
-        if !loaded.program.userSubroutines.isEmpty {
-            let session = vclSession.flatMap { $0.loaded === loaded ? $0 : nil } ?? VCLSession(loaded: loaded)
-            vclSession = session
-            session.begin(head, xid: xid, client: context?.channel.remoteAddress, local: context?.channel.localAddress)
+        if loaded.program.hasUserCode {
+            let session: VCLSession
+            if let current = vclSession, current.loaded === loaded {
+                session = current
+            } else {
+                session = VCLSession(loaded: loaded)
+                session.setAddresses(client: context?.channel.remoteAddress, local: context?.channel.localAddress)
+                vclSession = session
+            }
+            session.begin(head, xid: xid)
             vclReceive(head, session: session)
             return
         }
@@ -627,22 +633,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             capacity: (sendsInlineBody ? metadata.storedBytes.count : metadata.headerLength) + 160)
         let now = HTTPDate.currentTime()
         if let session = vclSession, session.defines(.deliver) {
-            // vcl_deliver sees (and may change) every field, ours included, as in Varnish.
-            let vcl = session.context
-            session.setObject(object, metadata: metadata, now: now)
-            vcl.resp = VCLResponse()
-            vcl.resp.status = metadata.status
-            vcl.resp.reason = vcl.obj.reason
-            vcl.resp.headers = vcl.obj.headers
-            vcl.resp.headers.add("Age", String(object.lifetime.age(at: now)))
-            vcl.resp.headers.add("X-Varnish", isHit ? String(xid) + " " + String(object.xid) : String(xid))
-            vcl.resp.headers.add("Via", "1.1 shellac")
-            _ = session.run(.deliver)
-            // In place: a copy of `resp` would make these removals copy its fields.
-            vcl.resp.headers.remove("Content-Length")
-            vcl.resp.headers.remove("Transfer-Encoding")
-            vcl.resp.headers.remove("Connection")
-            VCLSession.serialize(vcl.resp, into: &out)
+            session.writeDelivery(object, metadata: metadata, xid: xid, isHit: isHit, now: now, into: &out)
         } else {
             out.writeBytes(metadata.headerBlock)
             out.writeStaticString("Age: ")

@@ -25,18 +25,24 @@ final class VCLSession {
 
     func run(_ subroutine: VCLSubroutine) -> VCLAction { program.run(subroutine, context) }
 
+    /// The connection's addresses, as `client.ip`, `server.ip`, `local.ip` and `remote.ip`
+    /// give them: converted once per connection (inet_ntop formats with sprintf).
+    func setAddresses(client: SocketAddress?, local: SocketAddress?) {
+        if let ip = client?.ipAddress { clientIP = VCLIP(ip, port: client?.port ?? 0) }
+        if let ip = local?.ipAddress { localIP = VCLIP(ip, port: local?.port ?? 0) }
+    }
+
     /// Starts a request: `req.*` from the client's head.
-    func begin(_ head: RequestHead, xid: UInt64, client: SocketAddress?, local: SocketAddress?) {
-        program.resetContext(context)
+    func begin(_ head: RequestHead, xid: UInt64) {
+        // `obj` and `resp` are filled in whole before any subroutine reads them (setObject,
+        // writeDelivery, and vcl_synth's fresh response), so the reset leaves them be.
+        program.resetContext(context, objectAndResponse: false)
         context.req.method = head.method
         context.req.url = head.uri
         context.req.proto = head.proto
         context.req.headers = head.headers
         context.req.xidNumber = xid
         context.now = HTTPDate.currentTime()
-        // The addresses are the connection's: converted once (inet_ntop formats with sprintf).
-        if clientIP == nil, let ip = client?.ipAddress { clientIP = VCLIP(ip, port: client?.port ?? 0) }
-        if localIP == nil, let ip = local?.ipAddress { localIP = VCLIP(ip, port: local?.port ?? 0) }
         if let clientIP {
             context.clientIP = clientIP
             context.remoteIP = clientIP
@@ -66,20 +72,60 @@ final class VCLSession {
         return key
     }
 
-    /// `obj.*` for `vcl_hit` and `vcl_deliver`. Its fields are the stored lines, decoded only
-    /// if VCL reads them.
+    /// `obj.*` for `vcl_hit` and `vcl_deliver`, every field set in place. Its fields are the
+    /// stored lines, decoded only if VCL reads them.
     func setObject(_ object: CachedObject, metadata: ObjectMetadata, now: Double) {
+        setObject(object, metadata: metadata, lifetime: object.lifetime, now: now)
+    }
+
+    /// `setObject` with the object's lifetime already read (reading it takes the object's lock).
+    private func setObject(_ object: CachedObject, metadata: ObjectMetadata, lifetime: ObjectLifetime, now: Double) {
+        context.obj.status = metadata.status
+        context.obj.proto = "HTTP/1.1"
+        if program.readsObjectHeaders {
+            context.obj.reason = metadata.reason
+            context.obj.headers.reset(toStored: metadata.rawHeaderLines)
+        }
+        context.obj.hits = object.hits.load(ordering: .relaxed)
+        context.obj.ttl = lifetime.remainingTTL(at: now)
+        context.obj.age = Double(lifetime.age(at: now))
+        context.obj.grace = lifetime.grace
+        context.obj.keep = lifetime.keep
+        context.obj.uncacheable = false
+    }
+
+    /// Runs `vcl_deliver` on a stored object's response and writes the head it leaves: the
+    /// status line and every field but the framing ones (Content-Length, Transfer-Encoding,
+    /// Connection), which the caller writes for the body it sends. VCL sees (and may change)
+    /// the fields the server adds (Age, X-Varnish, Via), as in Varnish.
+    func writeDelivery(
+        _ object: CachedObject, metadata: ObjectMetadata, xid: UInt64, isHit: Bool, now: Double,
+        into out: inout ByteBuffer
+    ) {
         let lifetime = object.lifetime
-        var view = VCLObject()
-        view.status = metadata.status
-        view.reason = metadata.reason
-        view.headers = HeaderList(raw: metadata.rawHeaderLines)
-        view.hits = object.hits.load(ordering: .relaxed)
-        view.ttl = lifetime.remainingTTL(at: now)
-        view.age = Double(lifetime.age(at: now))
-        view.grace = lifetime.grace
-        view.keep = lifetime.keep
-        context.obj = view
+        setObject(object, metadata: metadata, lifetime: lifetime, now: now)
+        let vcl = context
+        let reason = metadata.reason
+        vcl.resp.status = metadata.status
+        vcl.resp.reason = reason
+        vcl.resp.proto = "HTTP/1.1"
+        vcl.resp.isStreaming = false
+        vcl.resp.headers.reset(toStored: metadata.rawHeaderLines)
+        vcl.resp.headers.add("Age", String(decimal: lifetime.age(at: now)))
+        vcl.resp.headers.add("X-Varnish", isHit ? String(decimal: xid, object.xid) : String(decimal: Int(xid)))
+        vcl.resp.headers.add("Via", "1.1 shellac")
+        _ = run(.deliver)
+        // Stored lines never hold framing fields, so only fields VCL added can. In place: a
+        // copy of `resp` would make these removals copy its fields.
+        vcl.resp.headers.removeAdded("Content-Length")
+        vcl.resp.headers.removeAdded("Transfer-Encoding")
+        vcl.resp.headers.removeAdded("Connection")
+        if vcl.resp.status == metadata.status && vcl.resp.reason == reason {
+            out.writeBytes(metadata.statusLine)
+        } else {
+            Self.writeStatusLine(vcl.resp, into: &out)
+        }
+        Self.writeFields(vcl.resp.headers, into: &out)
     }
 
     /// The backend `req.backend_hint` (or `bereq.backend`) names, through any director.
@@ -99,38 +145,25 @@ final class VCLSession {
     /// Serialises `resp` (status line and every field) for a delivery VCL changed. Stored
     /// lines VCL left alone are copied out as they are.
     static func serialize(_ response: VCLResponse, into out: inout ByteBuffer) {
+        writeStatusLine(response, into: &out)
+        writeFields(response.headers, into: &out)
+    }
+
+    private static func writeStatusLine(_ response: VCLResponse, into out: inout ByteBuffer) {
         out.writeStaticString("HTTP/1.1 ")
         out.writeDecimal(response.status)
         out.writeStaticString(" ")
         out.writeString(response.reason.isEmpty ? HTTPReason.phrase(response.status) : response.reason)
         out.writeStaticString("\r\n")
-        response.headers.serialize(
-            rawRun: { out.writeBytes(UnsafeRawBufferPointer($0)) },
-            field: { field in writeField(field.name, field.value, into: &out) })
     }
 
-    /// `name: value\r\n` in one write (one capacity check instead of four).
-    private static func writeField(_ name: String, _ value: String, into out: inout ByteBuffer) {
-        var name = name, value = value
-        let size = name.utf8.count + value.utf8.count + 4
-        name.withUTF8 { nameBytes in
-            value.withUTF8 { valueBytes in
-                out.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { target in
-                    guard let base = target.baseAddress, target.count >= size else { return 0 }
-                    if let source = nameBytes.baseAddress { base.copyMemory(from: source, byteCount: nameBytes.count) }
-                    var offset = nameBytes.count
-                    base.storeBytes(of: UInt8(ascii: ":"), toByteOffset: offset, as: UInt8.self)
-                    base.storeBytes(of: UInt8(ascii: " "), toByteOffset: offset + 1, as: UInt8.self)
-                    offset += 2
-                    if let source = valueBytes.baseAddress {
-                        (base + offset).copyMemory(from: source, byteCount: valueBytes.count)
-                    }
-                    offset += valueBytes.count
-                    base.storeBytes(of: UInt8(ascii: "\r"), toByteOffset: offset, as: UInt8.self)
-                    base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: offset + 1, as: UInt8.self)
-                    return offset + 2
-                }
-            }
+    /// Every field in one write: one capacity check, then straight copies.
+    private static func writeFields(_ headers: HeaderList, into out: inout ByteBuffer) {
+        let count = headers.serializedCount
+        guard count > 0 else { return }
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in
+            guard let base = target.baseAddress, target.count >= count else { return 0 }
+            return headers.write(to: base)
         }
     }
 }

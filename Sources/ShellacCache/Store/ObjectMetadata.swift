@@ -28,6 +28,11 @@ public struct ObjectMetadata: Sendable {
     private var storedKeyLength: UInt32 = 0
     private var storedHeaderLength: UInt32
     private var storedDeclaredLength: Int = -1
+    /// The status line's length, CRLF included (the header lines start after it).
+    private var storedStatusLineLength: UInt32
+    /// `RawHeaderLines.nameBit` of every stored field name, or'ed: lets a hit's VCL set or
+    /// unset a field the object lacks without scanning its lines.
+    private let storedNameSummary: UInt64
     /// Request header values this variant was fetched with, for each field named by `Vary`.
     public var variant: VariantKey
 
@@ -42,13 +47,18 @@ public struct ObjectMetadata: Sendable {
         bytes.append(UInt8(ascii: " "))
         bytes.append(contentsOf: reason.utf8)
         bytes.append(contentsOf: "\r\n".utf8)
+        let statusLineLength = bytes.count
+        var nameSummary: UInt64 = 0
         for field in headers {
+            nameSummary |= RawHeaderLines.nameBit(field.name.utf8)
             bytes.append(contentsOf: field.name.utf8)
             bytes.append(contentsOf: ": ".utf8)
             bytes.append(contentsOf: field.value.utf8)
             bytes.append(contentsOf: "\r\n".utf8)
         }
         self.status = status
+        self.storedStatusLineLength = UInt32(clamping: statusLineLength)
+        self.storedNameSummary = nameSummary
         self.storedBytes = bytes.count == bytes.capacity ? bytes : Array(copyingExactly: bytes)
         self.storedHeaderLength = UInt32(clamping: bytes.count)
         self.variant = variant
@@ -94,33 +104,25 @@ public struct ObjectMetadata: Sendable {
         return bytes
     }
 
-    /// The reason phrase of the status line.
-    public var reason: String { statusLineParts().reason }
+    /// The status line (`HTTP/1.1 200 OK\r\n`).
+    public var statusLine: ArraySlice<UInt8> { storedBytes[keyLength..<linesStart] }
+
+    private var linesStart: Int { keyLength + Int(storedStatusLineLength) }
+
+    /// The reason phrase of the status line: after `HTTP/1.1 `, the status and a space.
+    public var reason: String {
+        storedBytes.withUnsafeBufferPointer { all in
+            let start = keyLength + 9
+            let end = linesStart - 2
+            guard let space = all[start..<end].firstIndex(of: 32) else { return "" }
+            return String(decoding: UnsafeBufferPointer(rebasing: all[(space + 1)..<end]), as: UTF8.self)
+        }
+    }
 
     /// The stored header lines (after the status line), shared, not decoded: what VCL's
     /// `obj.http` and `resp.http` start from on a hit.
     public var rawHeaderLines: RawHeaderLines {
-        RawHeaderLines(bytes: storedBytes, range: statusLineParts().linesStart..<(keyLength + headerLength))
-    }
-
-    /// The reason phrase and where the header lines start, from the status line alone.
-    private func statusLineParts() -> (reason: String, linesStart: Int) {
-        storedBytes.withUnsafeBufferPointer { all in
-            let end = keyLength + headerLength
-            var index = keyLength
-            var spaces = 0
-            var reasonStart = end
-            while index + 1 < end {
-                if all[index] == 13 && all[index + 1] == 10 { break }
-                if all[index] == 32 && spaces < 2 {
-                    spaces += 1
-                    if spaces == 2 { reasonStart = index + 1 }
-                }
-                index += 1
-            }
-            let reasonBytes = UnsafeBufferPointer(rebasing: all[min(reasonStart, index)..<index])
-            return (String(decoding: reasonBytes, as: UTF8.self), min(index + 2, end))
-        }
+        RawHeaderLines(bytes: storedBytes, range: linesStart..<(keyLength + headerLength), nameSummary: storedNameSummary)
     }
 
     /// The stored header fields (decoded as they are read).

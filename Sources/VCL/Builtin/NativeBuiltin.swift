@@ -28,12 +28,14 @@ enum NativeBuiltin {
     private static func recv(_ context: VCLContext) -> Flow {
         let method = context.req.method
         if method == "PRI" { return .exit(.synth(status: 405, reason: nil)) }
-        if context.req.headers.first(host) == nil && context.req.esiLevel == 0 && isHTTP11(context.req.proto) {
+        if !context.req.headers.contains(host) && context.req.esiLevel == 0 && isHTTP11(context.req.proto) {
             return .exit(.synth(status: 400, reason: nil))
         }
-        if !understoodMethods.contains(method) { return .exit(.pipe) }
-        if method != "GET" && method != "HEAD" { return .exit(.pass) }
-        if context.req.headers.first(authorization) != nil || context.req.headers.first(cookie) != nil {
+        // GET and HEAD first: literal comparisons, no hashing of the method on the usual path.
+        if method != "GET" && method != "HEAD" {
+            return .exit(understoodMethods.contains(method) ? .pass : .pipe)
+        }
+        if context.req.headers.contains(authorization) || context.req.headers.contains(cookie) {
             return .exit(.pass)
         }
         return .exit(.hash)

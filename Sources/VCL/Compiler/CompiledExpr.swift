@@ -34,7 +34,7 @@ enum CompiledExpr: Sendable {
     var asString: Fn<String?>? {
         switch self {
         case .string(let f): return f
-        case .int(let f): return { String(f($0)) }
+        case .int(let f): return { String(decimal: Int(f($0))) }
         case .real(let f): return { ValueFormat.real(f($0)) }
         case .duration(let f): return { ValueFormat.real(f($0)) }
         case .bytes(let f): return { String(f($0)) }

@@ -40,7 +40,10 @@ extension Compiler {
     }
 
     private func compileIdentifier(_ name: String, _ expr: Expr) -> CompiledExpr? {
-        if let spec = Variables.lookup(name) { return spec.getter }
+        if let spec = Variables.lookup(name) {
+            if name.hasPrefix("obj.http.") || name == "obj.reason" { readsObjectHeaders = true }
+            return spec.getter
+        }
         if backendNames.contains(name) { return .backend { _ in name } }
         if let acl = acls[name] { return .acl(acl) }
         if let director = directors[name] {

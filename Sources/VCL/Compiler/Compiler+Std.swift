@@ -89,6 +89,7 @@ extension Compiler {
                   case .string(let get)? = Optional(spec.getter), case .string(let set)? = spec.setter else {
                 return typeError(header, "\(full) expects a header such as req.http.Cookie")
             }
+            if name.hasPrefix("obj.http.") { readsObjectHeaders = true }
             var separator: CompiledExpr.Fn<String?> = { _ in ", " }
             if let given = a[1] {
                 guard let f = compileString(given, what: "\(full) separator") else { return nil }

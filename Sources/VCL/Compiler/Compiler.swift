@@ -9,6 +9,8 @@ final class Compiler {
     var regexCache: [String: VCLRegex] = [:]
     /// Custom subs already compiled, by name.
     var compiledSubs: [String: Step] = [:]
+    /// Set when an expression reads `obj.http.*` or `obj.reason` (see `VCLProgram`).
+    var readsObjectHeaders = false
     /// Whether the built-in part of a subroutine runs as `NativeBuiltin` where there is one.
     let nativeBuiltins: Bool
 

@@ -60,7 +60,8 @@ public enum VCLCompiler {
         if sink.hasErrors { throw VCLCompileError(sink.diagnostics) }
         return VCLProgram(name: name, backends: backends, defaultBackend: symbols.backends.first?.name, probes: probes, acls: compiler.acls,
                           directors: compiler.directors, warnings: sink.diagnostics, isLegacy: isLegacy,
-                          userSubroutines: userSubroutines, subroutines: subroutines)
+                          userSubroutines: userSubroutines, subroutines: subroutines,
+                          readsObjectHeaders: compiler.readsObjectHeaders)
     }
 
     /// The program for `-b host:port` without `-f`: one backend named `default` and the built-in VCL.

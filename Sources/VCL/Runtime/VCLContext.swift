@@ -210,29 +210,40 @@ public final class VCLContext {
 
     /// Clears the request state for the next request on this thread, keeping allocated scratch
     /// space and the per-server settings (`serverHostname`, `serverIdentity`, `backendHealth`).
-    public func reset() {
-        req = VCLClientRequest()
-        if backendSideChanged {
-            bereq = VCLBackendRequest()
-            beresp = VCLBackendResponse()
+    /// A cleared `bereq` names `backend` (the program's default backend).
+    ///
+    /// A caller that sets every field of `obj` and `resp` before running a subroutine that
+    /// can read them (the server does, on each hit and each delivery) passes
+    /// `objectAndResponse: false` and saves clearing them twice.
+    public func reset(objectAndResponse: Bool = true, backend: String? = nil) {
+        reqStorage.pointee = VCLClientRequest()
+        reqStorage.pointee.backendHint = backend
+        // Straight through the storage: the accessors would mark the backend side changed.
+        if backendSideChanged || bereqStorage.pointee.backend != backend {
+            bereqStorage.pointee = VCLBackendRequest()
+            bereqStorage.pointee.backend = backend
+            berespStorage.pointee = VCLBackendResponse()
             backendSideChanged = false
         }
-        obj = VCLObject()
-        resp = VCLResponse()
-        clientIP = .unspecified
-        serverIP = .unspecified
-        localIP = .unspecified
-        remoteIP = .unspecified
-        clientIdentity = nil
-        now = 0
-        hashData.removeAll(keepingCapacity: true)
-        syntheticBody = ""
-        logLines.removeAll(keepingCapacity: true)
-        syslogLines.removeAll(keepingCapacity: true)
-        bans.removeAll(keepingCapacity: true)
-        timestamps.removeAll(keepingCapacity: true)
-        cacheRequestBodyLimit = nil
-        failure = nil
+        if objectAndResponse {
+            obj = VCLObject()
+            resp = VCLResponse()
+        }
+        state.pointee.clientIP = .unspecified
+        state.pointee.serverIP = .unspecified
+        state.pointee.localIP = .unspecified
+        state.pointee.remoteIP = .unspecified
+        state.pointee.clientIdentity = nil
+        state.pointee.now = 0
+        // Emptied only when used: emptying an empty array still makes a new buffer.
+        if !state.pointee.hashData.isEmpty { state.pointee.hashData.removeAll(keepingCapacity: true) }
+        if !state.pointee.syntheticBody.isEmpty { state.pointee.syntheticBody = "" }
+        if !state.pointee.logLines.isEmpty { state.pointee.logLines.removeAll(keepingCapacity: true) }
+        if !state.pointee.syslogLines.isEmpty { state.pointee.syslogLines.removeAll(keepingCapacity: true) }
+        if !state.pointee.bans.isEmpty { state.pointee.bans.removeAll(keepingCapacity: true) }
+        if !state.pointee.timestamps.isEmpty { state.pointee.timestamps.removeAll(keepingCapacity: true) }
+        state.pointee.cacheRequestBodyLimit = nil
+        state.pointee.failure = nil
     }
 
     func isHealthy(_ backend: String) -> Bool { backendHealth?(backend) ?? true }

@@ -25,10 +25,14 @@ public final class VCLProgram: Sendable {
     private let userSubroutineBits: UInt64
     /// The compiled subroutines, indexed like `VCLSubroutine.allCases`.
     let subroutines: [Step]
+    /// Whether any code reads `obj.http.*` or `obj.reason`: if none does, a hit need not make
+    /// them (they are the only `obj` fields that cost more than a copy).
+    public let readsObjectHeaders: Bool
 
     init(name: String, backends: [VCLBackend], defaultBackend: String?, probes: [VCLProbe], acls: [String: VCLACL],
          directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool,
-         userSubroutines: Set<VCLSubroutine>, subroutines: [Step]) {
+         userSubroutines: Set<VCLSubroutine>, subroutines: [Step], readsObjectHeaders: Bool = true) {
+        self.readsObjectHeaders = readsObjectHeaders
         self.name = name
         self.backends = backends
         self.probes = probes
@@ -42,6 +46,10 @@ public final class VCLProgram: Sendable {
         self.subroutines = subroutines
     }
 
+    /// Whether the user's VCL defines any built-in subroutine (otherwise the server's own
+    /// policy, which is the built-in VCL's, applies).
+    public var hasUserCode: Bool { userSubroutineBits != 0 }
+
     /// Whether the user's VCL defines `subroutine` (otherwise only the built-in VCL runs there).
     @inline(__always)
     public func defines(_ subroutine: VCLSubroutine) -> Bool {
@@ -52,7 +60,8 @@ public final class VCLProgram: Sendable {
     /// overrides of backend addresses, e.g. in tests).
     public func overridingBackends(_ transform: (VCLBackend) -> VCLBackend) -> VCLProgram {
         VCLProgram(name: name, backends: backends.map(transform), defaultBackend: defaultBackend, probes: probes, acls: acls, directors: directors,
-                   warnings: warnings, isLegacy: isLegacy, userSubroutines: userSubroutines, subroutines: subroutines)
+                   warnings: warnings, isLegacy: isLegacy, userSubroutines: userSubroutines, subroutines: subroutines,
+                   readsObjectHeaders: readsObjectHeaders)
     }
 
     /// A fresh context for one request, with `req.backend_hint` set to the default backend.
@@ -64,11 +73,8 @@ public final class VCLProgram: Sendable {
     }
 
     /// Clears a used context for the next request and sets this program's default backend.
-    public func resetContext(_ context: VCLContext) {
-        context.reset()
-        context.req.backendHint = defaultBackend
-        // Only when it differs: writing `bereq` would make the next reset clear the backend side.
-        if context.bereq.backend != defaultBackend { context.bereq.backend = defaultBackend }
+    public func resetContext(_ context: VCLContext, objectAndResponse: Bool = true) {
+        context.reset(objectAndResponse: objectAndResponse, backend: defaultBackend)
     }
 
     /// Runs one built-in subroutine (the user's code, then the built-in VCL) and returns its action.

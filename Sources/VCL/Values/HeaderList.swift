@@ -15,32 +15,54 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     private var stored: StoredLines?
     /// Decoded fields, after the stored ones.
     private var added: [Field]
+    /// `RawHeaderLines.nameBit` of every name in `added`, or'ed. A removal may leave its bit
+    /// set (a false alarm, never a miss), so asking for a field that was never added (the
+    /// usual case: VCL adding a field, the server removing framing fields) needs no scan.
+    private var addedNames: UInt64
 
-    public init() { added = [] }
+    public init() {
+        added = []
+        addedNames = 0
+    }
 
-    public init(_ fields: [Field]) { added = fields }
+    public init(_ fields: [Field]) {
+        added = fields
+        addedNames = Self.summary(of: fields)
+    }
 
     /// A list made of stored header lines, decoded only as they are read.
     public init(raw: RawHeaderLines) {
         stored = StoredLines(lines: raw)
         added = []
+        addedNames = 0
     }
 
-    /// Stored lines, the names removed from them, and (once a change asks) a one-word summary
-    /// of the names they hold, so later changes naming a field they lack (the usual case when
-    /// VCL adds a field) need no scan. A list that is only read never pays for the summary.
+    /// Makes this list `raw`'s lines and nothing else, keeping the room its added fields had:
+    /// a connection refills `obj` and `resp` on every delivery without allocating.
+    public mutating func reset(toStored raw: RawHeaderLines) {
+        stored = StoredLines(lines: raw)
+        added.removeAll(keepingCapacity: true)
+        addedNames = 0
+    }
+
+    /// Stored lines, the names removed from them, and a one-word summary of the names they
+    /// hold (from the lines' own summary, or made on the first change that asks), so changes
+    /// naming a field they lack need no scan. A list that is only read never pays for it.
     private struct StoredLines: Sendable {
         let lines: RawHeaderLines
         var removed: [String] = []
         private var names: UInt64?
 
-        init(lines: RawHeaderLines) { self.lines = lines }
+        init(lines: RawHeaderLines) {
+            self.lines = lines
+            names = lines.nameSummary
+        }
 
         mutating func summarise() {
             guard names == nil else { return }
             var names: UInt64 = 0
             lines.forEachLine { name, _, _ in
-                names |= Self.bit(length: name.count, first: name.first ?? 0)
+                names |= RawHeaderLines.nameBit(name)
                 return true
             }
             self.names = names
@@ -49,13 +71,30 @@ public struct HeaderList: Sendable, Equatable, Sequence {
         /// False when no stored line can be named `name` (true may still be a false alarm).
         func mayContain(_ name: String) -> Bool {
             guard let names else { return true }
-            return names & Self.bit(length: name.utf8.count, first: name.utf8.first ?? 0) != 0
+            return names & RawHeaderLines.nameBit(name.utf8) != 0
         }
 
-        @inline(__always)
-        private static func bit(length: Int, first: UInt8) -> UInt64 {
-            1 << UInt64((length &* 7 &+ Int(first | 0x20)) & 63)
+        func isRemoved(_ name: String) -> Bool {
+            !removed.isEmpty && removed.contains { $0.equalsIgnoringASCIICase(name) }
         }
+
+        func isRemoved(_ lineName: UnsafeBufferPointer<UInt8>) -> Bool {
+            !removed.isEmpty && removed.contains { RawHeaderLines.matches(lineName, $0) }
+        }
+
+        /// Whether a line not removed is named `name`.
+        func contains(_ name: String) -> Bool {
+            mayContain(name) && !isRemoved(name) && lines.contains(name)
+        }
+    }
+
+    private static func summary(of fields: [Field]) -> UInt64 {
+        fields.reduce(0) { $0 | RawHeaderLines.nameBit($1.name.utf8) }
+    }
+
+    /// False when no added field can be named `name`.
+    private func mayHaveAdded(_ name: String) -> Bool {
+        addedNames & RawHeaderLines.nameBit(name.utf8) != 0
     }
 
     /// Every field, in order.
@@ -87,6 +126,7 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     /// The first value of `name`, or nil.
     public subscript(name: String) -> String? {
         if let value = rawValue(name) { return value }
+        guard mayHaveAdded(name) else { return nil }
         for field in added where field.name.equalsIgnoringASCIICase(name) { return field.value }
         return nil
     }
@@ -105,7 +145,7 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     }
 
     public func contains(_ name: String) -> Bool {
-        rawContains(name) || added.contains { $0.name.equalsIgnoringASCIICase(name) }
+        rawContains(name) || addedContains(name)
     }
 
     /// Appends a field, keeping any existing ones of the same name.
@@ -114,13 +154,14 @@ public struct HeaderList: Sendable, Equatable, Sequence {
         // one allocation for all. Only on the first add, so a list that is only read has none.
         if added.isEmpty && stored != nil { added.reserveCapacity(8) }
         added.append((name, value))
+        addedNames |= RawHeaderLines.nameBit(name.utf8)
     }
 
     /// Replaces every field of `name` with one field (appended where the first one stood).
     public mutating func set(_ name: String, _ value: String) {
         stored?.summarise()
         if rawContains(name) { decode() }
-        if let first = added.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
+        if mayHaveAdded(name), let first = added.firstIndex(where: { $0.name.equalsIgnoringASCIICase(name) }) {
             added[first].value = value
             var index = added.count - 1
             while index > first {
@@ -136,10 +177,14 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     public mutating func remove(_ name: String) {
         stored?.summarise()
         if rawContains(name) { stored?.removed.append(name) }
+        removeAdded(name)
+    }
+
+    /// Removes every field of `name` that is not a stored line, for a caller that knows the
+    /// stored lines cannot hold `name` (a cached object never stores framing fields).
+    public mutating func removeAdded(_ name: String) {
         // Removing what is not there (the usual case) must not pay for an in-place rewrite.
-        if added.contains(where: { $0.name.equalsIgnoringASCIICase(name) }) {
-            added.removeAll { $0.name.equalsIgnoringASCIICase(name) }
-        }
+        if addedContains(name) { added.removeAll { $0.name.equalsIgnoringASCIICase(name) } }
     }
 
     public mutating func removeAll(where predicate: (Field) -> Bool) {
@@ -151,15 +196,15 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     /// then `field` each decoded field, in order.
     public func serialize(rawRun: (UnsafeBufferPointer<UInt8>) -> Void, field: (Field) -> Void) {
         if let stored {
-            let raw = stored.lines, removed = stored.removed
+            let raw = stored.lines
             raw.bytes.withUnsafeBufferPointer { all in
-                if removed.isEmpty {
+                if stored.removed.isEmpty {
                     rawRun(UnsafeBufferPointer(rebasing: all[raw.range]))
                     return
                 }
                 var run = raw.range.lowerBound..<raw.range.lowerBound
                 raw.forEachLine { name, _, line in
-                    if isRemoved(name) {
+                    if stored.isRemoved(name) {
                         if !run.isEmpty { rawRun(UnsafeBufferPointer(rebasing: all[run])) }
                         run = line.upperBound..<line.upperBound
                     } else {
@@ -173,6 +218,53 @@ public struct HeaderList: Sendable, Equatable, Sequence {
         for each in added { field(each) }
     }
 
+    /// The bytes `write(to:)` writes.
+    public var serializedCount: Int {
+        var count = 0
+        if let stored {
+            if stored.removed.isEmpty {
+                count = stored.lines.range.count
+            } else {
+                stored.lines.forEachLine { name, _, line in
+                    if !stored.isRemoved(name) { count += line.count }
+                    return true
+                }
+            }
+        }
+        for field in added { count += field.name.utf8.count + field.value.utf8.count + 4 }
+        return count
+    }
+
+    /// Writes every field as `Name: value\r\n` at `target`, which has room for
+    /// `serializedCount` bytes; returns how many it wrote. One pass, no per-field checks.
+    public func write(to target: UnsafeMutableRawPointer) -> Int {
+        var offset = 0
+        serialize(
+            rawRun: { run in
+                if let base = run.baseAddress { (target + offset).copyMemory(from: base, byteCount: run.count) }
+                offset += run.count
+            },
+            field: { field in
+                offset += Self.write(field.name, at: target + offset)
+                target.storeBytes(of: UInt8(ascii: ":"), toByteOffset: offset, as: UInt8.self)
+                target.storeBytes(of: UInt8(ascii: " "), toByteOffset: offset + 1, as: UInt8.self)
+                offset += 2
+                offset += Self.write(field.value, at: target + offset)
+                target.storeBytes(of: UInt8(ascii: "\r"), toByteOffset: offset, as: UInt8.self)
+                target.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: offset + 1, as: UInt8.self)
+                offset += 2
+            })
+        return offset
+    }
+
+    private static func write(_ string: String, at target: UnsafeMutableRawPointer) -> Int {
+        var string = string
+        return string.withUTF8 { bytes in
+            if let base = bytes.baseAddress { target.copyMemory(from: base, byteCount: bytes.count) }
+            return bytes.count
+        }
+    }
+
     public static func == (lhs: HeaderList, rhs: HeaderList) -> Bool {
         let left = lhs.fields, right = rhs.fields
         return left.count == right.count
@@ -184,10 +276,24 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     /// The first value of the header `key` names, or nil. Scans in place, without copying fields.
     func first(_ key: HeaderKey) -> String? {
         if let found = storedValue(named: key.name, matching: key.matches) { return found }
+        guard mayHaveAdded(key.name) else { return nil }
         return added.withUnsafeBufferPointer { buffer in
             for index in buffer.indices where key.matches(buffer[index].name) { return buffer[index].value }
             return nil
         }
+    }
+
+    /// Whether a field `key` names is present (no value is made).
+    func contains(_ key: HeaderKey) -> Bool {
+        if stored?.mayContain(key.name) == true, stored?.isRemoved(key.name) == false {
+            var found = false
+            stored?.lines.forEachLine { lineName, _, _ in
+                found = key.matches(lineName)
+                return !found
+            }
+            if found { return true }
+        }
+        return addedContains(key)
     }
 
     /// Sets the header `key` names to one field with `value` (as `set(_:_:)` does), appending
@@ -195,36 +301,38 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     mutating func set(_ key: HeaderKey, _ value: String) {
         stored?.summarise()
         if rawContains(key.name) { decode() }
-        let present = added.withUnsafeBufferPointer { buffer in
-            buffer.indices.contains { key.matches(buffer[$0].name) }
-        }
-        if present { set(key.name, value) } else { add(key.name, value) }
+        if addedContains(key) { set(key.name, value) } else { add(key.name, value) }
     }
 
     /// Removes every field `key` names.
     mutating func remove(_ key: HeaderKey) {
         stored?.summarise()
         if rawContains(key.name) { stored?.removed.append(key.name) }
-        let present = added.withUnsafeBufferPointer { buffer in
-            buffer.indices.contains { key.matches(buffer[$0].name) }
-        }
         // Rebuilding is cheaper than the generic in-place removeAll for these small lists.
-        if present { added = added.filter { !key.matches($0.name) } }
+        if addedContains(key) { added = added.filter { !key.matches($0.name) } }
     }
 
-    // MARK: - Stored lines
+    // MARK: - Lookups that copy nothing
+
+    private func addedContains(_ name: String) -> Bool {
+        mayHaveAdded(name) && added.contains { $0.name.equalsIgnoringASCIICase(name) }
+    }
+
+    private func addedContains(_ key: HeaderKey) -> Bool {
+        mayHaveAdded(key.name)
+            && added.withUnsafeBufferPointer { buffer in buffer.indices.contains { key.matches(buffer[$0].name) } }
+    }
 
     private func isRemoved(_ lineName: UnsafeBufferPointer<UInt8>) -> Bool {
-        (stored?.removed ?? []).contains { RawHeaderLines.matches(lineName, $0) }
+        stored?.isRemoved(lineName) ?? false
     }
 
     private func isRemoved(_ name: String) -> Bool {
-        (stored?.removed ?? []).contains { $0.equalsIgnoringASCIICase(name) }
+        stored?.isRemoved(name) ?? false
     }
 
     private func rawContains(_ name: String) -> Bool {
-        guard let stored, stored.mayContain(name), !isRemoved(name) else { return false }
-        return stored.lines.contains(name)
+        stored?.contains(name) ?? false
     }
 
     private func rawValue(_ name: String) -> String? {
@@ -233,9 +341,9 @@ public struct HeaderList: Sendable, Equatable, Sequence {
 
     /// The value of the first stored line `matches` accepts, unless `name` was removed.
     private func storedValue(named name: String, matching matches: (UnsafeBufferPointer<UInt8>) -> Bool) -> String? {
-        guard let stored, stored.mayContain(name), !isRemoved(name) else { return nil }
+        guard stored?.mayContain(name) == true, stored?.isRemoved(name) == false else { return nil }
         var found: String?
-        stored.lines.forEachLine { lineName, value, _ in
+        stored?.lines.forEachLine { lineName, value, _ in
             if matches(lineName) { found = RawHeaderLines.string(value) }
             return found == nil
         }
@@ -246,6 +354,7 @@ public struct HeaderList: Sendable, Equatable, Sequence {
     private mutating func decode() {
         guard stored != nil else { return }
         added = fields
+        addedNames = Self.summary(of: added)
         stored = nil
     }
 }

@@ -14,11 +14,27 @@ public struct RawHeaderLines: Sendable {
     public let bytes: [UInt8]
     /// The lines, each ending in CRLF, with no status line and no blank line.
     public let range: Range<Int>
+    /// The names the lines hold, as a one-word summary (`nameBit` of each), when whoever
+    /// made the lines knew it: a stored object computes it once, so no hit has to scan.
+    public let nameSummary: UInt64?
 
-    public init(bytes: [UInt8], range: Range<Int>) {
+    public init(bytes: [UInt8], range: Range<Int>, nameSummary: UInt64? = nil) {
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "lines outside their bytes")
         self.bytes = bytes
         self.range = range
+        self.nameSummary = nameSummary
+    }
+
+    /// A name's bit in a one-word summary of names (from its length and first letter, case
+    /// folded): a summary without the bit cannot hold the name.
+    @inlinable
+    public static func nameBit<Name: Collection<UInt8>>(_ name: Name) -> UInt64 {
+        nameBit(length: name.count, first: name.first ?? 0)
+    }
+
+    @inlinable @usableFromInline
+    static func nameBit(length: Int, first: UInt8) -> UInt64 {
+        1 << UInt64((length &* 7 &+ Int(first | 0x20)) & 63)
     }
 
     /// Calls `body` with each line's name, value (spaces after the colon skipped) and the
