@@ -55,8 +55,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var delivery: Delivery?
     private var deliveryGeneration = 0
     private var relookups = 0
-    /// The VCL of this request when the active VCL has user code (nil: the Swift built-in).
+    /// The VCL of this request when the active VCL has user code (nil: the Swift built-in),
+    /// borrowed from `vclSessions` until the response is done.
     private var vclSession: VCLSession?
+    /// This loop's idle VCL sessions, set when the handler is added.
+    private var vclSessions: VCLSessionPool?
+    /// The connection's addresses as VCL sees them, converted on its first VCL request.
+    private var vclAddresses: (client: VCLIP?, local: VCLIP?)?
 
     init(server: ServerContext) {
         self.server = server
@@ -77,6 +82,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        vclSessions = server.vclSessions.pool(for: context.eventLoop)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -95,6 +101,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         timer = nil
         delivery = nil
         deliveryGeneration += 1
+        releaseVCLSession()
         self.context = nil
         context.fireChannelInactive()
     }
@@ -244,20 +251,17 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         request = head
         relookups = 0
         let loaded = server.vcl.current
+        releaseVCLSession()
         if loaded.program.hasUserCode {
-            let session: VCLSession
-            if let current = vclSession, current.loaded === loaded {
-                session = current
-            } else {
-                session = VCLSession(loaded: loaded)
-                session.setAddresses(client: context?.channel.remoteAddress, local: context?.channel.localAddress)
-                vclSession = session
-            }
-            session.begin(head, xid: xid)
+            let session = vclSessions?.borrow(loaded) ?? VCLSession(loaded: loaded)
+            vclSession = session
+            let addresses = vclAddresses ?? (
+                VCLSession.vclAddress(context?.channel.remoteAddress), VCLSession.vclAddress(context?.channel.localAddress))
+            vclAddresses = addresses
+            session.begin(head, xid: xid, client: addresses.client, local: addresses.local)
             vclReceive(head, session: session)
             return
         }
-        vclSession = nil
         if head.method == "PRI" {
             writeSynthetic(status: 405, reason: "Method Not Allowed", isHEAD: false)
         } else if !Self.knownMethods.contains(head.method) {
@@ -758,10 +762,18 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         writeSynthetic(status: status, reason: reason, isHEAD: false)
     }
 
+    /// Gives this request's VCL session back to the loop's pool.
+    private func releaseVCLSession() {
+        guard let session = vclSession else { return }
+        vclSession = nil
+        vclSessions?.giveBack(session)
+    }
+
     private func finishResponse() {
         guard let context else { return }
         request = nil
         requestBody = nil
+        releaseVCLSession()
         if !keepAlive || draining || (inputClosed && !Self.holdsCompleteHead(input, parser: parser)) {
             state = .closed
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in

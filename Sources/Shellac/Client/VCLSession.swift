@@ -2,8 +2,8 @@ import NIOCore
 import ShellacCache
 import VCL
 
-/// One client connection's VCL state: the program a request started with and the reusable
-/// context it runs in. Maps between the server's request, object and response values and
+/// A request's VCL state: the program the request started with and the context it runs in,
+/// borrowed from its loop's `VCLSessionPool` for the length of one request. Maps between the server's request, object and response values and
 /// VCL's `req`, `obj` and `resp`.
 ///
 /// Only used when the active VCL has user code: a program made of the built-in VCL alone is
@@ -25,15 +25,15 @@ final class VCLSession {
 
     func run(_ subroutine: VCLSubroutine) -> VCLAction { program.run(subroutine, context) }
 
-    /// The connection's addresses, as `client.ip`, `server.ip`, `local.ip` and `remote.ip`
-    /// give them: converted once per connection (inet_ntop formats with sprintf).
-    func setAddresses(client: SocketAddress?, local: SocketAddress?) {
-        if let ip = client?.ipAddress { clientIP = VCLIP(ip, port: client?.port ?? 0) }
-        if let ip = local?.ipAddress { localIP = VCLIP(ip, port: local?.port ?? 0) }
+    /// A connection's address as `client.ip`, `server.ip`, `local.ip` and `remote.ip` give it.
+    /// Converted once per connection by the caller (inet_ntop formats with sprintf).
+    static func vclAddress(_ address: SocketAddress?) -> VCLIP? {
+        guard let address, let ip = address.ipAddress else { return nil }
+        return VCLIP(ip, port: address.port ?? 0)
     }
 
-    /// Starts a request: `req.*` from the client's head.
-    func begin(_ head: RequestHead, xid: UInt64) {
+    /// Starts a request: `req.*` from the client's head, the addresses from its connection.
+    func begin(_ head: RequestHead, xid: UInt64, client: VCLIP?, local: VCLIP?) {
         // `obj` and `resp` are filled in whole before any subroutine reads them (setObject,
         // writeDelivery, and vcl_synth's fresh response), so the reset leaves them be.
         program.resetContext(context, objectAndResponse: false)
@@ -43,18 +43,15 @@ final class VCLSession {
         context.req.headers = head.headers
         context.req.xidNumber = xid
         context.now = HTTPDate.currentTime()
-        if let clientIP {
-            context.clientIP = clientIP
-            context.remoteIP = clientIP
+        if let client {
+            context.clientIP = client
+            context.remoteIP = client
         }
-        if let localIP {
-            context.serverIP = localIP
-            context.localIP = localIP
+        if let local {
+            context.serverIP = local
+            context.localIP = local
         }
     }
-
-    private var clientIP: VCLIP?
-    private var localIP: VCLIP?
 
     /// The request as VCL left it (methods, URL and headers may have been changed).
     func effectiveHead(_ original: RequestHead) -> RequestHead {

@@ -12,6 +12,8 @@ final class ServerContext: Sendable {
     let statistics: Statistics
     let backend: Backend
     let pools: BackendPools
+    /// Each loop's idle VCL sessions (see `VCLSessionPool`).
+    let vclSessions: VCLSessionPools
     let connections: ConnectionRegistry
     /// The loaded VCL programs; a request reads `vcl.current` once and keeps it.
     let vcl: VCLRegistry
@@ -23,6 +25,7 @@ final class ServerContext: Sendable {
         self.statistics = statistics
         self.backend = backend
         self.pools = BackendPools(group: group)
+        self.vclSessions = VCLSessionPools(group: group)
         self.connections = ConnectionRegistry()
         self.vcl = vcl
     }

@@ -1,0 +1,57 @@
+import NIOCore
+
+/// The VCL sessions of one event loop that no request is using.
+///
+/// A request borrows a session when it starts and gives it back when its response is done. A
+/// hit runs recv, lookup and deliver without suspending, so every hit on a loop runs in the
+/// same session, whose context stays in the CPU's cache however many connections there are.
+/// A request that waits (a miss, a pass, a busy object) keeps its session until it finishes
+/// and the next request takes another. Used only on its loop.
+final class VCLSessionPool {
+    /// The program the free sessions were made for; a new one empties the pool.
+    private var loaded: VCLRegistry.Loaded?
+    private var free: [VCLSession] = []
+    /// More than this many idle sessions are let go (one per request waiting at once is kept).
+    private let capacity: Int
+
+    init(capacity: Int = 64) {
+        self.capacity = capacity
+    }
+
+    /// A session of `loaded`'s program: the one most recently given back, or a new one.
+    func borrow(_ loaded: VCLRegistry.Loaded) -> VCLSession {
+        if loaded !== self.loaded {
+            self.loaded = loaded
+            free.removeAll()
+        }
+        return free.popLast() ?? VCLSession(loaded: loaded)
+    }
+
+    /// Returns a session whose request has finished. Sessions of a replaced program are dropped.
+    func giveBack(_ session: VCLSession) {
+        guard session.loaded === loaded, free.count < capacity else { return }
+        free.append(session)
+    }
+
+    /// How many sessions wait to be borrowed.
+    var idleCount: Int { free.count }
+}
+
+/// One `VCLSessionPool` per event loop of the server, found by the loop it belongs to.
+final class VCLSessionPools: Sendable {
+    private let pools: [ObjectIdentifier: NIOLoopBoundBox<VCLSessionPool>]
+
+    init(group: EventLoopGroup) {
+        var pools: [ObjectIdentifier: NIOLoopBoundBox<VCLSessionPool>] = [:]
+        for loop in group.makeIterator() {
+            pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(VCLSessionPool(), eventLoop: loop)
+        }
+        self.pools = pools
+    }
+
+    /// The pool of `loop`; call on that loop.
+    func pool(for loop: EventLoop) -> VCLSessionPool {
+        // A loop outside the server's group (not expected): a private pool still works.
+        pools[ObjectIdentifier(loop)]?.value ?? VCLSessionPool()
+    }
+}
