@@ -11,26 +11,14 @@ struct AdmCommand: AsyncParsableCommand {
         commandName: "adm",
         abstract: "Send commands to a running shellac's admin CLI (as varnishadm).")
 
-    @Option(name: .customShort("T"), help: ArgumentHelp("Admin CLI address, host:port.", valueName: "address"))
-    var address: String = "127.0.0.1:6082"
-
-    @Option(name: .customShort("S"), help: ArgumentHelp("Secret file.", valueName: "file"))
-    var secretFile: String?
+    @OptionGroup var admin: AdminOptions
 
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, e.g. vcl.list.")
     var command: [String] = []
 
     func run() async throws {
-        guard let endpoint = Endpoint(parsing: address, defaultPort: nil), !endpoint.host.isEmpty else {
-            throw ValidationError("-T \(address): expected host:port")
-        }
-        var secret: [UInt8]?
-        if let secretFile {
-            guard let contents = FileManager.default.contents(atPath: secretFile) else {
-                throw ValidationError("-S \(secretFile): cannot read the secret file")
-            }
-            secret = Array(contents)
-        }
+        let endpoint = try admin.endpoint()
+        let secret = try admin.secret()
         let command = self.command
         let allOK: Bool
         do {
@@ -47,7 +35,7 @@ struct AdmCommand: AsyncParsableCommand {
                 return ok
             }
         } catch {
-            FileHandle.standardError.write(Data("shellac adm: \(address): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("shellac adm: \(admin.address): \(error)\n".utf8))
             throw ExitCode(2)
         }
         if !allOK { throw ExitCode(1) }

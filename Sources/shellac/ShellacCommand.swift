@@ -9,7 +9,7 @@ struct ShellacCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shellac",
         abstract: "An HTTP accelerator: a caching reverse proxy that reads Varnish's flags.",
-        subcommands: [AdmCommand.self])
+        subcommands: [AdmCommand.self, LogCommand.self])
 
     @Option(name: .customShort("a"), help: ArgumentHelp("Listen address, [host]:port (repeatable).", valueName: "address"))
     var listen: [String] = []
@@ -152,7 +152,8 @@ struct ShellacCommand: AsyncParsableCommand {
         var adminAddress: SocketAddressDescription?
         if let text = self.adminAddress, text != "none", let endpoint = Endpoint(parsing: text, defaultPort: nil) {
             let commands = AdminCommands(
-                registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters)
+                registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters,
+                log: server.log)
             let adminServer = AdminServer(commands: commands, secret: secret)
             do {
                 adminAddress = SocketAddressDescription(address: try await adminServer.start(endpoint: endpoint))

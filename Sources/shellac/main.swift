@@ -11,7 +11,14 @@ func runAsync<Command: AsyncParsableCommand>(_ command: Command) async throws {
 // `shellac` with varnishd's flags runs the daemon; `shellac adm ...` runs the CLI client.
 // A bad flag or value exits 2 (as varnishd does), not ArgumentParser's 64.
 do {
-    var command = try ShellacCommand.parseAsRoot()
+    var command: any ParsableCommand
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == LogCommand.configuration.commandName {
+        // Parsed on its own: as a subcommand, the daemon's own -T and -S would claim its flags.
+        command = try LogCommand.parseAsRoot(Array(arguments.dropFirst()))
+    } else {
+        command = try ShellacCommand.parseAsRoot()
+    }
     if let asyncCommand = command as? any AsyncParsableCommand {
         try await runAsync(asyncCommand)
     } else {

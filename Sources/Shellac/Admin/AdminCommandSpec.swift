@@ -27,8 +27,11 @@ struct AdminCommandSpec: Sendable {
         AdminCommandSpec(name: "param.show", syntax: "param.show [-l] [<param>]",
                          help: "Show parameters and their values.", minArguments: 0, maxArguments: 2),
         AdminCommandSpec(name: "param.set", syntax: "param.set <param> <value>",
-                         help: "Check and record a parameter value; it takes effect at the next start (live changes are not supported yet).",
+                         help: "Set a parameter value: new requests, fetches and objects use it at once.",
                          minArguments: 2, maxArguments: 2),
+        AdminCommandSpec(name: "log.read", syntax: "log.read [<cursor> [<limit>]]",
+                         help: "Transaction log records from the cursor on (0: the oldest kept; none: from now), after a line 'next <cursor> missed <count>'. What shellac log polls.",
+                         minArguments: 0, maxArguments: 2),
     ]
 
     static func named(_ name: String) -> AdminCommandSpec? { all.first { $0.name == name } }

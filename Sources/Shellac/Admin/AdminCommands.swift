@@ -10,12 +10,17 @@ public final class AdminCommands: Sendable {
     let store: CacheStore
     /// The parameters the server runs with; `param.set` changes them at once.
     let parameters: LiveParameters
+    /// What `log.read` reads.
+    let log: TransactionLog
 
-    public init(registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: LiveParameters) {
+    public init(
+        registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: LiveParameters, log: TransactionLog
+    ) {
         self.registry = registry
         self.loader = loader
         self.store = store
         self.parameters = parameters
+        self.log = log
     }
 
     public static let banner = """
@@ -50,6 +55,7 @@ public final class AdminCommands: Sendable {
         case "ban": return ban(arguments)
         case "param.show": return showParameters(arguments)
         case "param.set": return setParameter(arguments[0], arguments[1])
+        case "log.read": return readLog(arguments)
         default: return AdminResponse(.unimplemented, "Unimplemented request: \(name)")
         }
     }
@@ -165,6 +171,39 @@ public final class AdminCommands: Sendable {
             return AdminResponse(.parameter, "\(error)")
         }
         return AdminResponse(.ok, "")
+    }
+
+    // MARK: - log.read
+
+    /// The most records one `log.read` returns.
+    static let logReadLimit = 1_000
+
+    /// `log.read [<cursor> [<limit>]]`: records from `cursor` on (0: the oldest kept; none:
+    /// only where the log ends now). The first line is `next <cursor> missed <count>`, then one
+    /// line per record as varnishlog prints it: transaction, tag, `c` or `b`, text (line breaks
+    /// in the text written as `\n`).
+    private func readLog(_ arguments: [String]) -> AdminResponse {
+        var cursor = log.end
+        var limit = Self.logReadLimit
+        if let text = arguments.first {
+            guard let value = UInt64(text) else { return AdminResponse(.parameter, "Cursor must be a number: \(text)") }
+            cursor = value
+        }
+        if arguments.count > 1 {
+            guard let value = Int(arguments[1]), value > 0 else {
+                return AdminResponse(.parameter, "Limit must be a positive number: \(arguments[1])")
+            }
+            limit = min(value, Self.logReadLimit)
+        }
+        let batch = log.read(from: cursor, limit: limit)
+        var lines = ["next \(batch.next) missed \(batch.missed)"]
+        for record in batch.records {
+            let text = record.text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+            lines.append(
+                Self.padded(String(repeating: " ", count: max(0, 10 - String(record.xid).count)) + String(record.xid), 11)
+                    + Self.padded(record.tag.rawValue, 15) + String(record.side.rawValue) + " " + text)
+        }
+        return AdminResponse(.ok, lines.joined(separator: "\n"))
     }
 
     private static func padded(_ text: String, _ width: Int) -> String {

@@ -484,7 +484,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         var backendPolicy: VCLBackendPolicy?
         if let session = vclSession {
             // The backend side gets its own context: the fetch may outlive this request.
-            let policy = VCLBackendPolicy(program: session.program)
+            let policy = VCLBackendPolicy(program: session.program, xid: xid, log: server.log)
             let backendSide = policy.context
             backendSide.bereq.method = method
             backendSide.bereq.url = head.uri
@@ -766,6 +766,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private func releaseVCLSession() {
         guard let session = vclSession else { return }
         vclSession = nil
+        session.context.flushLogs(xid: xid, side: .client, to: server.log)
         vclSessions?.giveBack(session)
     }
 

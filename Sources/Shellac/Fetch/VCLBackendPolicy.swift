@@ -7,10 +7,22 @@ import VCL
 final class VCLBackendPolicy {
     let program: VCLProgram
     let context: VCLContext
+    /// The transaction, for the records its subroutines log.
+    private let xid: UInt64
+    private let log: TransactionLog
 
-    init(program: VCLProgram) {
+    init(program: VCLProgram, xid: UInt64, log: TransactionLog) {
         self.program = program
         self.context = program.makeContext()
+        self.xid = xid
+        self.log = log
+    }
+
+    /// Runs one backend subroutine and hands over what it logged.
+    private func run(_ subroutine: VCLSubroutine) -> VCLAction {
+        let action = program.run(subroutine, context)
+        context.flushLogs(xid: xid, side: .backend, to: log)
+        return action
     }
 
     /// A response VCL let through: fetched (`vcl_backend_response`) or made (`vcl_backend_error`).
@@ -45,7 +57,7 @@ final class VCLBackendPolicy {
     /// Runs the user's `vcl_backend_fetch` (the built-in one only says fetch).
     func backendFetch() -> Step {
         guard program.defines(.backendFetch) else { return .fetch }
-        switch program.run(.backendFetch, context) {
+        switch run(.backendFetch) {
         case .fetch, .deliver, .ok: return .fetch
         case .error(let status, let reason): return .error(status: status, reason: reason ?? HTTPReason.phrase(status))
         default: return .abandon
@@ -67,7 +79,7 @@ final class VCLBackendPolicy {
         context.beresp.uncacheable = isPass
         context.beresp.backendName = context.bereq.backend ?? ""
         context.now = lifetime.entered
-        switch program.run(.backendResponse, context) {
+        switch run(.backendResponse) {
         case .deliver, .ok:
             break
         case .pass:
@@ -99,7 +111,7 @@ final class VCLBackendPolicy {
         context.beresp.keep = 0
         context.beresp.backendName = context.bereq.backend ?? ""
         context.now = now
-        switch program.run(.backendError, context) {
+        switch run(.backendError) {
         case .deliver, .ok:
             let lifetime = ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0)
             return .deliver(decision(lifetime: lifetime, uncacheable: context.beresp.ttl <= 0))

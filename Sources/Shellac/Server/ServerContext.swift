@@ -17,9 +17,14 @@ final class ServerContext: Sendable {
     let connections: ConnectionRegistry
     /// The loaded VCL programs; a request reads `vcl.current` once and keeps it.
     let vcl: VCLRegistry
+    /// Records for `shellac log` (std.log lines, VCL errors).
+    let log: TransactionLog
     private let nextXID = Atomic<UInt64>(1000)
 
-    init(parameters: LiveParameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry, group: EventLoopGroup) {
+    init(
+        parameters: LiveParameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry,
+        log: TransactionLog, group: EventLoopGroup
+    ) {
         self.live = parameters
         self.store = store
         self.statistics = statistics
@@ -28,6 +33,7 @@ final class ServerContext: Sendable {
         self.vclSessions = VCLSessionPools(group: group)
         self.connections = ConnectionRegistry()
         self.vcl = vcl
+        self.log = log
     }
 
     /// A new transaction id (`X-Varnish`), unique for this process.

@@ -50,6 +50,8 @@ public final class ShellacServer: Sendable {
     public let vcl: VCLRegistry
     /// The running parameters (`-p`, then `param.set`).
     public let parameters: LiveParameters
+    /// The transaction log `shellac log` reads (through the admin CLI's `log.read`).
+    public let log = TransactionLog()
     private let group: MultiThreadedEventLoopGroup
     private let context: ServerContext
     private let listeners = Mutex<[Channel]>([])
@@ -62,7 +64,7 @@ public final class ShellacServer: Sendable {
         self.parameters = LiveParameters(configuration.parameters)
         self.context = ServerContext(
             parameters: parameters, store: store, statistics: statistics,
-            backend: configuration.backend, vcl: vcl, group: group)
+            backend: configuration.backend, vcl: vcl, log: log, group: group)
     }
 
     /// Binds every listen address; returns the bound addresses (port 0 becomes a real port).

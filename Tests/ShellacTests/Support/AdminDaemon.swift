@@ -42,10 +42,19 @@ struct AdminDaemon {
 
     /// `shellac adm -T 127.0.0.1:<admin port> [-S secret] words...`.
     func adm(_ words: [String], secretFile: String? = nil, useSecret: Bool = true) async throws -> AdmResult {
-        var arguments = ["adm", "-T", "127.0.0.1:\(adminPort)"]
-        if useSecret, let secret = secretFile ?? self.secretFile { arguments += ["-S", secret] }
-        let child = try ChildProcess.launch(ChildProcess.shellacExecutable(), arguments + words)
-        let status = await child.waitForExit(timeout: .seconds(10))
+        try await tool("adm", words, secretFile: secretFile, useSecret: useSecret)
+    }
+
+    /// `shellac <command> -T 127.0.0.1:<admin port> [-S secret] arguments...`: a companion tool
+    /// (`adm`, `log`) run against this daemon, stopped if it has not exited within `timeout`.
+    func tool(
+        _ command: String, _ arguments: [String], secretFile: String? = nil, useSecret: Bool = true,
+        timeout: Duration = .seconds(10)
+    ) async throws -> AdmResult {
+        var all = [command, "-T", "127.0.0.1:\(adminPort)"]
+        if useSecret, let secret = secretFile ?? self.secretFile { all += ["-S", secret] }
+        let child = try ChildProcess.launch(ChildProcess.shellacExecutable(), all + arguments)
+        let status = await child.waitForExit(timeout: timeout)
         if status == nil { await child.stop(grace: .seconds(1)) }
         return AdmResult(status: status, stdout: child.stdout, stderr: child.stderr)
     }
