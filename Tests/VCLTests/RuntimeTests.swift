@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import VCL
 
@@ -137,6 +138,43 @@ import Testing
         #expect(h["Ttl"] == "600.000")
         #expect(h["Ip"] == "203.0.113.7")
         #expect(context.req.ttl == 600)
+    }
+
+    @Test("an unset subject matches a regex as the empty string, as in Varnish")
+    func unsetSubjectMatchesAsEmpty() throws {
+        let p = try program("""
+            sub vcl_recv {
+                set req.http.EmptyOK = req.http.Nope ~ "^$";
+                set req.http.Word = req.http.Nope ~ "JSESSIONID";
+                set req.http.NotWord = req.http.Nope !~ "JSESSIONID";
+                set req.http.NotEmpty = req.http.Nope !~ "^$";
+                set req.http.Present = req.http.Cookie ~ "JSESSIONID";
+            }
+            """)
+        let context = Support.request(p, headers: [("Cookie", "JSESSIONID=1")])
+        _ = p.run(.recv, context)
+        let h = context.req.headers
+        #expect(h["EmptyOK"] == "true")
+        #expect(h["Word"] == "false")
+        #expect(h["NotWord"] == "true")
+        #expect(h["NotEmpty"] == "false")
+        #expect(h["Present"] == "true")
+    }
+
+    @Test("now is the clock when the server set none, and stays put within a request")
+    func nowReadsTheClockOnce() throws {
+        let p = try program(#"sub vcl_recv { set req.http.A = now; std.timestamp("x"); }"#)
+        let context = Support.request(p)
+        p.resetContext(context)
+        let before = Double(time(nil))
+        _ = p.run(.recv, context)
+        let now = context.now
+        #expect(now >= before - 1 && now <= before + 2)
+        #expect(context.timestamps.first?.time == now)
+        #expect(context.now == now)
+        p.resetContext(context)
+        context.now = 7
+        #expect(context.now == 7)
     }
 
     @Test func concatenationFoldsLeftToRight() throws {

@@ -101,7 +101,13 @@ extension Compiler {
             return typeError(rhs, "The right side of '~' must be a regular expression literal or an ACL")
         }
         guard let regex = regex(rhs) else { return nil }
-        return .bool { context in regex.matches(subject(context) ?? "", scratch: context.scratch) != negated }
+        // An unset subject matches as the empty string, as in Varnish; that answer is known now,
+        // and an absent header (`req.http.Cookie ~ ...` without a cookie) is the usual case.
+        let emptyResult = regex.matches("") != negated
+        return .bool { context in
+            guard let text = subject(context) else { return emptyResult }
+            return regex.matches(text, scratch: context.scratch) != negated
+        }
     }
 
     private func compileComparison(_ op: String, _ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> CompiledExpr? {

@@ -8,6 +8,11 @@ enum Flow {
 /// A compiled statement or block.
 typealias Step = @Sendable (VCLContext) -> Flow
 
+/// A step held as a struct field, where a closure keeps its own calling convention.
+private struct StepCall: Sendable {
+    let run: Step
+}
+
 enum Steps {
     /// Runs steps in order; stops at a return, and fails the request if VCL failed at run time.
     static func block(_ steps: [Step]) -> Step {
@@ -21,11 +26,14 @@ enum Steps {
                 return flow
             }
         default:
+            // Each closure in a struct: an array of bare closures holds them at the generic
+            // abstraction, and every call would go through a reabstraction thunk.
+            let steps = steps.map(StepCall.init)
             return { context in
                 // Indexing the buffer avoids retaining each closure as a `for step in steps` copy would.
                 steps.withUnsafeBufferPointer { buffer in
                     for index in buffer.indices {
-                        let flow = buffer[index](context)
+                        let flow = buffer[index].run(context)
                         if case .proceed = flow {
                             if context.failure != nil { return .exit(.fail) }
                             continue

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Everything one request's VCL can see and change. One per request; not shared between threads.
 ///
 /// The server fills in the inputs (`req`, addresses, `now`, and `obj`/`beresp` when they exist),
@@ -108,10 +116,20 @@ public final class VCLContext {
         _modify { yield &state.pointee.serverIdentity }
     }
 
-    /// Seconds since the Unix epoch.
+    /// Seconds since the Unix epoch: the value set, or else the clock when first read after a
+    /// reset (most requests never read it, and reading the clock costs a call).
     public var now: Double {
-        _read { yield state.pointee.now }
-        _modify { yield &state.pointee.now }
+        get {
+            if state.pointee.now == 0 { state.pointee.now = Self.wallClock() }
+            return state.pointee.now
+        }
+        set { state.pointee.now = newValue }
+    }
+
+    private static func wallClock() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     /// The parts given to `hash_data()`, in order.
