@@ -218,6 +218,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func begin(_ head: RequestHead) {
+        releaseVCLSession()  // normally done when the last response finished
         xid = server.makeXID()
         keepAlive = head.keepAlive
         requestBody = nil
@@ -251,7 +252,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         request = head
         relookups = 0
         let loaded = server.vcl.current
-        releaseVCLSession()
         if loaded.program.hasUserCode {
             let session = vclSessions?.borrow(loaded) ?? VCLSession(loaded: loaded)
             vclSession = session
