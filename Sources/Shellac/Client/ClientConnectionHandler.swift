@@ -82,7 +82,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        vclSessions = server.vclSessions.pool(for: context.eventLoop)
+        vclSessions = server.vclSessions.value(on: context.eventLoop)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -499,7 +499,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         BackendTransaction(
             object: object, mode: mode, server: server, xid: xid, clientHeaders: head.headers,
-            pool: server.pools.pool(for: context.eventLoop),
+            pool: server.pools.value(on: context.eventLoop),
             request: BackendTransaction.Request(method: method, uri: head.uri, headers: headers, body: body),
             vcl: backendPolicy
         ).start()

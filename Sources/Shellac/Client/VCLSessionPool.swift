@@ -1,5 +1,3 @@
-import NIOCore
-
 /// The VCL sessions of one event loop that no request is using.
 ///
 /// A request borrows a session when it starts and gives it back when its response is done. A
@@ -31,27 +29,5 @@ final class VCLSessionPool {
     func giveBack(_ session: VCLSession) {
         guard session.loaded === loaded, free.count < capacity else { return }
         free.append(session)
-    }
-
-    /// How many sessions wait to be borrowed.
-    var idleCount: Int { free.count }
-}
-
-/// One `VCLSessionPool` per event loop of the server, found by the loop it belongs to.
-final class VCLSessionPools: Sendable {
-    private let pools: [ObjectIdentifier: NIOLoopBoundBox<VCLSessionPool>]
-
-    init(group: EventLoopGroup) {
-        var pools: [ObjectIdentifier: NIOLoopBoundBox<VCLSessionPool>] = [:]
-        for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(VCLSessionPool(), eventLoop: loop)
-        }
-        self.pools = pools
-    }
-
-    /// The pool of `loop`; call on that loop.
-    func pool(for loop: EventLoop) -> VCLSessionPool {
-        // A loop outside the server's group (not expected): a private pool still works.
-        pools[ObjectIdentifier(loop)]?.value ?? VCLSessionPool()
     }
 }

@@ -11,9 +11,10 @@ final class ServerContext: Sendable {
     let store: CacheStore
     let statistics: Statistics
     let backend: Backend
-    let pools: BackendPools
+    /// Each loop's keep-alive backend connections.
+    let pools: PerEventLoop<BackendConnectionPool>
     /// Each loop's idle VCL sessions (see `VCLSessionPool`).
-    let vclSessions: VCLSessionPools
+    let vclSessions: PerEventLoop<VCLSessionPool>
     let connections: ConnectionRegistry
     /// The loaded VCL programs; a request reads `vcl.current` once and keeps it.
     let vcl: VCLRegistry
@@ -29,8 +30,8 @@ final class ServerContext: Sendable {
         self.store = store
         self.statistics = statistics
         self.backend = backend
-        self.pools = BackendPools(group: group)
-        self.vclSessions = VCLSessionPools(group: group)
+        self.pools = PerEventLoop(group: group) { BackendConnectionPool(eventLoop: $0) }
+        self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool() }
         self.connections = ConnectionRegistry()
         self.vcl = vcl
         self.log = log
@@ -44,32 +45,6 @@ final class ServerContext: Sendable {
         return FetchTimeouts(
             connect: parameters.connectTimeout, firstByte: parameters.firstByteTimeout,
             betweenBytes: parameters.betweenBytesTimeout)
-    }
-}
-
-/// One backend connection pool per event loop, found by the loop it belongs to.
-final class BackendPools: Sendable {
-    private let pools: [ObjectIdentifier: BackendConnectionPool]
-
-    init(group: EventLoopGroup) {
-        var pools: [ObjectIdentifier: BackendConnectionPool] = [:]
-        for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = BackendConnectionPool(eventLoop: loop)
-        }
-        self.pools = pools
-    }
-
-    /// The pool of `loop`; call on that loop.
-    func pool(for loop: EventLoop) -> BackendConnectionPool {
-        if let pool = pools[ObjectIdentifier(loop)] { return pool }
-        // A loop outside the server's group (not expected): a private pool still works.
-        return BackendConnectionPool(eventLoop: loop)
-    }
-
-    func closeAll() {
-        for (_, pool) in pools {
-            pool.eventLoop.execute { pool.closeAll() }
-        }
     }
 }
 

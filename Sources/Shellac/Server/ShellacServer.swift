@@ -117,7 +117,7 @@ public final class ShellacServer: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         for channel in context.connections.all { try? await channel.close() }
-        context.pools.closeAll()
+        context.pools.forEach { $0.closeAll() }
         try? await group.shutdownGracefully()
     }
 
