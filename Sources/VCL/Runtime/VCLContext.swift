@@ -6,9 +6,11 @@ import Musl
 import Darwin
 #endif
 
-/// Everything one request's VCL can see and change. One per request; not shared between threads.
+/// Everything one request's VCL can see and change. Used by one request at a time (the server
+/// reuses it for the next); never shared between threads.
 ///
-/// The server fills in the inputs (`req`, addresses, `now`, and `obj`/`beresp` when they exist),
+/// The server fills in the inputs (`req`, addresses, and `obj`/`beresp` when they exist; `now`
+/// reads the clock unless it is set),
 /// runs subroutines, then reads back the changes and the side outputs (hash parts, synthetic
 /// body, log lines, bans).
 public final class VCLContext {
