@@ -75,15 +75,31 @@ struct TransactionLogTests {
         }
         """
 
+    /// Runs `body` with a daemon running `vcl` in front of an origin that answers "cart".
+    static func withLoggingDaemon(_ body: (AdminDaemon) async throws -> Void) async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "cart"))
+        do {
+            try await AdminTests.withDaemon(origin: origin, vcl: Self.vcl) { daemon, _ in try await body(daemon) }
+        } catch {
+            await origin.shutdown()
+            throw error
+        }
+        await origin.shutdown()
+    }
+
+    /// A request with a session cookie: vcl_recv logs a line and passes it, and the fetch logs one.
+    static func sessionRequest(_ daemon: AdminDaemon) async throws -> FetchedResponse {
+        try await fetch(daemon.url("/cart"), headers: [("Cookie", "JSESSIONID=abc")])
+    }
+
     @Test("std.log lines reach shellac log as VCL_Log records of the client and backend side")
     func stdLogReachesShellacLog() async throws {
-        let origin = try await TestOrigin.start(always: Response(body: "cart"))
-        try await AdminTests.withDaemon(origin: origin, vcl: Self.vcl) { daemon, _ in
+        try await Self.withLoggingDaemon { daemon in
             // Started first, it follows the log until the two records arrive.
             let follower = try ChildProcess.launch(
                 ChildProcess.shellacExecutable(),
                 ["log", "-T", "127.0.0.1:\(daemon.adminPort)", "-S", try #require(daemon.secretFile), "-d", "-k", "2"])
-            let response = try await fetch(daemon.url("/cart"), headers: [("Cookie", "JSESSIONID=abc")])
+            let response = try await Self.sessionRequest(daemon)
             #expect(response.status == 200 && response.body == "cart")
             let xid = try #require(response.header("X-Varnish"))
             let status = await follower.waitForExit(timeout: .seconds(10))
@@ -97,14 +113,12 @@ struct TransactionLogTests {
             #expect(client?.split(separator: " ").first.map(String.init) == xid)
             #expect(backend?.hasSuffix("VCL_Log        b fetched /cart") == true, "\(lines)")
         }
-        await origin.shutdown()
     }
 
     @Test("a VCL failure is a 503 and a VCL_Error record; -i picks tags")
     func vclErrorIsLogged() async throws {
-        let origin = try await TestOrigin.start(always: Response(body: "x"))
-        try await AdminTests.withDaemon(origin: origin, vcl: Self.vcl) { daemon, _ in
-            _ = try await fetch(daemon.url("/cart"), headers: [("Cookie", "JSESSIONID=abc")])
+        try await Self.withLoggingDaemon { daemon in
+            _ = try await Self.sessionRequest(daemon)
             let broken = try await fetch(daemon.url("/broken"))
             #expect(broken.status == 503)
             let errors = try await daemon.tool("log", ["-d", "-k", "1", "-i", "VCL_Error"])
@@ -114,14 +128,12 @@ struct TransactionLogTests {
             #expect(line.split(separator: " ").first.map(String.init) == broken.header("X-Varnish"))
             #expect(!errors.stdout.contains("VCL_Log"))
         }
-        await origin.shutdown()
     }
 
     @Test("log.read through shellac adm; bad arguments are refused")
     func logReadCommand() async throws {
-        let origin = try await TestOrigin.start(always: Response(body: "x"))
-        try await AdminTests.withDaemon(origin: origin, vcl: Self.vcl) { daemon, _ in
-            _ = try await fetch(daemon.url("/cart"), headers: [("Cookie", "JSESSIONID=abc")])
+        try await Self.withLoggingDaemon { daemon in
+            _ = try await Self.sessionRequest(daemon)
             let all = try await daemon.adm(["log.read", "0"])
             #expect(all.status == .exited(0))
             let lines = all.stdout.split(separator: "\n")
@@ -140,6 +152,5 @@ struct TransactionLogTests {
             #expect(unknown.status == .exited(2))
             #expect(unknown.stderr.contains("unknown tag"))
         }
-        await origin.shutdown()
     }
 }

@@ -28,9 +28,7 @@ struct VCLSessionSharingTests {
             return request.path == "/slow" ? response.delayed(by: .milliseconds(600)) : response
         }
         // One loop, so every connection below shares that loop's sessions.
-        let proxy = try await ShellacFixture.start(
-            backendPort: origin.port, threads: 1, vclFile: try VCLRequestStatesTests.file(Self.vcl))
-        do {
+        try await withProxy(origin: origin, threads: 1, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
             let primer = try await RawHTTPClient.connect(port: proxy.port)  // cached from here on
             try await primer.send("GET /fast HTTP/1.1\r\nHost: t\r\n\r\nGET /fast?p HTTP/1.1\r\nHost: t\r\n\r\n")
             _ = try await primer.readResponses(2)
@@ -65,13 +63,7 @@ struct VCLSessionSharingTests {
             #expect(late.header("X-Url") == "/slow")
             #expect(late.header("X-Marked-By") == nil)
             for client in [slow, marking, plain] { await client.close() }
-        } catch {
-            await proxy.stop()
-            await origin.shutdown()
-            throw error
         }
-        await proxy.stop()
-        await origin.shutdown()
     }
 
     @Test("pipelined requests on one connection each get a clean request")
