@@ -28,20 +28,20 @@ struct LogCommand: AsyncParsableCommand {
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("-k \(limit): expected a positive count") }
         let known = Set(["vcl_log", "vcl_error"])
-        for tag in includeTags.flatMap({ $0.split(separator: ",") }) where !known.contains(tag.lowercased()) {
+        for tag in tags where !known.contains(tag.lowercased()) {
             throw ValidationError("-i \(tag): unknown tag (known: VCL_Log, VCL_Error)")
         }
     }
 
-    /// The `-i` tags, lowercased.
+    /// The `-i` tags, one per name, as given.
     private var tags: [String] {
-        includeTags.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        includeTags.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     func run() async throws {
         let endpoint = try admin.endpoint()
         let secret = try admin.secret()
-        let wanted = Set(tags)
+        let wanted = Set(tags.map { $0.lowercased() })
         let limit = self.limit
         let fromStart = self.fromStart
         do {

@@ -199,9 +199,9 @@ public final class AdminCommands: Sendable {
         var lines = ["next \(batch.next) missed \(batch.missed)"]
         for record in batch.records {
             let text = record.text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
-            lines.append(
-                Self.padded(String(repeating: " ", count: max(0, 10 - String(record.xid).count)) + String(record.xid), 11)
-                    + Self.padded(record.tag.rawValue, 15) + String(record.side.rawValue) + " " + text)
+            let xid = String(record.xid)
+            let column = String(repeating: " ", count: max(0, 10 - xid.count)) + xid + " "  // right-aligned
+            lines.append(column + Self.padded(record.tag.rawValue, 15) + String(record.side.rawValue) + " " + text)
         }
         return AdminResponse(.ok, lines.joined(separator: "\n"))
     }

@@ -3,8 +3,8 @@ import ShellacCache
 import VCL
 
 /// A request's VCL state: the program the request started with and the context it runs in,
-/// borrowed from its loop's `VCLSessionPool` for the length of one request. Maps between the server's request, object and response values and
-/// VCL's `req`, `obj` and `resp`.
+/// borrowed from its loop's `VCLSessionPool` for the length of one request. Maps between the
+/// server's request, object and response values and VCL's `req`, `obj` and `resp`.
 ///
 /// Only used when the active VCL has user code: a program made of the built-in VCL alone is
 /// what the Swift fast path already does.
