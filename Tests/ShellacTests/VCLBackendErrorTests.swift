@@ -129,7 +129,7 @@ struct VCLBackendErrorTests {
             let response = try await fetch(proxy.url("/flaky"))
             #expect(response.status == 200 && response.body == "second answer")
             #expect(origin.requests.map { $0.header("X-Retries") } == ["0", "1"])
-            #expect(proxy.server.statistics.backendRetries.load(ordering: .relaxed) == 1)
+            #expect(proxy.server.statistics.value(.backendRetries) == 1)
             #expect(try await fetch(proxy.url("/flaky")).isHit)
             #expect(origin.requestCount == 2)
         }

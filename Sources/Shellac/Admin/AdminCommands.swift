@@ -134,7 +134,7 @@ public final class AdminCommands: Sendable {
         } catch {
             return AdminResponse(.parameter, error.description)
         }
-        CacheBan.apply(ban, to: store)
+        store.ban(ban, now: HTTPDate.currentTime())
         return AdminResponse(.ok, "")
     }
 

@@ -4,7 +4,8 @@ import NIOHTTP1
 /// Where a fetch delivers what the backend says. Called on the fetch's event loop.
 protocol FetchSink: AnyObject {
     func fetchDidReceiveHead(_ head: HTTPResponseHead)
-    func fetchDidReceiveBody(_ buffer: ByteBuffer)
+    /// `fetch` may be paused by the sink (`pauseReading`) until its reader catches up.
+    func fetchDidReceiveBody(_ buffer: ByteBuffer, from fetch: BackendFetch)
     func fetchDidFinish()
     func fetchDidFail(_ reason: String)
 }
@@ -26,7 +27,7 @@ final class BackendFetch: BackendExchange {
     private let head: HTTPRequestHead
     private let body: ByteBuffer?
     private let timeouts: FetchTimeouts
-    private let statistics: Statistics
+    private let counters: CounterBlock
     private var sink: FetchSink?
 
     private var channel: Channel?
@@ -35,22 +36,27 @@ final class BackendFetch: BackendExchange {
     private var receivedHead = false
     private var keepAlive = true
     private var timer: Scheduled<Void>?
+    /// Reading from the backend is off until the sink's reader catches up.
+    private var paused = false
+    /// The loop the fetch runs on (its pool's).
+    let eventLoop: EventLoop
 
     init(
         backend: Backend, pool: BackendConnectionPool, head: HTTPRequestHead, body: ByteBuffer?,
-        timeouts: FetchTimeouts, statistics: Statistics, sink: FetchSink
+        timeouts: FetchTimeouts, counters: CounterBlock, sink: FetchSink
     ) {
         self.backend = backend
         self.pool = pool
         self.head = head
         self.body = body
         self.timeouts = timeouts
-        self.statistics = statistics
+        self.counters = counters
         self.sink = sink
+        self.eventLoop = pool.eventLoop
     }
 
     func start() {
-        statistics.backendRequests.add(1, ordering: .relaxed)
+        counters.increment(.backendRequests)
         connect()
     }
 
@@ -58,10 +64,10 @@ final class BackendFetch: BackendExchange {
         pool.acquire(backend, connectTimeout: timeouts.connect).whenComplete { [self] result in
             switch result {
             case .success(let (channel, reused)):
-                if reused { statistics.backendReuses.add(1, ordering: .relaxed) } else { statistics.backendConnections.add(1, ordering: .relaxed) }
+                counters.increment(reused ? .backendReuses : .backendConnections)
                 send(on: channel, reused: reused)
             case .failure:
-                statistics.backendFailures.add(1, ordering: .relaxed)
+                counters.increment(.backendFailures)
                 fail("backend connect failed")
             }
         }
@@ -95,10 +101,12 @@ final class BackendFetch: BackendExchange {
             sink?.fetchDidReceiveHead(response)
         case .body(let buffer):
             arm(timeouts.betweenBytes, reason: "between bytes timeout")
-            sink?.fetchDidReceiveBody(buffer)
+            sink?.fetchDidReceiveBody(buffer, from: self)
         case .end:
             timer?.cancel()
             timer = nil
+            if paused, let channel { Self.setReading(channel, true) }
+            paused = false
             if let channel {
                 detach(channel)
                 if keepAlive { pool.release(channel, to: backend) } else { channel.close(promise: nil) }
@@ -117,11 +125,31 @@ final class BackendFetch: BackendExchange {
             // The backend closed an idle keep-alive connection as we reused it: try once more
             // on a new connection.
             retried = true
-            statistics.backendRetries.add(1, ordering: .relaxed)
+            counters.increment(.backendRetries)
             connect()
             return
         }
         fail(receivedHead ? "backend closed mid-body" : "backend closed before answering")
+    }
+
+    /// Stops reading the response (and its between-bytes timeout) until `resumeReading`.
+    func pauseReading() {
+        guard !paused, let channel else { return }
+        paused = true
+        timer?.cancel()
+        timer = nil
+        Self.setReading(channel, false)
+    }
+
+    func resumeReading() {
+        guard paused, let channel else { return }
+        paused = false
+        arm(timeouts.betweenBytes, reason: "between bytes timeout")
+        Self.setReading(channel, true)
+    }
+
+    private static func setReading(_ channel: Channel, _ on: Bool) {
+        try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: on)
     }
 
     private func detach(_ channel: Channel) {
@@ -149,7 +177,7 @@ final class BackendFetch: BackendExchange {
         timer = nil
         let sink = self.sink
         self.sink = nil
-        if sink != nil { statistics.fetchFailed.add(1, ordering: .relaxed) }
+        if sink != nil { counters.increment(.fetchFailed) }
         sink?.fetchDidFail(reason)
     }
 }

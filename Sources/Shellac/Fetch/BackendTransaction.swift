@@ -13,15 +13,6 @@ import VCL
 /// Lives on the event loop of the client connection that began it; kept alive by the fetch
 /// under way (its `ObjectFetcher` calls back here).
 final class BackendTransaction {
-    /// The backend request a miss or pass sends, before VCL sees it.
-    struct Request {
-        var method: String
-        var uri: String
-        var headers: HeaderList
-        /// The client's body (a pass only); sent again on every attempt.
-        var body: ByteBuffer?
-    }
-
     private let object: CachedObject
     private let mode: ObjectFetcher.Mode
     private let server: ServerContext
@@ -29,13 +20,16 @@ final class BackendTransaction {
     /// The request fields a response's Vary names are taken from here.
     private let clientHeaders: HeaderList
     private let pool: BackendConnectionPool
-    private let request: Request
+    private let request: BackendRequest
     /// With VCL, `bereq` (already filled from `request`) is what is sent.
     private let vcl: VCLBackendPolicy?
+    /// The counters of the loop this transaction runs on.
+    private let counters: CounterBlock
 
     init(
         object: CachedObject, mode: ObjectFetcher.Mode, server: ServerContext, xid: UInt64,
-        clientHeaders: HeaderList, pool: BackendConnectionPool, request: Request, vcl: VCLBackendPolicy?
+        clientHeaders: HeaderList, pool: BackendConnectionPool, request: BackendRequest, vcl: VCLBackendPolicy?,
+        counters: CounterBlock
     ) {
         self.object = object
         self.mode = mode
@@ -45,6 +39,7 @@ final class BackendTransaction {
         self.pool = pool
         self.request = request
         self.vcl = vcl
+        self.counters = counters
     }
 
     func start() {
@@ -83,7 +78,7 @@ final class BackendTransaction {
         }
         BackendFetch(
             backend: backend, pool: pool, head: head, body: request.body, timeouts: server.fetchTimeouts,
-            statistics: server.statistics, sink: sink
+            counters: counters, sink: sink
         ).start()
     }
 
@@ -104,7 +99,7 @@ final class BackendTransaction {
     private func retry() -> Bool {
         guard let vcl, vcl.context.bereq.retries < server.parameters.maxRetries else { return false }
         vcl.context.bereq.retries += 1
-        server.statistics.backendRetries.add(1, ordering: .relaxed)
+        counters.increment(.backendRetries)
         attempt()
         return true
     }

@@ -36,6 +36,11 @@ final class ObjectFetcher: FetchSink {
     private var held: (metadata: ObjectMetadata, lifetime: ObjectLifetime, body: [UInt8])?
     /// Bodies up to this size are stored inline with their headers.
     static let inlineBodyLimit = 4096
+    /// How far a private object's one reader (a pass, a hit-for-miss fetch) may fall behind
+    /// before the fetch stops reading from the backend: the memory a slow client can cost.
+    static let privateWindow = 1 << 20
+    /// Whether the object is private, so its fetch follows its reader's pace.
+    private var followsReader = false
     private let allocator = ByteBufferAllocator()
 
     /// The VCL's `vcl_backend_response`, when a VCL with user code drives this request.
@@ -106,12 +111,14 @@ final class ObjectFetcher: FetchSink {
         switch mode {
         case .pass:
             object.makePrivate()
+            followsReader = true
         case .store:
             if uncacheable {
                 context.store.mark(
                     hitForPass ? .hitForPass : .hitForMiss, key: object.key, replacing: object, xid: xid, now: now,
                     ttl: hitForMissTTL)
                 object.makePrivate()
+                followsReader = true
             } else if let declaredLength, declaredLength > context.store.capacity {
                 context.store.remove(object)
                 object.makePrivate()
@@ -131,7 +138,7 @@ final class ObjectFetcher: FetchSink {
         object.beginStreaming(metadata: metadata, lifetime: objectLifetime)
     }
 
-    func fetchDidReceiveBody(_ buffer: ByteBuffer) {
+    func fetchDidReceiveBody(_ buffer: ByteBuffer, from fetch: BackendFetch) {
         if abandoned { return }
         if held != nil {
             held?.body.append(contentsOf: buffer.readableBytesView)
@@ -143,7 +150,16 @@ final class ObjectFetcher: FetchSink {
         if storing && !context.store.charge(object, bytes: copy.readableBytes) {
             storing = false  // too large for the store: readers already on it go on uncached
         }
-        object.append(copy)
+        let held = object.append(copy)
+        if followsReader && held > Self.privateWindow {
+            // The client is slow: read no more from the backend until it has caught up.
+            fetch.pauseReading()
+            let loopBound = NIOLoopBound(fetch, eventLoop: fetch.eventLoop)
+            let eventLoop = fetch.eventLoop
+            object.pauseFetch(window: Self.privateWindow) {
+                eventLoop.execute { loopBound.value.resumeReading() }
+            }
+        }
     }
 
     func fetchDidFinish() {

@@ -10,17 +10,21 @@ final class ServerContext: Sendable {
     var parameters: Parameters { live.current }
     let store: CacheStore
     let statistics: Statistics
+    /// Each loop's counters (summed by `statistics` on read).
+    let counters: PerEventLoop<CounterBlock>
+    /// Each loop's block of transaction ids.
+    let transactionIDs: PerEventLoop<TransactionIDBlock>
     let backend: Backend
     /// Each loop's keep-alive backend connections.
     let pools: PerEventLoop<BackendConnectionPool>
     /// Each loop's idle VCL sessions (see `VCLSessionPool`).
     let vclSessions: PerEventLoop<VCLSessionPool>
-    let connections: ConnectionRegistry
+    /// Client connections open now (for `max_connections`).
+    let openConnections = Atomic<Int>(0)
     /// The loaded VCL programs; a request reads `vcl.current` once and keeps it.
     let vcl: VCLRegistry
     /// Records for `shellac log` (std.log lines, VCL errors).
     let log: TransactionLog
-    private let nextXID = Atomic<UInt64>(1000)
 
     init(
         parameters: LiveParameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry,
@@ -31,14 +35,13 @@ final class ServerContext: Sendable {
         self.statistics = statistics
         self.backend = backend
         self.pools = PerEventLoop(group: group) { BackendConnectionPool(eventLoop: $0) }
-        self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool() }
-        self.connections = ConnectionRegistry()
+        self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool(log: log) }
+        self.counters = PerEventLoop(group: group) { _ in statistics.makeBlock() }
+        let ids = TransactionIDs()
+        self.transactionIDs = PerEventLoop(group: group) { _ in TransactionIDBlock(source: ids) }
         self.vcl = vcl
         self.log = log
     }
-
-    /// A new transaction id (`X-Varnish`), unique for this process.
-    func makeXID() -> UInt64 { nextXID.add(1, ordering: .relaxed).newValue }
 
     var fetchTimeouts: FetchTimeouts {
         let parameters = self.parameters
@@ -46,21 +49,4 @@ final class ServerContext: Sendable {
             connect: parameters.connectTimeout, firstByte: parameters.firstByteTimeout,
             betweenBytes: parameters.betweenBytesTimeout)
     }
-}
-
-/// The open client connections, so a graceful stop can ask each to finish and close.
-final class ConnectionRegistry: Sendable {
-    private let channels = Mutex<[ObjectIdentifier: Channel]>([:])
-
-    var count: Int { channels.withLock { $0.count } }
-
-    func add(_ channel: Channel) {
-        channels.withLock { $0[ObjectIdentifier(channel)] = channel }
-    }
-
-    func remove(_ channel: Channel) {
-        _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
-    }
-
-    var all: [Channel] { channels.withLock { Array($0.values) } }
 }

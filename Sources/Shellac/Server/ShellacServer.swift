@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOExtras
 import NIOPosix
 import ShellacCache
 import Synchronization
@@ -54,7 +55,9 @@ public final class ShellacServer: Sendable {
     public let log = TransactionLog()
     private let group: MultiThreadedEventLoopGroup
     private let context: ServerContext
-    private let listeners = Mutex<[Channel]>([])
+    /// One per listener (a helper serves one server channel): closes it and asks each of its
+    /// connections to finish and close (graceful stop).
+    private let quiescers = Mutex<[ServerQuiescingHelper]>([])
 
     public init(configuration: ShellacConfiguration) {
         self.configuration = configuration
@@ -73,17 +76,23 @@ public final class ShellacServer: Sendable {
         let context = self.context
         var bound: [SocketAddress] = []
         for endpoint in configuration.listen {
+            let quiesce = ServerQuiescingHelper(group: group)
             let channel: Channel
             do {
                 channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                    }
+                }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 8)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
-                    if context.connections.count >= context.parameters.maxConnections {
-                        context.statistics.sessionsDropped.add(1, ordering: .relaxed)
+                    if context.openConnections.load(ordering: .relaxed) >= context.parameters.maxConnections {
+                        context.counters.value(on: channel.eventLoop).increment(.sessionsDropped)
                         return channel.close()
                     }
                     return channel.eventLoop.makeCompletedFuture {
@@ -95,7 +104,7 @@ public final class ShellacServer: Sendable {
             } catch {
                 throw ListenError(endpoint: endpoint, underlying: error)
             }
-            listeners.withLock { $0.append(channel) }
+            quiescers.withLock { $0.append(quiesce) }
             if let address = channel.localAddress { bound.append(address) }
         }
         return bound
@@ -104,21 +113,33 @@ public final class ShellacServer: Sendable {
     /// Stops accepting, lets in-flight responses finish (up to `shutdown_timeout`), then closes
     /// whatever is left and stops the event loops.
     public func shutdown() async {
-        let listeners = self.listeners.withLock { channels in
-            defer { channels = [] }
-            return channels
-        }
-        for listener in listeners { try? await listener.close() }
-        for channel in context.connections.all {
-            channel.pipeline.fireUserInboundEventTriggered(ClientConnectionHandler.ShutdownRequest())
-        }
-        let deadline = ContinuousClock.now + .milliseconds(Int(parameters.current.shutdownTimeout * 1000))
-        while context.connections.count > 0 && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        for channel in context.connections.all { try? await channel.close() }
+        await quiesceConnections()
         context.pools.forEach { $0.closeAll() }
+        // Closes whatever connections are left.
         try? await group.shutdownGracefully()
+    }
+
+    /// Closes the listeners and waits until every connection has finished and closed, or
+    /// `shutdown_timeout` has passed. The helpers are let go here, while the loops still run:
+    /// a helper's deinit completes a promise on its loop.
+    private func quiesceConnections() async {
+        let quiescers = self.quiescers.withLock { helpers in
+            defer { helpers = [] }
+            return helpers
+        }
+        let loop = group.next()
+        let finished = loop.makePromise(of: Void.self)
+        let drained = quiescers.map { quiesce in
+            let promise = loop.makePromise(of: Void.self)
+            quiesce.initiateShutdown(promise: promise)
+            return promise.futureResult
+        }
+        EventLoopFuture.andAllComplete(drained, on: loop).cascade(to: finished)
+        // Stop waiting at shutdown_timeout (a promise completed twice keeps the first result).
+        let timeout = TimeAmount.nanoseconds(Int64(parameters.current.shutdownTimeout * 1e9))
+        let timer = loop.scheduleTask(in: timeout) { finished.succeed() }
+        try? await finished.futureResult.get()
+        timer.cancel()
     }
 
     /// The built-in VCL with `backend` as its only backend. It fails only for a host the VCL

@@ -1,53 +1,89 @@
+import Atomics
 import Synchronization
 
-/// Counters in the spirit of varnishstat (names in `snapshot()` follow Varnish's MAIN.*).
-/// Relaxed atomics: each is an independent tally, read as a whole only for reporting.
+/// Counters in the spirit of varnishstat (names follow Varnish's MAIN.*).
+///
+/// Each event loop counts in a `CounterBlock` of its own, so that the request path never
+/// writes a cache line another core writes too; a read sums the blocks. Each counter is an
+/// independent tally, read as a whole only for reporting.
 public final class Statistics: Sendable {
-    public let clientRequests = Atomic<Int>(0)
-    public let sessions = Atomic<Int>(0)
-    public let sessionsDropped = Atomic<Int>(0)
-    public let cacheHits = Atomic<Int>(0)
-    public let cacheGraceHits = Atomic<Int>(0)
-    public let cacheMisses = Atomic<Int>(0)
-    public let cacheHitForMiss = Atomic<Int>(0)
-    public let cacheHitForPass = Atomic<Int>(0)
-    public let cacheBusyWaits = Atomic<Int>(0)
-    public let passes = Atomic<Int>(0)
-    public let pipes = Atomic<Int>(0)
-    public let synths = Atomic<Int>(0)
-    public let backendConnections = Atomic<Int>(0)
-    public let backendReuses = Atomic<Int>(0)
-    public let backendFailures = Atomic<Int>(0)
-    /// Reused connections found closed and tried again, and VCL's `return (retry)`s.
-    public let backendRetries = Atomic<Int>(0)
-    public let backendRequests = Atomic<Int>(0)
-    public let fetchFailed = Atomic<Int>(0)
-    public let badRequests = Atomic<Int>(0)
+    public enum Counter: Int, CaseIterable, Sendable {
+        case clientRequests, sessions, sessionsDropped
+        case cacheHits, cacheGraceHits, cacheMisses, cacheHitForMiss, cacheHitForPass, cacheBusyWaits
+        case passes, pipes, synths
+        case backendConnections, backendReuses, backendFailures
+        /// Reused connections found closed and tried again, and VCL's `return (retry)`s.
+        case backendRetries
+        case backendRequests, fetchFailed, badRequests
+
+        /// The name varnishstat gives it.
+        public var name: String {
+            switch self {
+            case .clientRequests: "MAIN.client_req"
+            case .sessions: "MAIN.sess_conn"
+            case .sessionsDropped: "MAIN.sess_dropped"
+            case .cacheHits: "MAIN.cache_hit"
+            case .cacheGraceHits: "MAIN.cache_hit_grace"
+            case .cacheMisses: "MAIN.cache_miss"
+            case .cacheHitForMiss: "MAIN.cache_hitmiss"
+            case .cacheHitForPass: "MAIN.cache_hitpass"
+            case .cacheBusyWaits: "MAIN.busy_sleep"
+            case .passes: "MAIN.s_pass"
+            case .pipes: "MAIN.s_pipe"
+            case .synths: "MAIN.s_synth"
+            case .backendConnections: "MAIN.backend_conn"
+            case .backendReuses: "MAIN.backend_reuse"
+            case .backendFailures: "MAIN.backend_fail"
+            case .backendRetries: "MAIN.backend_retry"
+            case .backendRequests: "MAIN.backend_req"
+            case .fetchFailed: "MAIN.fetch_failed"
+            case .badRequests: "MAIN.client_req_400"
+            }
+        }
+    }
+
+    private let blocks = Mutex<[CounterBlock]>([])
 
     public init() {}
 
+    /// A new block of counters for one event loop (made once per loop, not per request).
+    func makeBlock() -> CounterBlock {
+        let block = CounterBlock()
+        blocks.withLock { $0.append(block) }
+        return block
+    }
+
+    /// The sum of `counter` over every loop.
+    public func value(_ counter: Counter) -> Int {
+        blocks.withLock { blocks in blocks.reduce(0) { $0 + $1.value(counter) } }
+    }
+
     /// Every counter by its Varnish-style name.
     public func snapshot() -> [(name: String, value: Int)] {
-        [
-            ("MAIN.client_req", clientRequests.load(ordering: .relaxed)),
-            ("MAIN.sess_conn", sessions.load(ordering: .relaxed)),
-            ("MAIN.sess_dropped", sessionsDropped.load(ordering: .relaxed)),
-            ("MAIN.cache_hit", cacheHits.load(ordering: .relaxed)),
-            ("MAIN.cache_hit_grace", cacheGraceHits.load(ordering: .relaxed)),
-            ("MAIN.cache_miss", cacheMisses.load(ordering: .relaxed)),
-            ("MAIN.cache_hitmiss", cacheHitForMiss.load(ordering: .relaxed)),
-            ("MAIN.cache_hitpass", cacheHitForPass.load(ordering: .relaxed)),
-            ("MAIN.busy_sleep", cacheBusyWaits.load(ordering: .relaxed)),
-            ("MAIN.s_pass", passes.load(ordering: .relaxed)),
-            ("MAIN.s_pipe", pipes.load(ordering: .relaxed)),
-            ("MAIN.s_synth", synths.load(ordering: .relaxed)),
-            ("MAIN.backend_conn", backendConnections.load(ordering: .relaxed)),
-            ("MAIN.backend_reuse", backendReuses.load(ordering: .relaxed)),
-            ("MAIN.backend_fail", backendFailures.load(ordering: .relaxed)),
-            ("MAIN.backend_retry", backendRetries.load(ordering: .relaxed)),
-            ("MAIN.backend_req", backendRequests.load(ordering: .relaxed)),
-            ("MAIN.fetch_failed", fetchFailed.load(ordering: .relaxed)),
-            ("MAIN.client_req_400", badRequests.load(ordering: .relaxed)),
-        ]
+        let blocks = self.blocks.withLock { $0 }
+        return Counter.allCases.map { counter in (counter.name, blocks.reduce(0) { $0 + $1.value(counter) }) }
+    }
+}
+
+/// The counters one event loop writes. Relaxed atomics, so a read from another thread is
+/// well defined; they are written by their own loop only, so they never bounce between cores.
+final class CounterBlock: Sendable {
+    private let counters: [UnsafeAtomic<Int>]
+
+    init() {
+        counters = Statistics.Counter.allCases.map { _ in UnsafeAtomic<Int>.create(0) }
+    }
+
+    deinit {
+        for counter in counters { counter.destroy() }
+    }
+
+    @inline(__always)
+    func increment(_ counter: Statistics.Counter) {
+        counters[counter.rawValue].wrappingIncrement(ordering: .relaxed)
+    }
+
+    func value(_ counter: Statistics.Counter) -> Int {
+        counters[counter.rawValue].load(ordering: .relaxed)
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import Synchronization
+import VCL
 
 /// The object index and the byte-bounded memory store (`-s malloc,SIZE`).
 ///
@@ -9,6 +10,9 @@ import Synchronization
 /// used complete objects to make room, and refuses an object that cannot fit at all.
 public final class CacheStore: Sendable {
     public let capacity: Int
+    /// A hit moves its object to the front of the LRU list at most once in this many seconds
+    /// (Varnish's `lru_interval`): a hot object is not relinked on every hit.
+    public let lruInterval: Double
 
     struct Index: ~Copyable {
         var heads: [CacheDigest: CachedObject] = [:]
@@ -17,12 +21,16 @@ public final class CacheStore: Sendable {
         var usedBytes = 0
         var objectCount = 0
         var evictions = 0
+        var bans = BanList()
+        /// Objects a ban removed.
+        var banned = 0
     }
 
     private let index = Mutex(Index())
 
-    public init(capacity: Int) {
+    public init(capacity: Int, lruInterval: Double = 2) {
         self.capacity = capacity
+        self.lruInterval = lruInterval
     }
 
     public struct Statistics: Sendable, Equatable {
@@ -78,9 +86,20 @@ public final class CacheStore: Sendable {
                     if lifetime.isExpired(at: now) { unlink(current, from: &index) }
                     continue
                 }
+                if current.bansChecked < index.bans.newestID {
+                    if index.bans.matches(current, after: current.bansChecked, now: now) {
+                        unlink(current, from: &index)
+                        index.banned += 1
+                        continue
+                    }
+                    current.bansChecked = index.bans.newestID
+                }
                 if lifetime.isFresh(at: now) {
                     current.hits.add(1, ordering: .relaxed)
-                    touch(current, in: &index)
+                    if now - current.lruMovedAt >= lruInterval {
+                        current.lruMovedAt = now
+                        touch(current, in: &index)
+                    }
                     return .hit(current)
                 }
                 if lifetime.isWithinGrace(at: now) {
@@ -128,6 +147,7 @@ public final class CacheStore: Sendable {
                 }
             }
             if !object.isIndexed { link(object, into: &index) }
+            object.bansChecked = index.bans.newestID  // newer than every ban so far
             index.objectCount += 1
             insertInLRU(object, in: &index)
             guard charge(object, bytes: headerBytes, in: &index) else {
@@ -198,21 +218,41 @@ public final class CacheStore: Sendable {
         }
     }
 
-    /// Removes every complete object for which `predicate` is true (bans). Returns how many.
-    @discardableResult
-    public func removeAll(where predicate: (CachedObject) -> Bool) -> Int {
+    /// Bans every object stored before now that `ban` matches: each is tested when a lookup
+    /// finds it (see `BanList`). Past `BanList.sweepThreshold` pending bans, every object is
+    /// tested at once and the list emptied.
+    public func ban(_ ban: VCLBan, now: Double) {
         index.withLock { index in
-            var victims: [CachedObject] = []
-            for (_, head) in index.heads {
-                var object: CachedObject? = head
-                while let current = object {
-                    object = current.indexNextVariant
-                    if current.phase == .complete && predicate(current) { victims.append(current) }
+            index.bans.add(ban)
+            if index.bans.count > BanList.sweepThreshold { sweepBans(&index, now: now) }
+        }
+    }
+
+    /// Bans issued and not yet tested against every older object.
+    public var pendingBans: Int { index.withLock { $0.bans.count } }
+
+    /// Objects removed by bans so far.
+    public var bannedObjects: Int { index.withLock { $0.banned } }
+
+    /// Tests every pending ban against every stored object it is newer than, removes the
+    /// matches and empties the ban list.
+    private func sweepBans(_ index: inout Index, now: Double) {
+        var victims: [CachedObject] = []
+        for (_, head) in index.heads {
+            var object: CachedObject? = head
+            while let current = object {
+                object = current.indexNextVariant
+                guard !current.isMarker, current.metadata != nil, current.bansChecked < index.bans.newestID else { continue }
+                if index.bans.matches(current, after: current.bansChecked, now: now) {
+                    victims.append(current)
+                } else {
+                    current.bansChecked = index.bans.newestID
                 }
             }
-            for victim in victims { unlink(victim, from: &index) }
-            return victims.count
         }
+        for victim in victims { unlink(victim, from: &index) }
+        index.banned += victims.count
+        index.bans.removeAll()
     }
 
     // MARK: - Index and LRU, called with the lock held

@@ -44,6 +44,13 @@ public final class CachedObject: @unchecked Sendable {
         var lifetime: ObjectLifetime
         var chunks: [ByteBuffer] = []
         var bodyBytes = 0
+        /// Chunks the one reader of a private object has sent and let go (`discardRead`):
+        /// a reader's cursor counts them, `chunks` no longer holds them.
+        var discardedChunks = 0
+        /// Body bytes `chunks` holds now.
+        var heldBytes = 0
+        /// Set while the fetch is paused because the reader is too far behind.
+        var resumeFetch: (@Sendable () -> Void)?
         /// The key's bytes until the metadata takes them over (see `ObjectMetadata.keyBytes`).
         var pendingKey: [UInt8]
         var listeners: [@Sendable () -> Void] = []
@@ -64,6 +71,10 @@ public final class CachedObject: @unchecked Sendable {
     var lruPrevious: CachedObject?
     var lruNext: CachedObject?
     var chargedBytes = 0
+    /// The newest ban this object has been tested against (or is newer than).
+    var bansChecked = 0
+    /// When a hit last moved this object to the front of the LRU list.
+    var lruMovedAt = -Double.infinity
     var isIndexed = false
     var isInLRU = false
     /// Set when this is no response but a marker (hit-for-miss or hit-for-pass) for its key.
@@ -110,11 +121,12 @@ public final class CachedObject: @unchecked Sendable {
                 return .waiting
             case .streaming, .complete:
                 guard let metadata = state.metadata else { return .failed }
-                if headersSeen && cursor >= state.chunks.count && state.phase == .streaming {
+                let held = state.chunks.count
+                if headersSeen && cursor >= state.discardedChunks + held && state.phase == .streaming {
                     if let listener { state.listeners.append(listener) }
                     return .waiting
                 }
-                let from = min(cursor, state.chunks.count)
+                let from = min(max(cursor - state.discardedChunks, 0), held)
                 return .progress(metadata: metadata, chunks: state.chunks[from...], phase: state.phase)
             }
         }
@@ -130,12 +142,52 @@ public final class CachedObject: @unchecked Sendable {
         }
     }
 
-    public func append(_ chunk: ByteBuffer) {
-        guard chunk.readableBytes > 0 else { return }
+    /// Adds body bytes; returns how many body bytes the object holds now (for a private
+    /// object, those its reader has not let go of yet).
+    @discardableResult
+    public func append(_ chunk: ByteBuffer) -> Int {
+        guard chunk.readableBytes > 0 else { return state.withLock { $0.heldBytes } }
+        var held = 0
         notify { state in
             state.chunks.append(chunk)
             state.bodyBytes += chunk.readableBytes
+            state.heldBytes += chunk.readableBytes
+            held = state.heldBytes
         }
+        return held
+    }
+
+    // MARK: - Flow control of a private object (a pass)
+
+    /// The fetch stops reading from the backend while its private object holds more than
+    /// `window` unsent bytes; `resume` is called once the reader has brought that under half
+    /// the window (at once if it already has). A shared object is never paused: its fetch
+    /// fills the store for every reader, and each reads at its own pace.
+    public func pauseFetch(window: Int, resume: @escaping @Sendable () -> Void) {
+        let resumeNow = state.withLock { state -> Bool in
+            guard state.isPrivate, state.heldBytes > window / 2 else { return true }
+            state.resumeFetch = resume
+            return false
+        }
+        if resumeNow { resume() }
+    }
+
+    /// The one reader of a private object has sent the chunks before `cursor`: they are let
+    /// go, and a paused fetch resumes once less than half a window is held. Does nothing to a
+    /// shared object.
+    public func discardRead(upTo cursor: Int, window: Int) {
+        let resume = state.withLock { state -> (@Sendable () -> Void)? in
+            guard state.isPrivate else { return nil }
+            let count = min(cursor - state.discardedChunks, state.chunks.count)
+            guard count > 0 else { return nil }
+            for chunk in state.chunks[..<count] { state.heldBytes -= chunk.readableBytes }
+            state.chunks.removeFirst(count)
+            state.discardedChunks += count
+            guard state.heldBytes <= window / 2, let resume = state.resumeFetch else { return nil }
+            state.resumeFetch = nil
+            return resume
+        }
+        resume?()
     }
 
     public func finish() { notify { $0.phase = .complete } }

@@ -4,7 +4,7 @@
 /// is worth saving. `BuiltinVCL.source` stays the reference: its text is still parsed and
 /// checked with the user's code, and the tests run both forms side by side and require the
 /// same action, hash parts and failures.
-enum NativeBuiltin {
+public enum NativeBuiltin {
     /// The native form of the built-in part of subroutine `name`, or nil to compile its VCL.
     static func step(for name: String) -> Step? {
         switch name {
@@ -26,19 +26,25 @@ enum NativeBuiltin {
     private static let understoodMethods: [String] = ["GET", "HEAD", "PUT", "POST", "PATCH", "TRACE", "OPTIONS", "DELETE"]
 
     private static func recv(_ context: VCLContext) -> Flow {
-        let method = context.req.method
-        if method == "PRI" { return .exit(.synth(status: 405, reason: nil)) }
-        if !context.req.headers.contains(host) && context.req.esiLevel == 0 && isHTTP11(context.req.proto) {
-            return .exit(.synth(status: 400, reason: nil))
+        .exit(receive(method: context.req.method, proto: context.req.proto, headers: context.req.headers,
+                      esiLevel: context.req.esiLevel))
+    }
+
+    /// The built-in `vcl_recv`'s decision for a request. The server's Swift built-in policy
+    /// calls this too, so the rules exist once in Swift (and once as the VCL text).
+    public static func receive(method: String, proto: String, headers: HeaderList, esiLevel: Int) -> VCLAction {
+        if method == "PRI" { return .synth(status: 405, reason: nil) }
+        if !headers.contains(host) && esiLevel == 0 && isHTTP11(proto) {
+            return .synth(status: 400, reason: nil)
         }
         // GET and HEAD first: literal comparisons, no hashing of the method on the usual path.
         if method != "GET" && method != "HEAD" {
-            return .exit(understoodMethods.contains(method) ? .pass : .pipe)
+            return understoodMethods.contains(method) ? .pass : .pipe
         }
-        if context.req.headers.contains(authorization) || context.req.headers.contains(cookie) {
-            return .exit(.pass)
+        if headers.contains(authorization) || headers.contains(cookie) {
+            return .pass
         }
-        return .exit(.hash)
+        return .hash
     }
 
     /// `req.proto ~ "^(?i)HTTP/1\.1"`.
@@ -51,11 +57,13 @@ enum NativeBuiltin {
 
     private static func hash(_ context: VCLContext) -> Flow {
         context.hashData.append(context.req.url)
-        if let host = context.req.headers.first(Self.host) {
-            context.hashData.append(host)
-        } else {
-            context.hashData.append(context.serverIP.description)
-        }
+        context.hashData.append(hashHost(context.req.headers) ?? context.serverIP.description)
         return .exit(.lookup)
+    }
+
+    /// The built-in `vcl_hash` hashes the URL, then this (or, when it is nil, the server's
+    /// address).
+    public static func hashHost(_ headers: HeaderList) -> String? {
+        headers.first(Self.host)
     }
 }

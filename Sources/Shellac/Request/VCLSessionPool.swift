@@ -11,8 +11,11 @@ final class VCLSessionPool {
     private var free: [VCLSession] = []
     /// More than this many idle sessions are let go (one per request waiting at once is kept).
     private let capacity: Int
+    /// Where the sessions report what the transaction log takes outside `flushLogs`.
+    private let log: TransactionLog
 
-    init(capacity: Int = 64) {
+    init(log: TransactionLog, capacity: Int = 64) {
+        self.log = log
         self.capacity = capacity
     }
 
@@ -22,7 +25,7 @@ final class VCLSessionPool {
             self.loaded = loaded
             free.removeAll()
         }
-        return free.popLast() ?? VCLSession(loaded: loaded)
+        return free.popLast() ?? VCLSession(loaded: loaded, log: log)
     }
 
     /// Returns a session whose request has finished. Sessions of a replaced program are dropped.

@@ -12,9 +12,12 @@ final class VCLSession {
     let loaded: VCLRegistry.Loaded
     let program: VCLProgram
     let context: VCLContext
+    /// For the records VCL produces outside its own log lines (a ban that does not parse).
+    private let log: TransactionLog
 
-    init(loaded: VCLRegistry.Loaded) {
+    init(loaded: VCLRegistry.Loaded, log: TransactionLog) {
         self.loaded = loaded
+        self.log = log
         self.program = loaded.program
         self.context = loaded.program.makeContext()
     }
@@ -130,11 +133,20 @@ final class VCLSession {
         program.backend(named: hint, context: context, fallback: fallback)
     }
 
-    /// Bans issued by `ban()` (or legacy `purge_url`) in the last subroutine, applied at once.
+    /// Bans issued by `ban()` (or legacy `purge_url`) in the last subroutine go to the
+    /// store's ban list. One that does not parse is a `VCL_Error` record, as in Varnish, and
+    /// the request goes on.
     func applyBans(to store: CacheStore) {
         guard !context.bans.isEmpty else { return }
+        let now = HTTPDate.currentTime()
         for expression in context.bans {
-            if let ban = try? VCLBan(expression) { CacheBan.apply(ban, to: store) }
+            do {
+                store.ban(try VCLBan(expression), now: now)
+            } catch {
+                log.append(
+                    xid: context.req.xidNumber, side: .client, tag: .vclError,
+                    texts: CollectionOfOne("ban(): \(error)"))
+            }
         }
         context.bans = []
     }

@@ -1,5 +1,3 @@
-import ShellacCache
-
 /// Reads a cache key back into its `hash_data` parts. `CacheKey.bytes` holds each part
 /// followed by a 0 byte; the default hash is the URL then the Host (or the server address).
 struct CacheKeyParts {

@@ -1,0 +1,53 @@
+import NIOCore
+import ShellacCache
+import VCL
+
+/// The request a miss or a pass sends to the backend, as Varnish first makes `bereq` from
+/// `req` (before `vcl_backend_fetch` sees it): hop-by-hop fields dropped, X-Forwarded-For,
+/// X-Varnish and Via added; a miss asks for the whole object with GET.
+struct BackendRequest {
+    var method: String
+    var uri: String
+    var headers: HeaderList
+    /// The client's body (a pass only); sent again on every attempt.
+    var body: ByteBuffer?
+    /// A pass: the response is for this client only (`bereq.uncacheable`).
+    var isPass: Bool
+
+    init(client head: RequestHead, body clientBody: ByteBuffer?, mode: ObjectFetcher.Mode, clientIP: String?, xid: UInt64) {
+        var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "expect"])
+        if mode == .store {
+            // A miss fetches the whole object for everyone: the client's conditions and ranges
+            // apply to its own delivery, not to the fetch (Varnish does the same).
+            method = "GET"
+            for name in ["If-None-Match", "If-Modified-Since", "If-Range", "Range"] { headers.remove(name) }
+            if let encoding = AcceptEncoding.normalized(headers["Accept-Encoding"]) {
+                headers.set("Accept-Encoding", encoding)
+            } else {
+                headers.remove("Accept-Encoding")
+            }
+        } else {
+            method = head.method
+        }
+        Self.appendForwardedFor(&headers, clientIP: clientIP)
+        headers.set("X-Varnish", String(xid))
+        headers.add("Via", "1.1 shellac")
+        // Only a pass sends the client's body; a miss fetches the object without it.
+        body = mode == .pass ? clientBody : nil
+        if let body, body.readableBytes > 0 {
+            headers.add("Content-Length", String(body.readableBytes))
+        } else if method == "POST" || method == "PUT" || method == "PATCH" {
+            headers.add("Content-Length", "0")
+        }
+        self.uri = head.uri
+        self.headers = headers
+        self.isPass = mode == .pass
+    }
+
+    /// `X-Forwarded-For`: every line the client sent, combined, then the client's address.
+    static func appendForwardedFor(_ headers: inout HeaderList, clientIP: String?) {
+        let clientIP = clientIP ?? "0.0.0.0"
+        let earlier = headers.values("X-Forwarded-For")
+        headers.set("X-Forwarded-For", earlier.isEmpty ? clientIP : earlier.joined(separator: ", ") + ", " + clientIP)
+    }
+}

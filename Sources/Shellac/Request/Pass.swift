@@ -1,0 +1,28 @@
+import ShellacCache
+import VCL
+
+/// pass, and the backend fetch a miss or a pass starts.
+extension RequestStateMachine {
+    /// `vcl_pass`: fetch into a private object that only this client reads.
+    func pass() -> RequestStep {
+        let action = policy.pass()
+        guard action == .fetch else { return otherwise(action) }
+        counters.increment(.passes)
+        let object = CachedObject(
+            key: CacheKey(), xid: xid, lifetime: ObjectLifetime(entered: 0, ttl: 0, grace: 0, keep: 0))
+        startFetch(into: object, mode: .pass)
+        return .deliver(object, isHit: false, isOwner: true)
+    }
+
+    /// Starts the backend transaction that fills `object`. It runs on this loop but owns
+    /// itself: it goes on if the client leaves, so waiters on a miss still get the object.
+    func startFetch(into object: CachedObject, mode: ObjectFetcher.Mode) {
+        let backendRequest = BackendRequest(
+            client: request, body: body, mode: mode, clientIP: channel.channel.remoteAddress?.ipAddress, xid: xid)
+        BackendTransaction(
+            object: object, mode: mode, server: server, xid: xid, clientHeaders: request.headers,
+            pool: server.pools.value(on: channel.eventLoop), request: backendRequest,
+            vcl: policy.backendPolicy(for: backendRequest, xid: xid, log: server.log), counters: counters
+        ).start()
+    }
+}

@@ -1,0 +1,40 @@
+import ShellacCache
+import VCL
+
+/// recv, hash, purge and restart: what the request is and which key it has.
+extension RequestStateMachine {
+    /// `vcl_recv`: classify the request (it may also be rewritten, and bans issued).
+    func recv() -> RequestStep {
+        switch policy.receive(&request, store: server.store) {
+        case .hash, .lookup: return .hash
+        case .pass: return .pass
+        case .pipe: return .pipe
+        case .purge: return .purge
+        case let other: return otherwise(other)
+        }
+    }
+
+    /// `vcl_hash`: the key to look up.
+    func hash() -> RequestStep {
+        .lookup(policy.hash(request) { serverAddress })
+    }
+
+    /// `return (purge)`: every object of the key goes, then `vcl_purge` answers.
+    func purge() -> RequestStep {
+        server.store.purge(key: policy.hash(request) { serverAddress })
+        switch policy.purge() {
+        case .synth(let status, let reason): return .synth(status: status, reason: reason)
+        case .restart: return .restart
+        default: return .synth(status: 200, reason: "Purged")
+        }
+    }
+
+    /// `return (restart)`: back to `vcl_recv` with the request as VCL left it. (The VCL
+    /// program turns a restart past `max_restarts` into a 503 synth.)
+    func restart() -> RequestStep {
+        delivery = nil
+        deliveryGeneration += 1
+        guard policy.restart() else { return .synth(status: 503, reason: "Restart") }
+        return .recv
+    }
+}

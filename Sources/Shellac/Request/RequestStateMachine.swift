@@ -1,0 +1,193 @@
+import NIOCore
+import ShellacCache
+import VCL
+
+/// What the request steps need from the HTTP/1 session they answer on.
+protocol RequestOwner: AnyObject {
+    /// Whether the server is stopping (every response then closes its connection).
+    var isDraining: Bool { get }
+    /// The response is written; `keepAlive` says whether the connection stays open.
+    func requestFinished(keepAlive: Bool)
+    /// The request became a pipe: from now on `pipe` carries the connection's bytes. Returns
+    /// the client's bytes already read past the request.
+    func startPiping(_ pipe: PipeSession) -> ByteBuffer?
+}
+
+/// The request being answered on one client connection, run step by step (`RequestStep`)
+/// until its response is written. One per connection, reused for each of its requests, so a
+/// hit allocates nothing for it. Lives on the connection's event loop; wake-ups from fetches
+/// are hopped onto it.
+///
+/// The steps are extensions in files of their own: `Recv.swift` (recv, hash, purge,
+/// restart), `Lookup.swift` (lookup, hit, miss), `Pass.swift` (pass and the fetch a miss or
+/// pass starts), `Pipe.swift`, `Synth.swift`, `Deliver.swift` (deliver and transmission).
+final class RequestStateMachine {
+    unowned let owner: RequestOwner
+    let server: ServerContext
+    let channel: ChannelHandlerContext
+    let counters: CounterBlock
+    /// The owner's copy of the parameters, as they were when this request began.
+    var parameters: Parameters
+
+    // The request being answered.
+    var request: RequestHead
+    var body: ByteBuffer?
+    var xid: UInt64 = 0
+    var keepAlive = true
+    /// Who answers "what now?": the built-in policy, or this request's VCL session.
+    var policy: RequestPolicy = BuiltinPolicy.shared
+    /// The VCL of this request when the active VCL has user code, borrowed from
+    /// `vclSessions` until the response is done.
+    var vclSession: VCLSession?
+    /// When the lookup ran (the clock is read once for lookup and `vcl_hit`).
+    var lookupTime = 0.0
+    /// Times the request went back to lookup because an object it waited on was not for it.
+    var relookups = 0
+    /// The transmission under way, if any (see `Deliver.swift`).
+    var delivery: Delivery?
+    /// Bumped whenever a delivery starts or ends, so stale wake-ups find nothing to do.
+    var deliveryGeneration = 0
+
+    private let vclSessions: VCLSessionPool
+    private let transactionIDs: TransactionIDBlock
+    /// The connection's addresses as VCL sees them, converted on its first VCL request.
+    private var vclAddresses: (client: VCLIP?, local: VCLIP?)?
+
+    init(owner: RequestOwner, server: ServerContext, channel: ChannelHandlerContext, parameters: Parameters) {
+        self.owner = owner
+        self.server = server
+        self.channel = channel
+        self.parameters = parameters
+        self.counters = server.counters.value(on: channel.eventLoop)
+        self.vclSessions = server.vclSessions.value(on: channel.eventLoop)
+        self.transactionIDs = server.transactionIDs.value(on: channel.eventLoop)
+        self.request = RequestHead(
+            method: "GET", uri: "/", minorVersion: 1, headers: HeaderList(), body: .none, expectsContinue: false,
+            keepAlive: true)
+    }
+
+    /// A new transaction id, from this loop's block.
+    func makeXID() -> UInt64 {
+        transactionIDs.make()
+    }
+
+    /// Answers a complete request (head and body read).
+    func start(_ head: RequestHead, body: ByteBuffer?, xid: UInt64, parameters: Parameters) {
+        self.parameters = parameters
+        self.request = head
+        self.body = body
+        self.xid = xid
+        self.keepAlive = head.keepAlive
+        self.relookups = 0
+        counters.increment(.clientRequests)
+        let loaded = server.vcl.current
+        if loaded.program.hasUserCode {
+            let session = vclSessions.borrow(loaded)
+            let addresses = vclAddresses ?? (
+                VCLSession.vclAddress(channel.channel.remoteAddress), VCLSession.vclAddress(channel.channel.localAddress))
+            vclAddresses = addresses
+            session.begin(head, xid: xid, client: addresses.client, local: addresses.local)
+            vclSession = session
+            policy = session
+        } else {
+            policy = BuiltinPolicy.shared
+        }
+        run(.recv)
+    }
+
+    /// Answers a request that could not be read (malformed, too large): the error page, and
+    /// the connection closes.
+    func reject(status: Int, reason: String, xid: UInt64) {
+        counters.increment(.badRequests)
+        request = RequestHead(
+            method: "GET", uri: "/", minorVersion: 1, headers: HeaderList(), body: .none, expectsContinue: false,
+            keepAlive: false)
+        body = nil
+        self.xid = xid
+        keepAlive = false
+        policy = BuiltinPolicy.shared
+        run(.synth(status: status, reason: reason))
+    }
+
+    /// The step loop (`cache_req_fsm.c`'s `CNT_Request`): runs steps until the response is
+    /// written or the request waits for something.
+    func run(_ first: RequestStep) {
+        var step = first
+        while true {
+            switch step {
+            case .recv: step = recv()
+            case .hash: step = hash()
+            case .lookup(let key): step = lookup(key)
+            case .hit(let object): step = hit(object)
+            case .miss(let object): step = miss(object)
+            case .pass: step = pass()
+            case .pipe: step = pipe()
+            case .purge: step = purge()
+            case .synth(let status, let reason): step = synth(status: status, reason: reason)
+            case .deliver(let object, let isHit, let isOwner): step = deliver(object, isHit: isHit, isOwner: isOwner)
+            case .transmit: step = transmit()
+            case .restart: step = restart()
+            case .waiting: return
+            case .done:
+                finish()
+                return
+            }
+        }
+    }
+
+    /// The step a VCL action leads to where the state has no other use for it: a synthetic
+    /// response, a restart, or (a failure, or an action the state does not allow) the 503
+    /// Varnish gives for "VCL failed".
+    func otherwise(_ action: VCLAction) -> RequestStep {
+        switch action {
+        case .synth(let status, let reason): return .synth(status: status, reason: reason)
+        case .restart: return .restart
+        default: return vclFailed()
+        }
+    }
+
+    /// A VCL failure: the error page, without running VCL again.
+    func vclFailed() -> RequestStep {
+        policy = BuiltinPolicy.shared
+        return .synth(status: 503, reason: "VCL failed")
+    }
+
+    /// The connection's local address, for the cache key of a request without Host.
+    var serverAddress: String { channel.channel.localAddress?.ipAddress ?? "" }
+
+    /// Writes `Connection` for this response, as keep-alive and the client's version need.
+    func writeConnectionHeader(_ out: inout ByteBuffer) {
+        if !keepAlive || owner.isDraining {
+            keepAlive = false
+            out.writeStaticString("Connection: close\r\n")
+        } else if request.minorVersion == 0 {
+            out.writeStaticString("Connection: keep-alive\r\n")
+        }
+    }
+
+    func write(_ buffer: ByteBuffer) {
+        channel.write(NIOAny(buffer), promise: nil)
+    }
+
+    /// The connection closed: drop the request (a fetch under way goes on for its object).
+    func abandon() {
+        delivery = nil
+        deliveryGeneration += 1
+        releaseVCLSession()
+    }
+
+    private func finish() {
+        body = nil
+        releaseVCLSession()
+        owner.requestFinished(keepAlive: keepAlive)
+    }
+
+    /// Gives this request's VCL session back to the loop's pool.
+    private func releaseVCLSession() {
+        policy = BuiltinPolicy.shared
+        guard let session = vclSession else { return }
+        vclSession = nil
+        session.context.flushLogs(xid: xid, side: .client, to: server.log)
+        vclSessions.giveBack(session)
+    }
+}

@@ -1,0 +1,22 @@
+import NIOCore
+import VCL
+
+/// synth: a response made here (`vcl_synth`, or the built-in error page).
+extension RequestStateMachine {
+    func synth(status: Int, reason: String?) -> RequestStep {
+        counters.increment(.synths)
+        delivery = nil
+        var out = channel.channel.allocator.buffer(capacity: 1024)
+        guard let body = policy.synthesize(status: status, reason: reason, xid: xid, into: &out) else {
+            return .restart
+        }
+        out.writeStaticString("Content-Length: ")
+        out.writeDecimal(body.utf8.count)
+        out.writeStaticString("\r\n")
+        writeConnectionHeader(&out)
+        out.writeStaticString("\r\n")
+        if request.method != "HEAD" { out.writeString(body) }
+        write(out)
+        return .done
+    }
+}

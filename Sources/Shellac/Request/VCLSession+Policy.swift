@@ -1,0 +1,89 @@
+import NIOCore
+import ShellacCache
+import VCL
+
+/// A VCL program with user code answers each step by running its subroutine. A subroutine
+/// the user did not write is not run where the built-in one only says "go on" (hit, miss,
+/// pass, pipe, deliver, hash): the answer is the built-in's, without entering VCL.
+extension VCLSession: RequestPolicy {
+    func receive(_ request: inout RequestHead, store: CacheStore) -> VCLAction {
+        let action = run(.recv)
+        applyBans(to: store)
+        request = effectiveHead(request)
+        return action
+    }
+
+    func hash(_ request: RequestHead, serverAddress: () -> String) -> CacheKey {
+        guard defines(.hash) else { return BuiltinPolicy.shared.hash(request, serverAddress: serverAddress) }
+        _ = run(.hash)
+        return cacheKey()
+    }
+
+    func hit(_ object: CachedObject, now: Double) -> VCLAction {
+        guard defines(.hit), let metadata = object.metadata else { return .deliver }
+        setObject(object, metadata: metadata, now: now)
+        return run(.hit)
+    }
+
+    func miss() -> VCLAction { defines(.miss) ? run(.miss) : .fetch }
+    func pass() -> VCLAction { defines(.pass) ? run(.pass) : .fetch }
+    func pipe() -> VCLAction { defines(.pipe) ? run(.pipe) : .pipe }
+    func purge() -> VCLAction { run(.purge) }
+
+    /// `resp` starts as Varnish's (status, reason, Date, Server, X-Varnish); `vcl_synth`
+    /// changes it and writes the body.
+    func synthesize(status: Int, reason: String?, xid: UInt64, into out: inout ByteBuffer) -> String? {
+        let vcl = context
+        vcl.resp = VCLResponse()
+        vcl.resp.status = status
+        vcl.resp.reason = reason ?? HTTPReason.phrase(status)
+        vcl.resp.headers.add("Date", HTTPDate.format(Int64(HTTPDate.currentTime())))
+        vcl.resp.headers.add("Server", "Shellac")
+        vcl.resp.headers.add("X-Varnish", String(xid))
+        vcl.syntheticBody = ""
+        if case .restart = run(.synth) { return nil }
+        vcl.resp.headers.remove("Content-Length")
+        vcl.resp.headers.remove("Connection")
+        vcl.resp.headers.remove("Transfer-Encoding")
+        Self.serialize(vcl.resp, into: &out)
+        return vcl.syntheticBody
+    }
+
+    func writeDeliveryHead(
+        _ object: CachedObject, metadata: ObjectMetadata, xid: UInt64, isHit: Bool, now: Double,
+        into out: inout ByteBuffer
+    ) {
+        if defines(.deliver) {
+            writeDelivery(object, metadata: metadata, xid: xid, isHit: isHit, now: now, into: &out)
+        } else {
+            DeliveryHead.writeStored(object, metadata: metadata, xid: xid, isHit: isHit, now: now, into: &out)
+        }
+    }
+
+    /// The program itself turns a restart past `max_restarts` into a 503 synth.
+    func restart() -> Bool {
+        context.req.restarts += 1
+        context.hashData = []
+        return true
+    }
+
+    func pipeBackend(default backend: Backend) -> Backend {
+        self.backend(named: context.req.backendHint, fallback: backend)
+    }
+
+    /// The backend side gets its own context: the fetch may outlive this request.
+    func backendPolicy(for request: BackendRequest, xid: UInt64, log: TransactionLog) -> VCLBackendPolicy? {
+        let policy = VCLBackendPolicy(program: program, xid: xid, log: log)
+        let backendSide = policy.context
+        backendSide.bereq.method = request.method
+        backendSide.bereq.url = request.uri
+        backendSide.bereq.headers = request.headers
+        backendSide.bereq.backend = context.req.backendHint
+        backendSide.bereq.uncacheable = request.isPass
+        backendSide.bereq.xid = String(xid)
+        backendSide.req.url = context.req.url  // a hash director's key
+        backendSide.clientIP = context.clientIP
+        backendSide.serverIP = context.serverIP
+        return policy
+    }
+}
