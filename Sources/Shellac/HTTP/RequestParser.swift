@@ -32,14 +32,15 @@ public struct RequestParser: Sendable {
     }
 
     func parse(_ bytes: UnsafeRawBufferPointer) -> Outcome {
-        // RFC 9112 §2.2: ignore at least one empty line before the request line.
+        // RFC 9112 §2.2: ignore at least one empty line before the request line. They count
+        // towards the size limit, or an endless stream of them would be buffered for ever.
         var start = 0
         while start < bytes.count, bytes[start] == .cr || bytes[start] == .lf { start += 1 }
         guard let end = findHeadEnd(bytes, from: start) else {
-            if bytes.count - start > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
+            if bytes.count > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
             return .incomplete
         }
-        if end.headLength - start > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
+        if end.headLength > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
 
         var lines = LineReader(bytes: bytes, position: start, limit: end.headLength)
         guard let requestLine = lines.next() else { return .failure(status: 400, reason: "Bad Request") }
