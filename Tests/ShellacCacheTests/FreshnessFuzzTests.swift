@@ -60,13 +60,22 @@ struct FreshnessFuzzTests {
         String(repeating: " ", count: 5000), String(repeating: "9", count: 5000),
     ])
     func pathologicalValues(value: String) {
-        _ = CacheControl(value)
-        _ = AgeHeader.parse(value)
-        _ = HTTPDate.parse(value)
-        _ = VaryFields(value)
-        _ = normalizedAcceptEncoding(value)
-        _ = ConditionalRequest.ifNoneMatch(value, matches: value)
-        _ = ConditionalRequest.ifNoneMatch("\"a\"", matches: value)
+        let isDigits = !value.isEmpty && value.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        let isSpaces = value.utf8.allSatisfy { $0 == 0x20 }
+        // None of them names a directive, a date or a coding.
+        #expect(CacheControl(value).isEmpty)
+        #expect(HTTPDate.parse(value) == nil)
+        #expect(normalizedAcceptEncoding(value) == nil)
+        // Only digits are delta-seconds, and 5000 nines clamp to 2^31.
+        #expect(AgeHeader.parse(value) == (isDigits ? DeltaSeconds.maximum : nil))
+        // Spaces are an empty list; a run of digits is a token, so one field name; every
+        // other value has an element that is not a token, which makes the Vary `*`.
+        #expect(VaryFields(value) == (isSpaces ? .none : isDigits ? .fields([value]) : .any))
+        // None is a well-formed entity-tag list (nor a valid stored ETag): as a request's
+        // If-None-Match it is malformed; as the stored ETag it matches no valid tag.
+        #expect(ConditionalRequest.ifNoneMatch(value, matches: value) == .malformed)
+        #expect(ConditionalRequest.ifNoneMatch("\"a\"", matches: value) == .noMatch)
+        #expect(ConditionalRequest.ifNoneMatch("*", matches: value) == .match)
     }
 
     /// Non-contiguous strings take the copying path of `withBytes`.

@@ -47,9 +47,32 @@ import Testing
         #expect(rejected > 100)
     }
 
-    @Test func emptyAndTinyInputs() {
-        for source in ["", " ", "vcl", "vcl 4.1", "sub", "sub x", "sub x {", "\"", "{\"", "/*", "backend", "acl a {", "if"] {
-            _ = try? VCLCompiler.compile(source: source, name: "tiny.vcl")
+    /// An empty file is legacy VCL with only the built-in code; every other fragment stops
+    /// with a first error, on line 1, that says what was missing.
+    @Test(arguments: [
+        ("", nil), (" ", nil),
+        ("vcl", "Expected a VCL version (4.0 or 4.1), found end of file"),
+        ("vcl 4.1", "Expected ';' after the VCL version, found end of file"),
+        ("sub", "Expected a subroutine name, found end of file"),
+        ("sub x", "Expected '{' to open the block, found end of file"),
+        ("sub x {", "Unterminated block, expected '}'"),
+        ("\"", "Unterminated string (use {\"...\"} for strings with newlines)"),
+        ("{\"", "Unterminated long string"),
+        ("/*", "Unterminated /* ... */ comment"),
+        ("backend", "Expected a backend name, found end of file"),
+        ("acl a {", "Unterminated acl, expected '}'"),
+        ("if", "Expected 'vcl', 'import', 'include', 'backend', 'probe', 'acl' or 'sub', found 'if'"),
+    ] as [(String, String?)])
+    func emptyAndTinyInputs(source: String, firstError: String?) throws {
+        do {
+            let program = try VCLCompiler.compile(source: source, name: "tiny.vcl")
+            #expect(firstError == nil, "compiled, expected \(firstError ?? "")")
+            #expect(program.isLegacy && !program.hasUserCode && program.backends.isEmpty)
+            #expect(program.warnings.map(\.message) == ["No 'vcl 4.x;' line: reading the file as legacy VCL 2.x/3.x"])
+        } catch {
+            let first = try #require(error.errors.first, "no error among \(error.diagnostics)")
+            #expect(first.message == firstError)
+            #expect(first.location.line == 1 && first.location.column <= source.utf8.count + 1)
         }
     }
 

@@ -10,8 +10,10 @@ import VCL
 ///
 /// Strict where laxness lets requests be smuggled past the proxy: both Content-Length and
 /// Transfer-Encoding, differing duplicate Content-Lengths, a Transfer-Encoding that does not end
-/// in chunked, obsolete line folding, whitespace before a colon, control characters, and a
-/// missing Host on HTTP/1.1 are all refused with 400.
+/// in chunked (an empty one included), obsolete line folding, whitespace before a colon, control
+/// characters, and a missing Host on HTTP/1.1 are all refused with 400. A bare LF ends a line
+/// (RFC 9112 §2.2); a bare CR does not. Tests/ShellacTests/RequestParser*Tests.swift list the
+/// whole policy byte by byte.
 public struct RequestParser: Sendable {
     public enum Outcome: Sendable {
         case incomplete
@@ -30,14 +32,15 @@ public struct RequestParser: Sendable {
     }
 
     func parse(_ bytes: UnsafeRawBufferPointer) -> Outcome {
-        // RFC 9112 §2.2: ignore at least one empty line before the request line.
+        // RFC 9112 §2.2: ignore at least one empty line before the request line. They count
+        // towards the size limit, or an endless stream of them would be buffered for ever.
         var start = 0
         while start < bytes.count, bytes[start] == .cr || bytes[start] == .lf { start += 1 }
         guard let end = findHeadEnd(bytes, from: start) else {
-            if bytes.count - start > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
+            if bytes.count > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
             return .incomplete
         }
-        if end.headLength - start > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
+        if end.headLength > maxHeadSize { return .failure(status: 431, reason: "Request Header Fields Too Large") }
 
         var lines = LineReader(bytes: bytes, position: start, limit: end.headLength)
         guard let requestLine = lines.next() else { return .failure(status: 400, reason: "Bad Request") }
@@ -49,6 +52,7 @@ public struct RequestParser: Sendable {
         var headers = HeaderList()
         var contentLength: Int?
         var transferEncoding: [Substring] = []
+        var hasTransferEncoding = false
         var hostCount = 0
         var connectionClose = false
         var connectionKeepAlive = false
@@ -62,6 +66,7 @@ public struct RequestParser: Sendable {
                 if contentLength != nil { continue }  // identical duplicate: keep one
                 contentLength = length
             } else if name.equalsIgnoringASCIICase("transfer-encoding") {
+                hasTransferEncoding = true
                 for coding in value.split(separator: ",") {
                     let trimmed = coding.trimmingOWS()
                     if !trimmed.isEmpty { transferEncoding.append(trimmed) }
@@ -83,9 +88,10 @@ public struct RequestParser: Sendable {
 
         if hostCount > 1 || (minor == 1 && hostCount == 0) { return .failure(status: 400, reason: "Bad Request") }
         var body = BodyFraming.none
-        if !transferEncoding.isEmpty {
+        if hasTransferEncoding {
             // RFC 9112 §6.1: both headers is a smuggling attempt; a final coding other than
-            // chunked cannot be delimited; and HTTP/1.0 has no chunked.
+            // chunked (or none at all: an empty field) cannot be delimited; and HTTP/1.0 has
+            // no chunked.
             guard contentLength == nil, minor == 1,
                 let last = transferEncoding.last, last.equalsIgnoringASCIICase("chunked"),
                 transferEncoding.dropLast().allSatisfy({ !$0.equalsIgnoringASCIICase("chunked") })
@@ -152,10 +158,7 @@ public struct RequestParser: Sendable {
         var valueEnd = line.upperBound
         while valueStart < valueEnd, bytes[valueStart] == .space || bytes[valueStart] == .tab { valueStart += 1 }
         while valueEnd > valueStart, bytes[valueEnd - 1] == .space || bytes[valueEnd - 1] == .tab { valueEnd -= 1 }
-        for index in valueStart..<valueEnd {
-            let byte = bytes[index]
-            if (byte < 0x20 && byte != .tab) || byte == 0x7f { return nil }
-        }
+        for index in valueStart..<valueEnd where !bytes[index].isFieldContent { return nil }
         return (name, string(bytes, valueStart..<valueEnd))
     }
 
@@ -209,6 +212,9 @@ extension UInt8 {
     static let colon = UInt8(ascii: ":")
 
     var isDigit: Bool { self >= UInt8(ascii: "0") && self <= UInt8(ascii: "9") }
+
+    /// SP, HTAB, VCHAR or obs-text: any byte but the other control bytes (RFC 9110 §5.5).
+    var isFieldContent: Bool { self == .tab || (self >= 0x20 && self != 0x7f) }
 
     /// RFC 9110 §5.6.2 tchar.
     var isTokenCharacter: Bool { tokenTable[Int(self)] }
