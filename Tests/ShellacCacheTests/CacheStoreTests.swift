@@ -110,7 +110,7 @@ struct CacheStoreTests {
             Issue.record("expected a miss")
             return
         }
-        cache.markHitForMiss(key: key("/h"), replacing: busy, xid: 1, now: 0, ttl: 120)
+        cache.mark(.hitForMiss, key: key("/h"), replacing: busy, xid: 1, now: 0, ttl: 120)
         guard case .miss(_, true) = cache.lookup(key: key("/h"), xid: 2, now: 1, matchesVary: { _ in true }) else {
             Issue.record("expected a hit-for-miss")
             return
@@ -128,7 +128,7 @@ struct CacheStoreTests {
             Issue.record("expected a miss")
             return
         }
-        cache.markHitForPass(key: key("/p"), replacing: busy, xid: 1, now: 0, ttl: 60)
+        cache.mark(.hitForPass, key: key("/p"), replacing: busy, xid: 1, now: 0, ttl: 60)
         for xid in 2...3 {
             guard case .hitForPass = cache.lookup(key: key("/p"), xid: UInt64(xid), now: 30, matchesVary: { _ in true })
             else {
@@ -155,13 +155,13 @@ struct CacheStoreTests {
             Issue.record("expected a miss")
             return
         }
-        cache.markHitForPass(key: key("/m"), replacing: first, xid: 1, now: 0, ttl: 60)
+        cache.mark(.hitForPass, key: key("/m"), replacing: first, xid: 1, now: 0, ttl: 60)
         guard case .hitForPass = cache.lookup(key: key("/m"), xid: 2, now: 1, matchesVary: { _ in true }) else {
             Issue.record("expected a hit-for-pass")
             return
         }
         let second = CachedObject(key: key("/m"), xid: 3, lifetime: ObjectLifetime(entered: 1, ttl: 0, grace: 0, keep: 0))
-        cache.markHitForMiss(key: key("/m"), replacing: second, xid: 3, now: 1, ttl: 60)
+        cache.mark(.hitForMiss, key: key("/m"), replacing: second, xid: 3, now: 1, ttl: 60)
         guard case .miss(_, true) = cache.lookup(key: key("/m"), xid: 4, now: 2, matchesVary: { _ in true }) else {
             Issue.record("expected the hit-for-miss that replaced the hit-for-pass")
             return

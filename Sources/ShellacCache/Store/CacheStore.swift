@@ -169,16 +169,6 @@ public final class CacheStore: Sendable {
         }
     }
 
-    /// Marks `key` hit-for-miss for `ttl` seconds and drops the busy object that learnt it.
-    public func markHitForMiss(key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double) {
-        mark(.hitForMiss, key: key, replacing: busy, xid: xid, now: now, ttl: ttl)
-    }
-
-    /// Marks `key` hit-for-pass for `ttl` seconds and drops the busy object that learnt it.
-    public func markHitForPass(key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double) {
-        mark(.hitForPass, key: key, replacing: busy, xid: xid, now: now, ttl: ttl)
-    }
-
     /// Links a new `kind` marker for `key` in place of `busy` and of any older marker of the key.
     public func mark(
         _ kind: LookupMarker, key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double

@@ -1,0 +1,72 @@
+import NIOCore
+import Testing
+import VCL
+
+@testable import ShellacCache
+
+/// Bans tested at lookup (and swept when too many wait), and LRU moves rate-limited per object.
+extension CacheStoreTests {
+    func isHit(_ cache: CacheStore, _ url: String, now: Double) -> Bool {
+        if case .hit = cache.lookup(key: key(url), xid: 9, now: now, matchesVary: { _ in true }) { return true }
+        return false
+    }
+
+    @Test("a ban removes the objects stored before it when a lookup finds them, not newer ones")
+    func banAtLookup() throws {
+        let cache = CacheStore(capacity: 1 << 20)
+        store(cache, "/a/1", body: 10)
+        store(cache, "/b/1", body: 10)
+        cache.ban(try VCLBan("req.url ~ ^/a/"), now: 1000)
+        #expect(cache.pendingBans == 1)
+        #expect(cache.statistics.objects == 2, "a ban waits for the lookup")
+        #expect(!isHit(cache, "/a/1", now: 1001))
+        #expect(cache.bannedObjects == 1)
+        #expect(isHit(cache, "/b/1", now: 1001))
+        // Stored after the ban: untouched by it.
+        store(cache, "/a/2", body: 10, now: 1002)
+        #expect(isHit(cache, "/a/2", now: 1003))
+        #expect(cache.bannedObjects == 1)
+    }
+
+    @Test("obj.* bans test the stored response")
+    func banOnObject() throws {
+        let cache = CacheStore(capacity: 1 << 20)
+        store(cache, "/s", body: 10)
+        cache.ban(try VCLBan("obj.status == 404"), now: 1000)
+        #expect(isHit(cache, "/s", now: 1001))
+        cache.ban(try VCLBan("obj.status == 200 && req.url == /s"), now: 1001)
+        #expect(!isHit(cache, "/s", now: 1002))
+    }
+
+    @Test("past 32 pending bans every object is tested at once and the list is emptied")
+    func banSweep() throws {
+        let cache = CacheStore(capacity: 1 << 20)
+        store(cache, "/keep", body: 10)
+        store(cache, "/drop", body: 10)
+        cache.ban(try VCLBan("req.url == /drop"), now: 1000)
+        for index in 0..<BanList.sweepThreshold {
+            cache.ban(try VCLBan("req.url == /none/\(index)"), now: 1000)
+        }
+        #expect(cache.pendingBans == 0)
+        #expect(cache.statistics.objects == 1)
+        #expect(cache.bannedObjects == 1)
+        #expect(isHit(cache, "/keep", now: 1001))
+    }
+
+    @Test("a hit moves its object to the LRU front at most once per lru_interval")
+    func lruInterval() {
+        // Three 1000-byte bodies do not fit with their heads: the third store evicts one.
+        func evicted(lruInterval: Double) -> String? {
+            let cache = CacheStore(capacity: 3000, lruInterval: lruInterval)
+            store(cache, "/1", body: 1000)
+            store(cache, "/2", body: 1000)
+            _ = isHit(cache, "/1", now: 1000.5)  // /1 to the front
+            _ = isHit(cache, "/2", now: 1000.6)  // /2 to the front
+            _ = isHit(cache, "/1", now: 1001)  // to the front only if 0.5 s is a whole interval
+            store(cache, "/3", body: 1000, now: 1001)
+            return ["/1", "/2"].first { !isHit(cache, $0, now: 1001) }
+        }
+        #expect(evicted(lruInterval: 2) == "/1", "a hit within lru_interval moved the object")
+        #expect(evicted(lruInterval: 0) == "/2")
+    }
+}
