@@ -94,8 +94,10 @@ struct BuiltinPolicyTests {
         for isHit in [true, false] {
             var fromText = ByteBuffer()
             var fromSwift = ByteBuffer()
-            text.writeDelivery(object, metadata: stored, xid: 1300, isHit: isHit, now: 130, into: &fromText)
-            BuiltinPolicy.shared.writeDeliveryHead(object, metadata: stored, xid: 1300, isHit: isHit, now: 130, into: &fromSwift)
+            #expect(text.writeDelivery(object, metadata: stored, xid: 1300, isHit: isHit, now: 130, into: &fromText) == .deliver)
+            #expect(
+                BuiltinPolicy.shared.writeDeliveryHead(
+                    object, metadata: stored, xid: 1300, isHit: isHit, now: 130, into: &fromSwift) == .deliver)
             #expect(String(buffer: fromText) == String(buffer: fromSwift))
         }
     }

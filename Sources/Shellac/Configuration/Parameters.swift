@@ -16,6 +16,8 @@ public struct Parameters: Sendable, Equatable {
     public var maxConnections: Int = 10_000
     /// How many times VCL's `return (retry)` may send one backend request again.
     public var maxRetries: Int = 4
+    /// How many times `return (restart)` may send one client request back to `vcl_recv`.
+    public var maxRestarts: Int = 4
 
     public init() {}
 
@@ -37,6 +39,7 @@ public struct Parameters: Sendable, Equatable {
         ("shutdown_timeout", .duration, \.shutdownTimeout, nil, "how long a graceful stop waits for responses"),
         ("max_connections", .count, nil, \.maxConnections, "client connections accepted at once"),
         ("max_retries", .countFromZero, nil, \.maxRetries, "times VCL's return (retry) may repeat a backend request"),
+        ("max_restarts", .countFromZero, nil, \.maxRestarts, "times VCL's return (restart) may send a request back to vcl_recv"),
     ] }
 
     public static var names: [String] { table.map(\.name) }

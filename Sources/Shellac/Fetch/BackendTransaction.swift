@@ -46,7 +46,9 @@ final class BackendTransaction {
         if vcl != nil {
             attempt()
         } else {
-            send(method: request.method, uri: request.uri, headers: request.headers, to: server.backend)
+            send(
+                method: request.method, uri: request.uri, headers: request.headers, to: server.backend,
+                timeouts: server.fetchTimeouts)
         }
     }
 
@@ -56,7 +58,8 @@ final class BackendTransaction {
         switch vcl.backendFetch() {
         case .fetch:
             let bereq = vcl.context.bereq
-            send(method: bereq.method, uri: bereq.url, headers: bereq.headers, to: vcl.backend(fallback: server.backend))
+            let (backend, timeouts) = vcl.target(fallback: server.backend, parameters: server.fetchTimeouts)
+            send(method: bereq.method, uri: bereq.url, headers: bereq.headers, to: backend, timeouts: timeouts)
         case .error(let status, let reason):
             backendError(status: status, reason: reason)
         case .deliver, .retry, .abandon:
@@ -66,7 +69,7 @@ final class BackendTransaction {
         }
     }
 
-    private func send(method: String, uri: String, headers: HeaderList, to backend: Backend) {
+    private func send(method: String, uri: String, headers: HeaderList, to backend: Backend, timeouts: FetchTimeouts) {
         var httpHeaders = HTTPHeaders()
         httpHeaders.reserveCapacity(headers.count)
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
@@ -77,7 +80,7 @@ final class BackendTransaction {
             attemptEnded(unfinished)
         }
         BackendFetch(
-            backend: backend, pool: pool, head: head, body: request.body, timeouts: server.fetchTimeouts,
+            backend: backend, pool: pool, head: head, body: request.body, timeouts: timeouts,
             counters: counters, sink: sink
         ).start()
     }

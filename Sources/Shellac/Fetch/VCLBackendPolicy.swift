@@ -49,9 +49,18 @@ final class VCLBackendPolicy {
         case abandon
     }
 
-    /// The backend `bereq.backend` names, through any director.
-    func backend(fallback: Backend) -> Backend {
-        program.backend(named: context.bereq.backend, context: context, fallback: fallback)
+    /// The backend `bereq.backend` names (through any director, chosen once), and the
+    /// timeouts of a fetch from it. Each timeout is Varnish's: `bereq.*` when VCL set it,
+    /// else the backend declaration's, else the parameter's.
+    func target(fallback: Backend, parameters: FetchTimeouts) -> (Backend, FetchTimeouts) {
+        let declared = program.resolveBackend(context.bereq.backend, context: context)
+        let bereq = context.bereq
+        let timeouts = FetchTimeouts(
+            connect: bereq.connectTimeout ?? declared?.connectTimeout ?? parameters.connect,
+            firstByte: bereq.firstByteTimeout ?? declared?.firstByteTimeout ?? parameters.firstByte,
+            betweenBytes: bereq.betweenBytesTimeout ?? declared?.betweenBytesTimeout ?? parameters.betweenBytes)
+        guard let declared, let port = Int(declared.port) else { return (fallback, timeouts) }
+        return (Backend(name: declared.name, host: declared.host, port: port), timeouts)
     }
 
     /// Runs the user's `vcl_backend_fetch` (the built-in one only says fetch).

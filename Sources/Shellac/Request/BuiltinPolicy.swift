@@ -37,8 +37,9 @@ final class BuiltinPolicy: RequestPolicy, Sendable {
     func writeDeliveryHead(
         _ object: CachedObject, metadata: ObjectMetadata, xid: UInt64, isHit: Bool, now: Double,
         into out: inout ByteBuffer
-    ) {
+    ) -> VCLAction {
         DeliveryHead.writeStored(object, metadata: metadata, xid: xid, isHit: isHit, now: now, into: &out)
+        return .deliver
     }
 
     /// The built-in VCL never restarts.

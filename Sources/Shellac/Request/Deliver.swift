@@ -79,7 +79,14 @@ extension RequestStateMachine {
                         writeNotModified(metadata, object: current.object)
                         return .done
                     }
-                    current.chunked = writeHead(metadata, object: current.object, isHit: current.isHit, phase: phase, chunks: chunks)
+                    let action = writeHead(
+                        metadata, object: current.object, isHit: current.isHit, phase: phase, chunks: chunks,
+                        chunked: &current.chunked)
+                    guard action == .deliver else {
+                        // vcl_deliver restarted, or answered with a synth: this object is not sent.
+                        delivery = nil
+                        return otherwise(action)
+                    }
                     current.headersSent = true
                 }
                 let sendsBody = request.method != "HEAD" && Self.statusHasBody(metadata.status)
@@ -152,18 +159,21 @@ extension RequestStateMachine {
         !(status == 204 || status == 304 || (100..<200).contains(status))
     }
 
-    /// Writes the response head: `vcl_deliver`'s status line and fields, then the framing.
-    /// Returns whether the body goes chunked.
+    /// Writes the response head: `vcl_deliver`'s status line and fields, then the framing
+    /// (`chunked` says whether the body goes chunked). Writes nothing, and returns what
+    /// `vcl_deliver` said, unless that is `.deliver`.
     private func writeHead(
         _ metadata: ObjectMetadata, object: CachedObject, isHit: Bool, phase: ObjectPhase,
-        chunks: ArraySlice<ByteBuffer>
-    ) -> Bool {
+        chunks: ArraySlice<ByteBuffer>, chunked: inout Bool
+    ) -> VCLAction {
         let head = request
         let sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && Self.statusHasBody(metadata.status)
         var out = channel.channel.allocator.buffer(
             capacity: (sendsInlineBody ? metadata.storedBytes.count : metadata.headerLength) + 160)
-        policy.writeDeliveryHead(object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &out)
-        var chunked = false
+        let action = policy.writeDeliveryHead(
+            object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &out)
+        guard action == .deliver else { return action }
+        chunked = false
         if Self.statusHasBody(metadata.status) {
             var length: Int?
             if metadata.hasInlineBody {
@@ -192,7 +202,7 @@ extension RequestStateMachine {
         out.writeStaticString("\r\n")
         if sendsInlineBody { out.writeBytes(metadata.inlineBody) }  // small objects: one write
         write(out)
-        return chunked
+        return .deliver
     }
 
     private func writeNotModified(_ metadata: ObjectMetadata, object: CachedObject) {

@@ -29,12 +29,12 @@ extension RequestStateMachine {
         }
     }
 
-    /// `return (restart)`: back to `vcl_recv` with the request as VCL left it. (The VCL
-    /// program turns a restart past `max_restarts` into a 503 synth.)
+    /// `return (restart)`: back to `vcl_recv` with the request as VCL left it; past
+    /// `max_restarts`, a 503 synth.
     func restart() -> RequestStep {
         delivery = nil
         deliveryGeneration += 1
-        guard policy.restart() else { return .synth(status: 503, reason: "Restart") }
+        guard policy.restart() else { return .synth(status: 503, reason: "Too many restarts") }
         return .recv
     }
 }

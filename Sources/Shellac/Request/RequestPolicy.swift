@@ -38,10 +38,11 @@ protocol RequestPolicy: AnyObject {
     func synthesize(status: Int, reason: String?, xid: UInt64, into out: inout ByteBuffer) -> String?
 
     /// `vcl_deliver`: writes the status line and the fields (not the framing ones) of a
-    /// stored response delivered to this client.
+    /// stored response delivered to this client, and returns `.deliver`; or, when VCL says
+    /// otherwise (restart, synth, fail), writes nothing and returns that.
     func writeDeliveryHead(
         _ object: CachedObject, metadata: ObjectMetadata, xid: UInt64, isHit: Bool, now: Double,
-        into out: inout ByteBuffer)
+        into out: inout ByteBuffer) -> VCLAction
 
     /// Whether another `restart` is allowed; counts it (`req.restarts`) when it is.
     func restart() -> Bool

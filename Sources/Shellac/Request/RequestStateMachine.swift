@@ -87,6 +87,7 @@ final class RequestStateMachine {
                 VCLSession.vclAddress(channel.channel.remoteAddress), VCLSession.vclAddress(channel.channel.localAddress))
             vclAddresses = addresses
             session.begin(head, xid: xid, client: addresses.client, local: addresses.local)
+            session.maxRestarts = parameters.maxRestarts
             vclSession = session
             policy = session
         } else {

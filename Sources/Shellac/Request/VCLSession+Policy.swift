@@ -41,7 +41,8 @@ extension VCLSession: RequestPolicy {
         vcl.resp.headers.add("Server", "Shellac")
         vcl.resp.headers.add("X-Varnish", String(xid))
         vcl.syntheticBody = ""
-        if case .restart = run(.synth) { return nil }
+        // Past max_restarts a restart from vcl_synth delivers what it made instead.
+        if case .restart = run(.synth), context.req.restarts < maxRestarts { return nil }
         vcl.resp.headers.remove("Content-Length")
         vcl.resp.headers.remove("Connection")
         vcl.resp.headers.remove("Transfer-Encoding")
@@ -52,19 +53,20 @@ extension VCLSession: RequestPolicy {
     func writeDeliveryHead(
         _ object: CachedObject, metadata: ObjectMetadata, xid: UInt64, isHit: Bool, now: Double,
         into out: inout ByteBuffer
-    ) {
-        if defines(.deliver) {
-            writeDelivery(object, metadata: metadata, xid: xid, isHit: isHit, now: now, into: &out)
-        } else {
+    ) -> VCLAction {
+        guard defines(.deliver) else {
             DeliveryHead.writeStored(object, metadata: metadata, xid: xid, isHit: isHit, now: now, into: &out)
+            return .deliver
         }
+        return writeDelivery(object, metadata: metadata, xid: xid, isHit: isHit, now: now, into: &out)
     }
 
-    /// The program itself turns a restart past `max_restarts` into a 503 synth.
+    /// Counts the restart; past `max_restarts` the request ends in a 503 synth instead
+    /// (`req.restarts` is then one over the limit, as in Varnish).
     func restart() -> Bool {
         context.req.restarts += 1
         context.hashData = []
-        return true
+        return context.req.restarts <= maxRestarts
     }
 
     func pipeBackend(default backend: Backend) -> Backend {

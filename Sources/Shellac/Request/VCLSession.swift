@@ -26,7 +26,11 @@ final class VCLSession {
     /// deliver only say "go on", so they are skipped when the user has not written one).
     func defines(_ subroutine: VCLSubroutine) -> Bool { program.defines(subroutine) }
 
-    func run(_ subroutine: VCLSubroutine) -> VCLAction { program.run(subroutine, context) }
+    /// `max_restarts` for this request (the request steps count restarts, as Varnish's
+    /// `cnt_restart` does, so the program is never asked to).
+    var maxRestarts = 4
+
+    func run(_ subroutine: VCLSubroutine) -> VCLAction { program.run(subroutine, context, maxRestarts: .max) }
 
     /// A connection's address as `client.ip`, `server.ip`, `local.ip` and `remote.ip` give it.
     /// Converted once per connection by the caller (inet_ntop formats with sprintf).
@@ -97,11 +101,13 @@ final class VCLSession {
     /// Runs `vcl_deliver` on a stored object's response and writes the head it leaves: the
     /// status line and every field but the framing ones (Content-Length, Transfer-Encoding,
     /// Connection), which the caller writes for the body it sends. VCL sees (and may change)
-    /// the fields the server adds (Age, X-Varnish, Via), as in Varnish.
+    /// the fields the server adds (Age, X-Varnish, Via), as in Varnish. Returns what
+    /// `vcl_deliver` returned; it writes nothing unless that is `.deliver`.
+    @discardableResult
     func writeDelivery(
         _ object: CachedObject, metadata: ObjectMetadata, xid: UInt64, isHit: Bool, now: Double,
         into out: inout ByteBuffer
-    ) {
+    ) -> VCLAction {
         let lifetime = object.lifetime
         setObject(object, metadata: metadata, lifetime: lifetime, now: now)
         let vcl = context
@@ -114,7 +120,8 @@ final class VCLSession {
         vcl.resp.headers.add("Age", String(decimal: lifetime.age(at: now)))
         vcl.resp.headers.add("X-Varnish", isHit ? String(decimal: xid, object.xid) : String(decimal: Int(xid)))
         vcl.resp.headers.add("Via", "1.1 shellac")
-        _ = run(.deliver)
+        let action = run(.deliver)
+        guard action == .deliver else { return action }
         // Stored lines never hold framing fields, so only fields VCL added can. In place: a
         // copy of `resp` would make these removals copy its fields.
         vcl.resp.headers.removeAdded("Content-Length")
@@ -126,6 +133,7 @@ final class VCLSession {
             Self.writeStatusLine(vcl.resp, into: &out)
         }
         Self.writeFields(vcl.resp.headers, into: &out)
+        return .deliver
     }
 
     /// The backend `req.backend_hint` (or `bereq.backend`) names, through any director.
