@@ -26,7 +26,8 @@ final class BackendConnectionPool: @unchecked Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
+                    try channel.pipeline.syncOperations.addHandler(BackendResponseDecoder())
                     try channel.pipeline.syncOperations.addHandler(BackendResponseHandler())
                 }
             }

@@ -34,7 +34,6 @@ final class BackendFetch: BackendExchange {
     private var reused = false
     private var retried = false
     private var receivedHead = false
-    private var keepAlive = true
     private var timer: Scheduled<Void>?
     /// Reading from the backend is off until the sink's reader catches up.
     private var paused = false
@@ -90,26 +89,24 @@ final class BackendFetch: BackendExchange {
         arm(timeouts.firstByte, reason: "first byte timeout")
     }
 
-    func backendDidReceive(_ part: HTTPClientResponsePart) {
+    func backendDidReceive(_ part: BackendResponsePart) {
         switch part {
         case .head(let response):
-            // 1xx interim responses are not forwarded: wait for the final one.
-            if response.status.code >= 100 && response.status.code < 200 { return }
+            // (1xx interim responses never come here: the decoder skips them.)
             receivedHead = true
-            keepAlive = response.isKeepAlive
             arm(timeouts.betweenBytes, reason: "between bytes timeout")
             sink?.fetchDidReceiveHead(response)
         case .body(let buffer):
             arm(timeouts.betweenBytes, reason: "between bytes timeout")
             sink?.fetchDidReceiveBody(buffer, from: self)
-        case .end:
+        case .end(let reusable):
             timer?.cancel()
             timer = nil
             if paused, let channel { Self.setReading(channel, true) }
             paused = false
             if let channel {
                 detach(channel)
-                if keepAlive { pool.release(channel, to: backend) } else { channel.close(promise: nil) }
+                if reusable { pool.release(channel, to: backend) } else { channel.close(promise: nil) }
             }
             let sink = self.sink
             self.sink = nil

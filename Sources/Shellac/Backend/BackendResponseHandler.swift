@@ -4,7 +4,7 @@ import NIOHTTP1
 /// Receives one backend connection's response parts and hands them to whichever exchange is
 /// using the connection now (connections are reused across fetches).
 final class BackendResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = BackendResponsePart
 
     /// Held strongly while an exchange runs; cleared when it ends, breaking the cycle.
     var exchange: BackendExchange?
@@ -30,6 +30,6 @@ final class BackendResponseHandler: ChannelInboundHandler, RemovableChannelHandl
 
 /// One request/response exchange on a backend connection.
 protocol BackendExchange: AnyObject {
-    func backendDidReceive(_ part: HTTPClientResponsePart)
+    func backendDidReceive(_ part: BackendResponsePart)
     func backendDidClose(error: Error?)
 }
