@@ -18,6 +18,10 @@ public struct Parameters: Sendable, Equatable {
     public var maxRetries: Int = 4
     /// How many times `return (restart)` may send one client request back to `vcl_recv`.
     public var maxRestarts: Int = 4
+    /// A hit moves its object to the front of the LRU list at most this often (read at start).
+    public var lruInterval: Double = 2
+    /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
+    public var accepted: [String: String] = [:]
 
     public init() {}
 
@@ -40,9 +44,11 @@ public struct Parameters: Sendable, Equatable {
         ("max_connections", .count, nil, \.maxConnections, "client connections accepted at once"),
         ("max_retries", .countFromZero, nil, \.maxRetries, "times VCL's return (retry) may repeat a backend request"),
         ("max_restarts", .countFromZero, nil, \.maxRestarts, "times VCL's return (restart) may send a request back to vcl_recv"),
+        ("lru_interval", .duration, \.lruInterval, nil, "least time between two LRU moves of one object on hits (read at start)"),
     ] }
 
-    public static var names: [String] { table.map(\.name) }
+    /// Every parameter name: those Shellac acts on and those it only accepts.
+    public static var names: [String] { (table.map(\.name) + AcceptedParameter.all.map(\.name)).sorted() }
 
     public enum SetError: Error, Equatable, CustomStringConvertible {
         case unknownName(String)
@@ -65,7 +71,12 @@ public struct Parameters: Sendable, Equatable {
     }
 
     public mutating func set(_ name: String, _ value: String) throws(SetError) {
-        guard let entry = Self.table.first(where: { $0.name == name }) else { throw .unknownName(name) }
+        guard let entry = Self.table.first(where: { $0.name == name }) else {
+            guard let other = AcceptedParameter.byName[name] else { throw .unknownName(name) }
+            guard let kept = other.normalized(value) else { throw .badValue(name: name, value: value) }
+            accepted[name] = kept
+            return
+        }
         switch entry.kind {
         case .duration:
             guard let seconds = Self.parseDuration(value), let path = entry.path else {
@@ -83,15 +94,22 @@ public struct Parameters: Sendable, Equatable {
     }
 
     public func value(of name: String) -> String? {
-        guard let entry = Self.table.first(where: { $0.name == name }) else { return nil }
+        guard let entry = Self.table.first(where: { $0.name == name }) else {
+            return AcceptedParameter.byName[name].map { accepted[name] ?? $0.defaultValue }
+        }
         if let path = entry.path { return Self.format(self[keyPath: path]) }
         if let path = entry.intPath { return String(self[keyPath: path]) }
         return nil
     }
 
-    /// `param.show`-style listing.
+    /// `param.show`-style listing, by name, every varnishd parameter included.
     public func listing() -> [(name: String, value: String, help: String)] {
-        Self.table.map { ($0.name, value(of: $0.name) ?? "", $0.help) }
+        let used = Self.table.map { ($0.name, value(of: $0.name) ?? "", $0.help) }
+        let accepted = AcceptedParameter.all.map { parameter in
+            let unit = parameter.unit.isEmpty ? "" : " (\(parameter.unit))"
+            return (parameter.name, value(of: parameter.name) ?? "", "\(parameter.help)\(unit); accepted, no effect in Shellac")
+        }
+        return (used + accepted).sorted { $0.0 < $1.0 }
     }
 
     private static func format(_ seconds: Double) -> String {

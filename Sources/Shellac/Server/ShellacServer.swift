@@ -61,7 +61,7 @@ public final class ShellacServer: Sendable {
 
     public init(configuration: ShellacConfiguration) {
         self.configuration = configuration
-        self.store = CacheStore(capacity: configuration.storageBytes)
+        self.store = CacheStore(capacity: configuration.storageBytes, lruInterval: configuration.parameters.lruInterval)
         self.vcl = VCLRegistry(boot: configuration.vcl ?? Self.builtinVCL(for: configuration.backend))
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? Self.usableCores())
         self.parameters = LiveParameters(configuration.parameters)
