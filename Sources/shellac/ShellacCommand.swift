@@ -9,7 +9,9 @@ struct ShellacCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shellac",
         abstract: "An HTTP accelerator: a caching reverse proxy that reads Varnish's flags.",
-        subcommands: [AdmCommand.self, LogCommand.self])
+        subcommands: [AdmCommand.self, LogCommand.self],
+        // varnishd's -h picks the hash algorithm; its help is -?.
+        helpNames: [.customShort("?"), .long])
 
     @Option(name: .customShort("a"), help: ArgumentHelp("Listen address, [host]:port (repeatable).", valueName: "address"))
     var listen: [String] = []
@@ -20,8 +22,8 @@ struct ShellacCommand: AsyncParsableCommand {
     @Option(name: .customShort("f"), help: ArgumentHelp("VCL file, compiled at start and reloaded on SIGHUP.", valueName: "file"))
     var vclFile: String?
 
-    @Option(name: .customShort("s"), help: ArgumentHelp("Storage, malloc,SIZE (k/M/G).", valueName: "malloc,size"))
-    var storage: String = "malloc,256m"
+    @Option(name: .customShort("s", allowingJoined: true), help: ArgumentHelp("Storage, [name=]malloc[,SIZE] (k/M/G), repeatable; file,PATH,SIZE is a memory store of that size.", valueName: "malloc,size"))
+    var storage: [String] = []
 
     @Option(name: .customShort("n"), help: ArgumentHelp("Working directory.", valueName: "dir"))
     var workdir: String?
@@ -32,7 +34,7 @@ struct ShellacCommand: AsyncParsableCommand {
     @Option(name: .customShort("S"), help: ArgumentHelp("Admin CLI secret file: clients must authenticate with it.", valueName: "file"))
     var secretFile: String?
 
-    @Option(name: .customShort("p"), help: ArgumentHelp("Parameter, name=value (repeatable).", valueName: "name=value"))
+    @Option(name: .customShort("p", allowingJoined: true), help: ArgumentHelp("Parameter, name=value (repeatable).", valueName: "name=value"))
     var parameters: [String] = []
 
     @Flag(name: .customShort("F"), help: "Run in the foreground (the only mode).")
@@ -41,12 +43,18 @@ struct ShellacCommand: AsyncParsableCommand {
     @Flag(name: .customShort("C"), help: "Compile the VCL, print errors, exit.")
     var compileOnly = false
 
+    @OptionGroup(title: "More varnishd options")
+    var varnishd: VarnishdOptions
+
     /// The parsed flags. The VCL is compiled here: with `-f` the program comes from the file
     /// (its backends pointed at `-b` when given), otherwise the built-in VCL with `-b`.
     func makeConfiguration() throws -> ShellacConfiguration {
         var parameters = Parameters()
         for assignment in self.parameters {
             do { try parameters.set(assignment) } catch { throw ValidationError("-p \(assignment): \(error)") }
+        }
+        if let ttl = varnishd.defaultTTL {
+            do { try parameters.set("default_ttl", ttl) } catch { throw ValidationError("-t \(ttl): \(error)") }
         }
         var endpoints: [Endpoint] = []
         for text in listen.isEmpty ? [":6081"] : listen {
@@ -56,9 +64,7 @@ struct ShellacCommand: AsyncParsableCommand {
             }
             endpoints.append(endpoint)
         }
-        guard let storageBytes = Self.parseStorage(storage) else {
-            throw ValidationError("-s \(storage): expected malloc,SIZE (for example malloc,256m)")
-        }
+        let storageBytes = try StorageOption.totalBytes(storage)
         var backend: Backend?
         if let backendText = self.backend {
             guard let parsed = Backend(parsing: backendText) else {
@@ -111,20 +117,20 @@ struct ShellacCommand: AsyncParsableCommand {
         }
     }
 
-    /// `malloc,256m`, `malloc`, `name=malloc,1G`.
-    static func parseStorage(_ text: String) -> Int? {
-        var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        if let first = parts.first, let equals = first.firstIndex(of: "=") {
-            parts[0] = String(first[first.index(after: equals)...])
-        }
-        guard parts.first == "malloc" || parts.first == "default" else { return nil }
-        if parts.count == 1 { return 256 << 20 }
-        guard parts.count == 2 else { return nil }
-        return Parameters.parseBytes(parts[1])
-    }
-
     func run() async throws {
+        if varnishd.version {
+            Console.out("shellac (varnishd 7.1 compatible)")
+            return
+        }
+        if let what = varnishd.print {
+            guard let text = VarnishdOptions.printout(what) else {
+                throw ValidationError("-x \(what): expected parameter, builtin, cli or optstring")
+            }
+            Console.out(text)
+            return
+        }
         let configuration = try makeConfiguration()
+        for notice in varnishd.notices + StorageOption.notices(storage) { Console.error("shellac: \(notice)") }
         if compileOnly {
             let file = vclFile ?? "the built-in VCL"
             Console.out("shellac: \(file): VCL compiled (\(configuration.vcl?.warnings.count ?? 0) warnings)")
@@ -148,12 +154,28 @@ struct ShellacCommand: AsyncParsableCommand {
             await server.shutdown()
             throw ExitCode(2)
         }
+        let commands = AdminCommands(
+            registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters, log: server.log)
+        if let cliFile = varnishd.cliFile {
+            do {
+                try StartupCommands.run(file: cliFile, with: commands)
+            } catch {
+                Console.error("shellac: -I \(cliFile): \(error)")
+                await server.shutdown()
+                throw ExitCode(2)
+            }
+        }
+        if let pidFile = varnishd.pidFile {
+            guard FileManager.default.createFile(atPath: pidFile, contents: Data("\(getpid())\n".utf8)) else {
+                Console.error("shellac: -P \(pidFile): cannot write the pid file")
+                await server.shutdown()
+                throw ExitCode(2)
+            }
+        }
+        defer { if let pidFile = varnishd.pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
         var admin: AdminServer?
         var adminAddress: SocketAddressDescription?
         if let text = self.adminAddress, text != "none", let endpoint = Endpoint(parsing: text, defaultPort: nil) {
-            let commands = AdminCommands(
-                registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters,
-                log: server.log)
             let adminServer = AdminServer(commands: commands, secret: secret)
             do {
                 adminAddress = SocketAddressDescription(address: try await adminServer.start(endpoint: endpoint))

@@ -22,7 +22,7 @@ struct AdminCommandSpec: Sendable {
                          help: "Unload the named configuration (it must not be active).", minArguments: 1, maxArguments: 1),
         AdminCommandSpec(name: "vcl.list", syntax: "vcl.list", help: "List all loaded configurations.", minArguments: 0, maxArguments: 0),
         AdminCommandSpec(name: "ban", syntax: "ban <field> <operator> <arg> [&& <field> <oper> <arg> ...]",
-                         help: "Remove the cached objects matching the expression (req.url, req.http.*, obj.status, obj.http.*, obj.ttl/age/grace/keep).",
+                         help: "Ban the objects stored before now that match the expression (req.url, req.http.*, obj.status, obj.http.*, obj.ttl/age/grace/keep): each goes when a lookup finds it.",
                          minArguments: 3, maxArguments: Int.max),
         AdminCommandSpec(name: "param.show", syntax: "param.show [-l] [<param>]",
                          help: "Show parameters and their values.", minArguments: 0, maxArguments: 2),

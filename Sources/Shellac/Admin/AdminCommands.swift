@@ -35,6 +35,11 @@ public final class AdminCommands: Sendable {
 
     /// Runs one request already split into words (the command first). `auth` and `quit` are
     /// handled by the session and never reach here.
+    /// Every command's syntax and help (`varnishd -x cli`).
+    public static var summary: String {
+        AdminCommandSpec.all.map { "\($0.syntax)\n    \($0.help)\n" }.joined(separator: "\n")
+    }
+
     public func execute(_ words: [String]) -> AdminResponse {
         guard let name = words.first else { return AdminResponse(.ok, "") }
         guard let spec = AdminCommandSpec.named(name) else {

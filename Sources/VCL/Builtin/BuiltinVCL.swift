@@ -1,9 +1,9 @@
 /// Shellac's built-in VCL, appended after the user's subs as Varnish does with builtin.vcl.
 /// Written for Shellac; it behaves like Varnish 7's default policy.
-enum BuiltinVCL {
+public enum BuiltinVCL {
     static let name = "<builtin>"
 
-    static let source = #"""
+    public static let source = #"""
     vcl 4.1;
 
     # Client side ------------------------------------------------------------
