@@ -9,7 +9,7 @@ struct ShellacCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shellac",
         abstract: "An HTTP accelerator: a caching reverse proxy that reads Varnish's flags.",
-        subcommands: [AdmCommand.self, LogCommand.self],
+        subcommands: [AdmCommand.self, LogCommand.self, StatCommand.self],
         // varnishd's -h picks the hash algorithm; its help is -?.
         helpNames: [.customShort("?"), .long])
 
@@ -155,7 +155,8 @@ struct ShellacCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let commands = AdminCommands(
-            registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters, log: server.log)
+            registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters, log: server.log,
+            statistics: server.statistics)
         if let cliFile = varnishd.cliFile {
             do {
                 try StartupCommands.run(file: cliFile, with: commands)
@@ -175,7 +176,18 @@ struct ShellacCommand: AsyncParsableCommand {
         defer { if let pidFile = varnishd.pidFile { try? FileManager.default.removeItem(atPath: pidFile) } }
         var admin: AdminServer?
         var adminAddress: SocketAddressDescription?
-        if let text = self.adminAddress, text != "none", let endpoint = Endpoint(parsing: text, defaultPort: nil) {
+        // As varnishd: with a work directory and no -T, a CLI on a port of the loopback, its
+        // secret made there when there is no -S; `shellac adm -n` finds both.
+        let work = workdir.map { WorkDirectory(path: $0) }
+        var cliText = self.adminAddress
+        if cliText == nil, let work {
+            cliText = "127.0.0.1:0"
+            if secret == nil {
+                let made = try work.makeSecret()
+                secret = FileManager.default.contents(atPath: made).map { Array($0) }
+            }
+        }
+        if let text = cliText, text != "none", let endpoint = Endpoint(parsing: text, defaultPort: nil) {
             let adminServer = AdminServer(commands: commands, secret: secret)
             do {
                 adminAddress = SocketAddressDescription(address: try await adminServer.start(endpoint: endpoint))
@@ -187,6 +199,10 @@ struct ShellacCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
+        if let work, let adminAddress {
+            work.publish(address: adminAddress.text, secretFile: secretFile ?? (self.adminAddress == nil ? work.secretFile : nil))
+        }
+        defer { work?.withdraw() }
         for address in addresses { say("listening on \(address.text)") }
         if let adminAddress { say("admin CLI on \(adminAddress.text)") }
         say("backend \(configuration.backend.host):\(configuration.backend.port), storage \(configuration.storageBytes) bytes, VCL \(server.vcl.activeName)")

@@ -16,6 +16,10 @@ do {
     if arguments.first == LogCommand.configuration.commandName {
         // Parsed on its own: as a subcommand, the daemon's own -T and -S would claim its flags.
         command = try LogCommand.parseAsRoot(Array(arguments.dropFirst()))
+    } else if arguments.first == StatCommand.configuration.commandName {
+        // On its own too (the daemon's -n and -j); varnishstat's -1 is not a name ArgumentParser
+        // takes, so it arrives as --once.
+        command = try StatCommand.parseAsRoot(arguments.dropFirst().map { $0 == "-1" ? "--once" : $0 })
     } else {
         command = try ShellacCommand.parseAsRoot()
     }

@@ -12,15 +12,21 @@ public final class AdminCommands: Sendable {
     let parameters: LiveParameters
     /// What `log.read` reads.
     let log: TransactionLog
+    /// What `stat` reads.
+    let statistics: Statistics
+    /// When the server started, for `MAIN.uptime`.
+    let started = Date()
 
     public init(
-        registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: LiveParameters, log: TransactionLog
+        registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: LiveParameters, log: TransactionLog,
+        statistics: Statistics = Statistics()
     ) {
         self.registry = registry
         self.loader = loader
         self.store = store
         self.parameters = parameters
         self.log = log
+        self.statistics = statistics
     }
 
     public static let banner = """
@@ -61,6 +67,7 @@ public final class AdminCommands: Sendable {
         case "param.show": return showParameters(arguments)
         case "param.set": return setParameter(arguments[0], arguments[1])
         case "log.read": return readLog(arguments)
+        case "stat": return AdminResponse(.ok, counters().map { "\($0.name) \($0.value)" }.joined(separator: "\n"))
         default: return AdminResponse(.unimplemented, "Unimplemented request: \(name)")
         }
     }
@@ -176,6 +183,22 @@ public final class AdminCommands: Sendable {
             return AdminResponse(.parameter, "\(error)")
         }
         return AdminResponse(.ok, "")
+    }
+
+    // MARK: - stat
+
+    /// Every counter, by varnishstat's name: the request path's, the store's, uptime.
+    func counters() -> [(name: String, value: Int)] {
+        let store = self.store.statistics
+        return statistics.snapshot() + [
+            ("MAIN.uptime", Int(Date().timeIntervalSince(started))),
+            ("MAIN.n_object", store.objects),
+            ("MAIN.n_lru_nuked", store.evictions),
+            ("MAIN.bans", self.store.pendingBans),
+            ("MAIN.bans_obj_killed", self.store.bannedObjects),
+            ("SMA.s0.g_bytes", store.usedBytes),
+            ("SMA.s0.g_space", max(0, self.store.capacity - store.usedBytes)),
+        ]
     }
 
     // MARK: - log.read
