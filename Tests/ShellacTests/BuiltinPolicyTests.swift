@@ -102,6 +102,36 @@ struct BuiltinPolicyTests {
         }
     }
 
+    @Test("backend_response: the Swift cacheability rule makes hit-for-miss exactly where the built-in VCL text does")
+    func sameBackendResponseDecisions() throws {
+        let program = try VCLCompiler.compile(
+            source: "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; }\n", name: "builtin.vcl", nativeBuiltins: false)
+        let cacheControls = [
+            nil, "max-age=60", "no-cache", "no-store", "private", "public, max-age=10", "s-maxage=5", "PRIVATE",
+            "no-cache=\"Set-Cookie\"", "max-age=0, must-revalidate",
+        ]
+        let surrogates = [nil, "no-store", "max-age=10", "content=\"ESI/1.0\", no-store"]
+        let varies = [nil, "*", "Accept-Encoding"]
+        var random = Generator(state: 21)
+        for _ in 0..<1500 {
+            var headers = HeaderList()
+            if let value = cacheControls[random.next(cacheControls.count)] { headers.add("Cache-Control", value) }
+            if let value = surrogates[random.next(surrogates.count)] { headers.add("Surrogate-Control", value) }
+            if let value = varies[random.next(varies.count)] { headers.add("Vary", value) }
+            if random.next(4) == 0 { headers.add("Set-Cookie", "s=1") }
+            let ttl = [-1.0, 0, 60][random.next(3)]
+            let context = program.makeContext()
+            context.bereq.method = "GET"
+            context.bereq.url = "/"
+            context.beresp.ttl = ttl
+            context.beresp.headers = headers
+            #expect(program.run(.backendResponse, context) == .deliver)
+            let swift = Cacheability.uncacheableReason(headers: headers, ttl: ttl) != nil
+            #expect(swift == context.beresp.uncacheable, "ttl \(ttl) \(headers)")
+            if swift { #expect(context.beresp.ttl == Cacheability.hitForMissTTL) }
+        }
+    }
+
     /// The status line and fields of a head, the Date's value left out (it is the clock's).
     static func fields(_ buffer: ByteBuffer) -> [String] {
         String(buffer: buffer).split(separator: "\r\n").map { line in
