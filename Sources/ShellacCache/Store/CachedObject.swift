@@ -198,11 +198,6 @@ public final class CachedObject: @unchecked Sendable {
 
     public var isPrivate: Bool { state.withLock { $0.isPrivate } }
 
-    /// Changes the lifetime (a purge or ban sets ttl to zero; VCL may change it).
-    public func updateLifetime(_ update: (inout ObjectLifetime) -> Void) {
-        state.withLock { update(&$0.lifetime) }
-    }
-
     private func notify(_ change: (inout State) -> Void) {
         let listeners = state.withLock { state -> [@Sendable () -> Void] in
             change(&state)
