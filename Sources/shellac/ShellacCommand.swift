@@ -156,7 +156,7 @@ struct ShellacCommand: AsyncParsableCommand {
         }
         let commands = AdminCommands(
             registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters, log: server.log,
-            statistics: server.statistics)
+            statistics: server.statistics, transactionIDs: server.transactionIDs)
         if let cliFile = varnishd.cliFile {
             do {
                 try StartupCommands.run(file: cliFile, with: commands)

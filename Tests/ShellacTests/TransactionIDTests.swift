@@ -21,4 +21,15 @@ struct TransactionIDTests {
         }
         #expect(seen.min() == 1001)
     }
+
+    @Test("debug.xid restarts the numbering after N with blocks of one: ids follow each other across loops")
+    func restart() {
+        let source = TransactionIDs()
+        let first = TransactionIDBlock(source: source)
+        let second = TransactionIDBlock(source: source)
+        _ = (first.make(), second.make())  // each holds a block of 64
+        source.restart(after: 999)
+        #expect([first.make(), second.make(), first.make(), second.make()] == [1000, 1001, 1002, 1003])
+        #expect(source.upcoming == 1004)
+    }
 }

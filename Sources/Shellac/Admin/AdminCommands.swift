@@ -14,13 +14,16 @@ public final class AdminCommands: Sendable {
     let log: TransactionLog
     /// What `stat` reads.
     let statistics: Statistics
+    /// What `debug.xid` restarts.
+    let transactionIDs: TransactionIDs
     /// When the server started, for `MAIN.uptime`.
     let started = Date()
 
     public init(
         registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: LiveParameters, log: TransactionLog,
-        statistics: Statistics = Statistics()
+        statistics: Statistics = Statistics(), transactionIDs: TransactionIDs = TransactionIDs()
     ) {
+        self.transactionIDs = transactionIDs
         self.registry = registry
         self.loader = loader
         self.store = store
@@ -67,6 +70,7 @@ public final class AdminCommands: Sendable {
         case "param.show": return showParameters(arguments)
         case "param.set": return setParameter(arguments[0], arguments[1])
         case "log.read": return readLog(arguments)
+        case "debug.xid": return debugXID(arguments)
         case "stat": return AdminResponse(.ok, counters().map { "\($0.name) \($0.value)" }.joined(separator: "\n"))
         default: return AdminResponse(.unimplemented, "Unimplemented request: \(name)")
         }
@@ -183,6 +187,21 @@ public final class AdminCommands: Sendable {
             return AdminResponse(.parameter, "\(error)")
         }
         return AdminResponse(.ok, "")
+    }
+
+    // MARK: - debug.xid
+
+    /// `debug.xid [N [CHUNK]]`: the next transaction id is N + 1, ids handed out CHUNK at a
+    /// time (1 by default); without N, where the numbering stands.
+    private func debugXID(_ arguments: [String]) -> AdminResponse {
+        guard let first = arguments.first else {
+            return AdminResponse(.ok, "XID is \(transactionIDs.upcoming)")
+        }
+        guard let last = UInt64(first), let chunk = arguments.count > 1 ? UInt64(arguments[1]) : 1, chunk > 0 else {
+            return AdminResponse(.parameter, "debug.xid: expected a number and an optional chunk size")
+        }
+        transactionIDs.restart(after: last, blockSize: chunk)
+        return AdminResponse(.ok, "XID is \(last + 1) chunk \(chunk)")
     }
 
     // MARK: - stat

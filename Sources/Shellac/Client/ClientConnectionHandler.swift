@@ -58,6 +58,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
 
     func channelActive(context: ChannelHandlerContext) {
         requests?.counters.increment(.sessions)
+        _ = requests?.makeXID()  // the session's own transaction id, as Varnish numbers them
         server.openConnections.add(1, ordering: .relaxed)
         deadline?.armIdle(parameters.timeoutIdle)
         context.fireChannelActive()

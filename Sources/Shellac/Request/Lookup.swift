@@ -9,7 +9,8 @@ extension RequestStateMachine {
         let now = HTTPDate.currentTime()
         lookupTime = now
         let headers = request.headers
-        let result = server.store.lookup(key: key, xid: xid, now: now) { metadata in
+        // A miss's busy object is numbered as the fetch that fills it, as in Varnish.
+        let result = server.store.lookup(key: key, xid: makeXID(), now: now) { metadata in
             metadata.variant.isEmpty || metadata.variant.matches(headers)
         }
         switch result {

@@ -9,20 +9,23 @@ extension RequestStateMachine {
         guard action == .fetch else { return otherwise(action) }
         counters.increment(.passes)
         let object = CachedObject(
-            key: CacheKey(), xid: xid, lifetime: ObjectLifetime(entered: 0, ttl: 0, grace: 0, keep: 0))
+            key: CacheKey(), xid: makeXID(), lifetime: ObjectLifetime(entered: 0, ttl: 0, grace: 0, keep: 0))
         startFetch(into: object, mode: .pass)
         return .deliver(object, isHit: false, isOwner: true)
     }
 
-    /// Starts the backend transaction that fills `object`. It runs on this loop but owns
-    /// itself: it goes on if the client leaves, so waiters on a miss still get the object.
+    /// Starts the backend transaction that fills `object`, under the object's transaction id
+    /// (the fetch's own, as Varnish numbers a bereq apart from its req). It runs on this loop
+    /// but owns itself: it goes on if the client leaves, so waiters on a miss still get the
+    /// object.
     func startFetch(into object: CachedObject, mode: ObjectFetcher.Mode) {
+        let fetchXID = object.xid
         let backendRequest = BackendRequest(
-            client: request, body: body, mode: mode, clientIP: channel.channel.remoteAddress?.ipAddress, xid: xid)
+            client: request, body: body, mode: mode, clientIP: channel.channel.remoteAddress?.ipAddress, xid: fetchXID)
         BackendTransaction(
-            object: object, mode: mode, server: server, xid: xid, clientHeaders: request.headers,
+            object: object, mode: mode, server: server, xid: fetchXID, clientHeaders: request.headers,
             pool: server.pools.value(on: channel.eventLoop), request: backendRequest,
-            vcl: policy.backendPolicy(for: backendRequest, xid: xid, log: server.log), counters: counters
+            vcl: policy.backendPolicy(for: backendRequest, xid: fetchXID, log: server.log), counters: counters
         ).start()
     }
 }

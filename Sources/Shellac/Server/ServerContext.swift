@@ -14,6 +14,8 @@ final class ServerContext: Sendable {
     let counters: PerEventLoop<CounterBlock>
     /// Each loop's block of transaction ids.
     let transactionIDs: PerEventLoop<TransactionIDBlock>
+    /// Where the loops' blocks come from (`debug.xid` restarts it).
+    let ids: TransactionIDs
     let backend: Backend
     /// Each loop's keep-alive backend connections.
     let pools: PerEventLoop<BackendConnectionPool>
@@ -28,7 +30,7 @@ final class ServerContext: Sendable {
 
     init(
         parameters: LiveParameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry,
-        log: TransactionLog, group: EventLoopGroup
+        log: TransactionLog, group: EventLoopGroup, ids: TransactionIDs = TransactionIDs()
     ) {
         self.live = parameters
         self.store = store
@@ -37,7 +39,7 @@ final class ServerContext: Sendable {
         self.pools = PerEventLoop(group: group) { BackendConnectionPool(eventLoop: $0) }
         self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool(log: log) }
         self.counters = PerEventLoop(group: group) { _ in statistics.makeBlock() }
-        let ids = TransactionIDs()
+        self.ids = ids
         self.transactionIDs = PerEventLoop(group: group) { _ in TransactionIDBlock(source: ids) }
         self.vcl = vcl
         self.log = log

@@ -53,6 +53,8 @@ public final class ShellacServer: Sendable {
     public let parameters: LiveParameters
     /// The transaction log `shellac log` reads (through the admin CLI's `log.read`).
     public let log = TransactionLog()
+    /// Transaction ids (`debug.xid` restarts them).
+    public let transactionIDs = TransactionIDs()
     private let group: MultiThreadedEventLoopGroup
     private let context: ServerContext
     /// One per listener (a helper serves one server channel): closes it and asks each of its
@@ -67,7 +69,7 @@ public final class ShellacServer: Sendable {
         self.parameters = LiveParameters(configuration.parameters)
         self.context = ServerContext(
             parameters: parameters, store: store, statistics: statistics,
-            backend: configuration.backend, vcl: vcl, log: log, group: group)
+            backend: configuration.backend, vcl: vcl, log: log, group: group, ids: transactionIDs)
     }
 
     /// Binds every listen address; returns the bound addresses (port 0 becomes a real port).

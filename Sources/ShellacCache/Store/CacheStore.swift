@@ -45,9 +45,10 @@ public final class CacheStore: Sendable {
 
     /// Finds what the cache holds for `key`, creating the busy object of a miss in the same
     /// critical section, so that concurrent misses on one key coalesce onto one fetch.
-    /// `matchesVary` says whether a stored variant fits this request.
+    /// `matchesVary` says whether a stored variant fits this request. `xid` is asked for only
+    /// when a busy object is made: it is the transaction id of the fetch that will fill it.
     public func lookup(
-        key: CacheKey, xid: UInt64, now: Double, matchesVary: (ObjectMetadata) -> Bool
+        key: CacheKey, xid: @autoclosure () -> UInt64, now: Double, matchesVary: (ObjectMetadata) -> Bool
     ) -> LookupResult {
         index.withLock { index in
             var busy: CachedObject?
@@ -118,7 +119,7 @@ public final class CacheStore: Sendable {
                 }
                 return .busy(busy)
             }
-            let fresh = CachedObject(key: key, xid: xid, lifetime: ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0))
+            let fresh = CachedObject(key: key, xid: xid(), lifetime: ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0))
             if hitForMiss { return .miss(busy: fresh, hitForMiss: true) }
             link(fresh, into: &index)
             if let graceCandidate {
