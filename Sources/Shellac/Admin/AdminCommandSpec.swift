@@ -12,7 +12,7 @@ struct AdminCommandSpec: Sendable {
         AdminCommandSpec(name: "auth", syntax: "auth <response>", help: "Authenticate.", minArguments: 1, maxArguments: 1),
         AdminCommandSpec(name: "quit", syntax: "quit", help: "Close connection.", minArguments: 0, maxArguments: 0),
         AdminCommandSpec(name: "banner", syntax: "banner", help: "Print welcome banner.", minArguments: 0, maxArguments: 0),
-        AdminCommandSpec(name: "status", syntax: "status", help: "Check status of the cache process.", minArguments: 0, maxArguments: 0),
+        AdminCommandSpec(name: "status", syntax: "status [-j]", help: "Check status of the cache process.", minArguments: 0, maxArguments: 1),
         AdminCommandSpec(name: "vcl.load", syntax: "vcl.load <configname> <filename>",
                          help: "Compile and load the VCL file under the name provided.", minArguments: 2, maxArguments: 2),
         AdminCommandSpec(name: "vcl.use", syntax: "vcl.use <configname>",
@@ -38,6 +38,18 @@ struct AdminCommandSpec: Sendable {
         AdminCommandSpec(name: "log.read", syntax: "log.read [<cursor> [<limit>]]",
                          help: "Transaction log records from the cursor on (0: the oldest kept; none: from now), after a line 'next <cursor> missed <count>'. What shellac log polls.",
                          minArguments: 0, maxArguments: 2),
+        AdminCommandSpec(name: "ban.list", syntax: "ban.list", help: "List the active bans.", minArguments: 0, maxArguments: 1),
+        AdminCommandSpec(name: "backend.list", syntax: "backend.list [-p] [<backend_pattern>]",
+                         help: "List the active VCL's backends (every one healthy until probes run).", minArguments: 0, maxArguments: 2),
+        AdminCommandSpec(name: "vcl.inline", syntax: "vcl.inline <configname> <quoted_VCLstring> [auto|cold|warm]",
+                         help: "Compile and load the VCL given inline under the name provided.", minArguments: 2, maxArguments: 3),
+        AdminCommandSpec(name: "param.reset", syntax: "param.reset <param>", help: "Reset a parameter to its default.",
+                         minArguments: 1, maxArguments: 1),
+        AdminCommandSpec(name: "storage.list", syntax: "storage.list", help: "List the storage devices.", minArguments: 0, maxArguments: 1),
+        AdminCommandSpec(name: "panic.show", syntax: "panic.show", help: "Show the last panic, if any.", minArguments: 0, maxArguments: 1),
+        AdminCommandSpec(name: "panic.clear", syntax: "panic.clear [-z]", help: "Clear the last panic, if any.", minArguments: 0, maxArguments: 1),
+        AdminCommandSpec(name: "start", syntax: "start", help: "Start the cache process (it always runs).", minArguments: 0, maxArguments: 0),
+        AdminCommandSpec(name: "stop", syntax: "stop", help: "Stop the cache process (refused: Shellac has one process).", minArguments: 0, maxArguments: 0),
     ]
 
     static func named(_ name: String) -> AdminCommandSpec? { all.first { $0.name == name } }

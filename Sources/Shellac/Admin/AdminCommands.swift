@@ -42,13 +42,13 @@ public final class AdminCommands: Sendable {
         Type 'quit' to close CLI session.
         """
 
-    /// Runs one request already split into words (the command first). `auth` and `quit` are
-    /// handled by the session and never reach here.
     /// Every command's syntax and help (`varnishd -x cli`).
     public static var summary: String {
         AdminCommandSpec.all.map { "\($0.syntax)\n    \($0.help)\n" }.joined(separator: "\n")
     }
 
+    /// Runs one request already split into words (the command first). `auth` and `quit` are
+    /// handled by the session and never reach here.
     public func execute(_ words: [String]) -> AdminResponse {
         guard let name = words.first else { return AdminResponse(.ok, "") }
         guard let spec = AdminCommandSpec.named(name) else {
@@ -61,7 +61,7 @@ public final class AdminCommands: Sendable {
         case "help": return help(arguments.first)
         case "ping": return AdminResponse(.ok, "PONG \(Int(Date().timeIntervalSince1970)) 1.0")
         case "banner": return AdminResponse(.ok, Self.banner)
-        case "status": return AdminResponse(.ok, "Child in state running")
+        case "status": return status(arguments)
         case "vcl.load": return load(name: arguments[0], file: arguments[1])
         case "vcl.use": return use(arguments[0])
         case "vcl.discard": return discard(arguments[0])
@@ -72,7 +72,7 @@ public final class AdminCommands: Sendable {
         case "log.read": return readLog(arguments)
         case "debug.xid": return debugXID(arguments)
         case "stat": return AdminResponse(.ok, counters().map { "\($0.name) \($0.value)" }.joined(separator: "\n"))
-        default: return AdminResponse(.unimplemented, "Unimplemented request: \(name)")
+        default: return more(name, arguments) ?? AdminResponse(.unimplemented, "Unimplemented request: \(name)")
         }
     }
 
@@ -89,6 +89,11 @@ public final class AdminCommands: Sendable {
     // MARK: - VCL
 
     private func load(name: String, file: String) -> AdminResponse {
+        load(name: name) { () throws(VCLCompileError) in try loader.compile(file: file) }
+    }
+
+    /// Compiles with `compile` and keeps the program as `name` (`vcl.load`, `vcl.inline`).
+    func load(name: String, compile: () throws(VCLCompileError) -> VCLProgram) -> AdminResponse {
         guard VCLRegistry.isValidName(name) else {
             return AdminResponse(.parameter, VCLRegistry.RegistryError.badName(name).description)
         }
@@ -97,7 +102,7 @@ public final class AdminCommands: Sendable {
         }
         let program: VCLProgram
         do {
-            program = try loader.compile(file: file)
+            program = try compile()
         } catch {
             return AdminResponse(.parameter, "Message from VCC-compiler:\n\(error.description)\nVCL compilation failed")
         }

@@ -16,7 +16,16 @@ public struct VCLLoader: Sendable {
 
     /// Reads and compiles `path`; throws every error (and warning) found.
     public func compile(file path: String) throws(VCLCompileError) -> VCLProgram {
-        let program = try VCLCompiler.compile(file: path, searchPath: searchPath)
+        overridden(try VCLCompiler.compile(file: path, searchPath: searchPath))
+    }
+
+    /// Compiles VCL given as text (`vcl.inline`), named `name` in diagnostics.
+    public func compile(source: String, name: String) throws(VCLCompileError) -> VCLProgram {
+        overridden(try VCLCompiler.compile(source: source, name: name))
+    }
+
+    /// `program` with every backend pointed at the `-b` address, when there is one.
+    private func overridden(_ program: VCLProgram) -> VCLProgram {
         guard let override = backendOverride else { return program }
         return program.overridingBackends { backend in
             var copy = backend

@@ -7,10 +7,12 @@ import VCL
 ///
 /// `req.*` in a ban is read back from the object's cache key (URL and Host under the default
 /// hash), so a ban means the same at lookup as in a sweep of the store.
-struct BanList {
-    struct Entry {
+public struct BanList: Sendable {
+    public struct Entry: Sendable {
         let id: Int
-        let ban: VCLBan
+        public let ban: VCLBan
+        /// When the ban was issued (seconds since the epoch).
+        public let created: Double
     }
 
     /// Oldest first.
@@ -24,9 +26,9 @@ struct BanList {
 
     var count: Int { entries.count }
 
-    mutating func add(_ ban: VCLBan) {
+    mutating func add(_ ban: VCLBan, now: Double) {
         newestID += 1
-        entries.append(Entry(id: newestID, ban: ban))
+        entries.append(Entry(id: newestID, ban: ban, created: now))
     }
 
     /// Every object has been tested against every ban.

@@ -214,13 +214,16 @@ public final class CacheStore: Sendable {
     /// tested at once and the list emptied.
     public func ban(_ ban: VCLBan, now: Double) {
         index.withLock { index in
-            index.bans.add(ban)
+            index.bans.add(ban, now: now)
             if index.bans.count > BanList.sweepThreshold { sweepBans(&index, now: now) }
         }
     }
 
     /// Bans issued and not yet tested against every older object.
     public var pendingBans: Int { index.withLock { $0.bans.count } }
+
+    /// Those bans, newest first (`ban.list`).
+    public var banList: [BanList.Entry] { index.withLock { $0.bans.entries.reversed() } }
 
     /// Objects removed by bans so far.
     public var bannedObjects: Int { index.withLock { $0.banned } }

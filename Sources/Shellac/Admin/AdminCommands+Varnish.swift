@@ -1,0 +1,78 @@
+import Foundation
+import ShellacCache
+import VCL
+
+/// The rest of varnishd's CLI commands, answered as varnishd answers them where Shellac has
+/// the state they report, and refused (300) where it has not (a child process to stop, a
+/// panic to show).
+extension AdminCommands {
+    /// The commands of this file, or nil for a name they do not cover.
+    func more(_ name: String, _ arguments: [String]) -> AdminResponse? {
+        switch name {
+        case "ban.list": return banList()
+        case "backend.list": return backendList()
+        case "vcl.inline":
+            let source = arguments[1]
+            return load(name: arguments[0]) { () throws(VCLCompileError) in
+                try loader.compile(source: source, name: "<vcl.inline>")
+            }
+        case "param.reset": return resetParameter(arguments[0])
+        case "storage.list": return AdminResponse(.ok, "Storage devices:\n\tstorage.s0 = malloc\n\tstorage.Transient = malloc")
+        case "panic.show": return AdminResponse(.cannot, "Child has not panicked or panic has been cleared")
+        case "panic.clear": return AdminResponse(.ok, "")
+        case "start": return AdminResponse(.cannot, "Child in state running")
+        case "stop": return AdminResponse(.cannot, "Shellac has no child process to stop; stop it with SIGTERM")
+        default: return nil
+        }
+    }
+
+    /// `status [-j]`.
+    func status(_ arguments: [String]) -> AdminResponse {
+        guard arguments.first == "-j" else { return AdminResponse(.ok, "Child in state running") }
+        return AdminResponse(.ok, "[ 2, [\"status\", \"-j\"], \(Date().timeIntervalSince1970),\n  \"running\"\n]")
+    }
+
+    /// varnishd's listing: the time, the objects that still refer to the ban (not counted
+    /// here: 0), `C` for a ban every object has been tested against, the expression. Newest
+    /// first; the last line is the ban every store starts with, complete.
+    func banList() -> AdminResponse {
+        var lines = ["Present bans:"]
+        for entry in store.banList {
+            lines.append(Self.banLine(time: entry.created, completed: false, text: entry.ban.text))
+        }
+        lines.append(Self.banLine(time: started.timeIntervalSince1970, completed: true, text: ""))
+        return AdminResponse(.ok, lines.joined(separator: "\n"))
+    }
+
+    private static func banLine(time: Double, completed: Bool, text: String) -> String {
+        String(format: "%.6f %10d ", time, 0) + (completed ? "C" : "-") + (text.isEmpty ? "" : "  " + text)
+    }
+
+    /// The active VCL's backends, as `backend.list` shows them.
+    func backendList() -> AdminResponse {
+        let active = registry.current
+        var lines = ["Backend name                   Admin      Probe    Health     Last change"]
+        for backend in active.program.backends {
+            let name = "\(active.name).\(backend.name)".padding(toLength: 30, withPad: " ", startingAt: 0)
+            lines.append("\(name) probe      0/0      healthy    \(Self.httpDate(started.timeIntervalSince1970))")
+        }
+        return AdminResponse(.ok, lines.joined(separator: "\n"))
+    }
+
+    private static func httpDate(_ time: Double) -> String {
+        HTTPDate.format(Int64(time))
+    }
+
+    /// `param.reset NAME`: back to its default.
+    func resetParameter(_ name: String) -> AdminResponse {
+        guard let value = Parameters().value(of: name) else {
+            return AdminResponse(.parameter, "Unknown parameter \"\(name)\".")
+        }
+        do {
+            _ = try parameters.set(name, value)
+        } catch {
+            return AdminResponse(.parameter, "\(error)")
+        }
+        return AdminResponse(.ok, "")
+    }
+}

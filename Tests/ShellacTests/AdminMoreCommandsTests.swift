@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import VCL
+
+@testable import Shellac
+@testable import ShellacCache
+
+/// The rest of varnishd's CLI commands, run on `AdminCommands` directly (no socket).
+@Suite("Admin CLI: varnishd's other commands")
+struct AdminMoreCommandsTests {
+    static func commands() throws -> AdminCommands {
+        let program = try VCLCompiler.compile(
+            source: "vcl 4.1;\nbackend web { .host = \"127.0.0.1\"; .port = \"8080\"; }\n", name: "boot.vcl")
+        return AdminCommands(
+            registry: VCLRegistry(boot: program), loader: VCLLoader(), store: CacheStore(capacity: 1 << 20),
+            parameters: LiveParameters(Parameters()), log: TransactionLog())
+    }
+
+    @Test("ban.list lists the bans, newest first, above the store's first (complete) one")
+    func banList() throws {
+        let admin = try Self.commands()
+        #expect(admin.execute(["ban", "req.url", "~", "^/a"]).status == 200)
+        #expect(admin.execute(["ban", "obj.status", "==", "404"]).status == 200)
+        let listing = admin.execute(["ban.list"])
+        #expect(listing.status == 200)
+        let lines = listing.body.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Present bans:")
+        #expect(lines.count == 4)
+        #expect(lines[1].hasSuffix("-  obj.status == 404") && lines[2].hasSuffix("-  req.url ~ ^/a"))
+        #expect(lines[3].hasSuffix(" C"))
+    }
+
+    @Test("vcl.inline compiles VCL given as text; errors come back as 106 with the compiler's message")
+    func vclInline() throws {
+        let admin = try Self.commands()
+        let ok = admin.execute(["vcl.inline", "v2", "vcl 4.1; backend b { .host = \"127.0.0.1\"; } sub vcl_recv { return (pass); }"])
+        #expect(ok.status == 200 && ok.body.contains("VCL compiled."))
+        #expect(admin.execute(["vcl.use", "v2"]).status == 200)
+        let broken = admin.execute(["vcl.inline", "v3", "vcl 4.1; sub vcl_recv { return (nonsense); }"])
+        #expect(broken.status == 106 && broken.body.contains("VCL compilation failed"))
+    }
+
+    @Test("param.reset puts a parameter back to its default; status -j, backend.list, storage.list answer")
+    func others() throws {
+        let admin = try Self.commands()
+        #expect(admin.execute(["param.set", "default_ttl", "30"]).status == 200)
+        #expect(admin.parameters.current.defaultTTL == 30)
+        #expect(admin.execute(["param.reset", "default_ttl"]).status == 200)
+        #expect(admin.parameters.current.defaultTTL == 120)
+        #expect(admin.execute(["param.reset", "no_such"]).status == 106)
+        #expect(admin.execute(["status", "-j"]).body.contains("\"running\""))
+        #expect(admin.execute(["backend.list"]).body.contains("boot.web"))
+        #expect(admin.execute(["storage.list"]).body.contains("storage.s0"))
+        #expect(admin.execute(["panic.show"]).status == 300)
+        #expect(admin.execute(["stop"]).status == 300)
+    }
+}
