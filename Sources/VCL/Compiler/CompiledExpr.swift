@@ -47,12 +47,16 @@ enum CompiledExpr: Sendable {
         }
     }
 
-    /// The expression as a BOOL condition: BOOL itself, or "is set" for STRING and BACKEND.
+    /// The expression as a BOOL condition, as Varnish's VCC folds them: BOOL itself, "is set"
+    /// for STRING and BACKEND, non-zero for INT, positive for DURATION (REAL is not folded:
+    /// comparing it to zero is left to the user, as in Varnish).
     var asBool: Fn<Bool>? {
         switch self {
         case .bool(let f): return f
         case .string(let f): return { f($0) != nil }
         case .backend(let f): return { f($0) != nil }
+        case .int(let f): return { f($0) != 0 }
+        case .duration(let f): return { f($0) > 0 }
         default: return nil
         }
     }
