@@ -129,6 +129,13 @@ struct BackendResponseDecoderTests {
         #expect(outcome.error != nil && outcome.ends.isEmpty, "\(body)")
     }
 
+    @Test("an empty or malformed Content-Length or Transfer-Encoding is an error (varnishtest r01014)",
+          arguments: ["Content-Length:", "Content-Length: 5, 6", "Content-Length: abc", "Content-Length: -1", "Transfer-Encoding:"])
+    func badFraming(_ field: String) throws {
+        let outcome = try Self.decode("HTTP/1.1 200 OK\r\n\(field)\r\n\r\nhello", close: true)
+        #expect(outcome.heads.isEmpty && outcome.error != nil, "\(field)")
+    }
+
     @Test("obs-fold continues the previous field with a space; a line without a colon is an error")
     func foldingAndBadLines() throws {
         let folded = try Self.decode("HTTP/1.1 200 OK\r\nX-Long: one\r\n  two\r\nContent-Length: 0\r\n\r\n")

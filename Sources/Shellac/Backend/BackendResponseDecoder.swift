@@ -233,10 +233,18 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
 
     static func framing(status: Int, method: HTTPMethod, headers: HTTPHeaders) -> Framing {
         if method == .HEAD || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
-        let lengths = headers[canonicalForm: "content-length"]
-        let codings = headers[canonicalForm: "transfer-encoding"]
-        if !codings.isEmpty {
-            if !lengths.isEmpty { return .failure("both Content-Length and Transfer-Encoding") }
+        // Every comma-separated element of every field line, empty ones kept: an empty
+        // Content-Length or Transfer-Encoding is an error, not an absent one.
+        func elements(_ name: String) -> [Substring] {
+            headers[name].flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                .map { $0.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed() }
+                .map { Substring(String($0)) }
+        }
+        let lengths = elements("content-length")
+        let codings = elements("transfer-encoding")
+        if headers.contains(name: "transfer-encoding") {
+            if headers.contains(name: "content-length") { return .failure("both Content-Length and Transfer-Encoding") }
+            if codings.contains(where: \.isEmpty) { return .failure("bad Transfer-Encoding") }
             return codings.last.map { $0.lowercased() == "chunked" } == true ? .chunked : .untilClose
         }
         guard let first = lengths.first else { return .untilClose }
