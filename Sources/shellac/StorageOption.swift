@@ -42,7 +42,12 @@ enum StorageOption {
             if name?.lowercased() == "transient" { return "-s \(spec): accepted; Shellac keeps no Transient store apart" }
             if kind == "file" { return "-s \(spec): a memory store of that size (no file store yet)" }
             return nil
-        } + (specs.count > 1 ? ["-s: \(specs.count) stores given; Shellac keeps one memory store of their sizes together"] : [])
+        } + (stores(specs) > 1 ? ["-s: \(stores(specs)) stores given; Shellac keeps one memory store of their sizes together"] : [])
+    }
+
+    /// The stores given other than Transient.
+    private static func stores(_ specs: [String]) -> Int {
+        specs.filter { split($0).name?.lowercased() != "transient" }.count
     }
 
     private static func split(_ spec: String) -> (name: String?, kind: String?, options: [String]) {

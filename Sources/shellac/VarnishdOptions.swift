@@ -60,6 +60,11 @@ struct VarnishdOptions: ParsableArguments {
         return lines
     }
 
+    /// The varnishd options that take a value. getopt lets the value follow the letter
+    /// (`-pdefault_ttl=10`, `-sTransient=malloc,1m`); ArgumentParser would read the `=` as the
+    /// end of an option's name, so such arguments are split in two before parsing.
+    static let valueLetters = Set("abfhiIjlMnpPrsStTWx")
+
     /// `-x WHAT`: what varnishd prints for it, or nil for a WHAT it does not know.
     static func printout(_ what: String) -> String? {
         switch what {
@@ -74,5 +79,26 @@ struct VarnishdOptions: ParsableArguments {
         default:
             return nil
         }
+    }
+}
+
+extension ShellacCommand {
+    /// `arguments` with each `-Xvalue` of a value-taking varnishd option split into `-X value`.
+    static func splittingJoinedValues(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var expectsValue = false
+        for argument in arguments {
+            defer { expectsValue = !expectsValue && argument.count == 2 && argument.hasPrefix("-")
+                && argument.last.map { VarnishdOptions.valueLetters.contains($0) } == true }
+            guard !expectsValue, argument.count > 2, argument.hasPrefix("-"), !argument.hasPrefix("--"),
+                let letter = argument.dropFirst().first, VarnishdOptions.valueLetters.contains(letter)
+            else {
+                result.append(argument)
+                continue
+            }
+            result.append("-\(letter)")
+            result.append(String(argument.dropFirst(2)))
+        }
+        return result
     }
 }

@@ -21,7 +21,7 @@ do {
         // takes, so it arrives as --once.
         command = try StatCommand.parseAsRoot(arguments.dropFirst().map { $0 == "-1" ? "--once" : $0 })
     } else {
-        command = try ShellacCommand.parseAsRoot()
+        command = try ShellacCommand.parseAsRoot(ShellacCommand.splittingJoinedValues(arguments))
     }
     if let asyncCommand = command as? any AsyncParsableCommand {
         try await runAsync(asyncCommand)

@@ -35,8 +35,9 @@ struct VarnishdOptionsTests {
         let cliFile = try Self.temporaryFile("# set up\nparam.set default_grace 7\n-vcl.use no_such_vcl\n")
         let child = try ChildProcess.launch(
             Self.binary,
-            ["-a", "127.0.0.1:0", "-b", origin.address, "-Wpoll", "-h", "classic", "-t", "30", "-s", "Transient=malloc,1m",
-             "-smalloc,16m", "-s", "file,/tmp/shellac-unused,8m", "-i", "edge1", "-P", pidFile, "-I", cliFile, "-F"])
+            ["-a", "127.0.0.1:0", "-b", origin.address, "-Wpoll", "-h", "classic", "-t", "30", "-sTransient=malloc,1m",
+             "-smalloc,16MB", "-s", "file,/tmp/shellac-unused,8m", "-i", "edge1", "-P", pidFile, "-I", cliFile,
+             "-pdefault_grace=5", "-F"])
         let address = try await child.waitForListening(timeout: .seconds(10))
         let response = try await fetch("http://127.0.0.1:\(address.port)/s")
         #expect(response.status == 200 && response.body == "ok")

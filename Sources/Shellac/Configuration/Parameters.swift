@@ -130,9 +130,15 @@ public struct Parameters: Sendable, Equatable {
         return value * scale
     }
 
-    /// `256m`, `1G`, `32k`, `1024` → bytes (binary multiples, as varnishd's).
+    /// `256m`, `1G`, `32k`, `1MB`, `1024` → bytes (binary multiples, as varnishd's).
     public static func parseBytes(_ text: String) -> Int? {
         var number = Substring(text.trimmingASCIISpaces())
+        // varnishd also takes a B after the unit: 1MB, 32kB.
+        if number.count > 2, number.last == "B" || number.last == "b",
+            let unit = number.dropLast().last?.lowercased(), "kmgt".contains(unit)
+        {
+            number = number.dropLast()
+        }
         var scale = 1
         if let last = number.last?.lowercased() {
             switch last {
