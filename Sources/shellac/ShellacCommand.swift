@@ -58,11 +58,7 @@ struct ShellacCommand: AsyncParsableCommand {
         }
         var endpoints: [Endpoint] = []
         for text in listen.isEmpty ? [":6081"] : listen {
-            let address = text.split(separator: ",").first.map(String.init) ?? text
-            guard let endpoint = Endpoint(parsing: address, defaultPort: 80) else {
-                throw ValidationError("-a \(text): expected [host]:port")
-            }
-            endpoints.append(endpoint)
+            endpoints.append(try ListenOption.endpoint(text))
         }
         let storageBytes = try StorageOption.totalBytes(storage)
         var backend: Backend?

@@ -63,4 +63,21 @@ struct VarnishdOptionsTests {
         #expect(await child.waitForExit() == .exited(2))
         #expect(child.stderr.contains(option[0]), "\(child.stderr)")
     }
+
+    @Test("-a /path/to.sock,mode=0600 listens on a Unix domain socket with that mode, beside a TCP listener")
+    func unixSocket() async throws {
+        let curl = try #require(ChildProcess.which("curl"), "curl is needed")
+        let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "over uds"))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shellac-\(UUID().uuidString.prefix(8)).sock").path
+        let child = try ChildProcess.launch(
+            Self.binary, ["-a", "\(path),mode=0600", "-a", "127.0.0.1:0", "-b", origin.address, "-F"])
+        _ = try await child.waitForListening(timeout: .seconds(10))
+        _ = try await child.waitForLine(containing: "listening on \(path)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let request = try ChildProcess.launch(curl, ["-s", "--unix-socket", path, "http://localhost/uds"])
+        #expect(await request.waitForExit() == .exited(0))
+        #expect(request.stdout == "over uds")
+        #expect(await child.stop() == .exited(0))
+    }
 }

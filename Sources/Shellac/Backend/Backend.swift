@@ -19,14 +19,32 @@ public struct Backend: Sendable, Hashable {
     }
 }
 
-/// A host and port written as `host:port`, `:port`, `[::1]:port` or `host`.
+/// A host and port written as `host:port`, `:port`, `[::1]:port` or `host`; or, for a
+/// listener, the path of a Unix domain socket.
 public struct Endpoint: Sendable, Hashable {
     public var host: String
     public var port: Int
+    /// A Unix domain socket's path (`-a /path/to.sock`); host and port are then unused.
+    public var unixPath: String?
+    /// The permissions of a Unix domain socket's file (`-a /path,mode=0660`).
+    public var unixMode: UInt16?
 
     public init(host: String, port: Int) {
         self.host = host
         self.port = port
+    }
+
+    public init(unixPath: String, mode: UInt16? = nil) {
+        self.host = ""
+        self.port = 0
+        self.unixPath = unixPath
+        self.unixMode = mode
+    }
+
+    /// How the address is written back: `host:port`, `[v6]:port` or the socket's path.
+    public var text: String {
+        if let unixPath { return unixPath }
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     public init?(parsing text: String, defaultPort: Int?) {

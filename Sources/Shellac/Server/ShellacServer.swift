@@ -37,8 +37,7 @@ public struct ListenError: Error, CustomStringConvertible {
     public var underlying: Error
 
     public var description: String {
-        let host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
-        return "cannot listen on \(host):\(endpoint.port): \(underlying)"
+        "cannot listen on \(endpoint.text): \(underlying)"
     }
 }
 
@@ -81,7 +80,7 @@ public final class ShellacServer: Sendable {
             let quiesce = ServerQuiescingHelper(group: group)
             let channel: Channel
             do {
-                channel = try await ServerBootstrap(group: group)
+                let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelInitializer { channel in
@@ -89,7 +88,6 @@ public final class ShellacServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
                     }
                 }
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 8)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .childChannelInitializer { channel in
@@ -101,8 +99,17 @@ public final class ShellacServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(server: context))
                     }
                 }
-                .bind(host: endpoint.host.isEmpty ? "0.0.0.0" : endpoint.host, port: endpoint.port)
-                .get()
+                if let path = endpoint.unixPath {
+                    channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+                    if let mode = endpoint.unixMode, chmod(path, mode_t(mode)) != 0 {
+                        throw ListenError(endpoint: endpoint, underlying: POSIXError(.EPERM))
+                    }
+                } else {
+                    channel = try await bootstrap.childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                        .bind(host: endpoint.host.isEmpty ? "0.0.0.0" : endpoint.host, port: endpoint.port).get()
+                }
+            } catch let error as ListenError {
+                throw error
             } catch {
                 throw ListenError(endpoint: endpoint, underlying: error)
             }

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Shellac
+
+/// varnishd's `-a [name=][address][:port][,PROTO][,user=…][,group=…][,mode=…]`: a TCP
+/// address, or the path of a Unix domain socket (`/…`) whose file gets `mode`. The name is
+/// accepted (Shellac does not show it yet); `user=` and `group=` are accepted and not applied.
+enum ListenOption {
+    static func endpoint(_ text: String) throws -> Endpoint {
+        var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        var address = parts.removeFirst()
+        if let equals = address.firstIndex(of: "="), !address[..<equals].contains(where: { "/:[".contains($0) }) {
+            address = String(address[address.index(after: equals)...])
+        }
+        var mode: UInt16?
+        for option in parts {
+            if option.hasPrefix("mode=") {
+                guard let parsed = UInt16(option.dropFirst(5), radix: 8), parsed <= 0o777 else {
+                    throw ValidationError("-a \(text): mode= expects an octal mode such as 0660")
+                }
+                mode = parsed
+            }
+        }
+        if address.hasPrefix("/") {
+            return Endpoint(unixPath: address, mode: mode)
+        }
+        guard let endpoint = Endpoint(parsing: address, defaultPort: 80) else {
+            throw ValidationError("-a \(text): expected [host]:port or /path/to/socket")
+        }
+        return endpoint
+    }
+}
