@@ -60,6 +60,40 @@ struct FlowControlTests {
         try await measure(request: "BREW /big HTTP/1.1\r\nHost: a\r\n\r\n")
     }
 
+    @Test("a slow client does not hold back a cacheable miss: a second client gets the whole object at once")
+    func slowClientOnSharedMiss() async throws {
+        let size = 32 << 20
+        let python = try #require(ChildProcess.which("python3"), "python3 is needed")
+        let origin = try ChildProcess.launch(python, ["-c", Self.originScript, String(size)])
+        defer { origin.forceKill() }
+        let originPort = try await origin.waitForListening().port
+        let shellac = try ChildProcess.launch(
+            ChildProcess.shellacExecutable(),
+            ["-a", "127.0.0.1:0", "-b", "127.0.0.1:\(originPort)", "-s", "malloc,128m", "-F"])
+        defer { shellac.forceKill() }
+        let port = try await shellac.waitForListening().port
+
+        // The first client starts the miss and then reads nothing.
+        let slow = try SlowClient(port: port)
+        defer { slow.close() }
+        try slow.send("GET /shared HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(slow.read(upTo: 1024) > 0)
+        // The second gets every byte while the first still sleeps.
+        let fast = try SlowClient(port: port)
+        defer { fast.close() }
+        try fast.send("GET /shared HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        var received = 0
+        var closed = false
+        let start = ContinuousClock.now
+        while !closed, ContinuousClock.now - start < .seconds(20) {
+            let got = fast.read(upTo: 1 << 20)
+            if got < 0 { closed = true } else { received += got }
+        }
+        // Its whole response (head and body) came and the connection closed, within the time.
+        #expect(closed, "the second client's response did not end")
+        #expect(received > size, "the second client got \(received) bytes for a \(size)-byte body")
+    }
+
     private func measure(request: String) async throws {
         let python = try #require(ChildProcess.which("python3"), "python3 is needed")
         let origin = try ChildProcess.launch(python, ["-c", Self.originScript, String(Self.bodySize)])
