@@ -63,15 +63,11 @@ struct FlowControlTests {
     @Test("a slow client does not hold back a cacheable miss: a second client gets the whole object at once")
     func slowClientOnSharedMiss() async throws {
         let size = 32 << 20
-        let python = try #require(ChildProcess.which("python3"), "python3 is needed")
-        let origin = try ChildProcess.launch(python, ["-c", Self.originScript, String(size)])
-        defer { origin.forceKill() }
-        let originPort = try await origin.waitForListening().port
-        let shellac = try ChildProcess.launch(
-            ChildProcess.shellacExecutable(),
-            ["-a", "127.0.0.1:0", "-b", "127.0.0.1:\(originPort)", "-s", "malloc,128m", "-F"])
-        defer { shellac.forceKill() }
-        let port = try await shellac.waitForListening().port
+        let (origin, shellac, port) = try await Self.start(bodySize: size, storage: "malloc,128m")
+        defer {
+            origin.forceKill()
+            shellac.forceKill()
+        }
 
         // The first client starts the miss and then reads nothing.
         let slow = try SlowClient(port: port)
@@ -95,15 +91,11 @@ struct FlowControlTests {
     }
 
     private func measure(request: String) async throws {
-        let python = try #require(ChildProcess.which("python3"), "python3 is needed")
-        let origin = try ChildProcess.launch(python, ["-c", Self.originScript, String(Self.bodySize)])
-        defer { origin.forceKill() }
-        let originPort = try await origin.waitForListening().port
-        let shellac = try ChildProcess.launch(
-            ChildProcess.shellacExecutable(),
-            ["-a", "127.0.0.1:0", "-b", "127.0.0.1:\(originPort)", "-s", "malloc,64m", "-F"])
-        defer { shellac.forceKill() }
-        let port = try await shellac.waitForListening().port
+        let (origin, shellac, port) = try await Self.start(bodySize: Self.bodySize, storage: "malloc,64m")
+        defer {
+            origin.forceKill()
+            shellac.forceKill()
+        }
         let before = try #require(Self.residentBytes(of: shellac.pid))
 
         let client = try SlowClient(port: port)
@@ -130,6 +122,28 @@ struct FlowControlTests {
         #expect(received > Int(Self.readSeconds / 2) * Self.bytesPerSecond, "the response streamed: \(received) bytes")
         #expect(growth < Self.rssLimit, "RSS grew by \(growth >> 20) MiB (from \(before >> 20) MiB)")
         print("flow control (\(request.prefix(4))): read \(received >> 10) KiB in \(Self.readSeconds) s; RSS \(before >> 20) -> \(peak >> 20) MiB")
+    }
+
+    /// The python origin answering every request with `bodySize` bytes, and a shellac in
+    /// front of it with the given store; returns both and shellac's port.
+    static func start(bodySize: Int, storage: String) async throws -> (ChildProcess, ChildProcess, Int) {
+        let python = try #require(ChildProcess.which("python3"), "python3 is needed")
+        let origin = try ChildProcess.launch(python, ["-c", originScript, String(bodySize)])
+        do {
+            let originPort = try await origin.waitForListening().port
+            let shellac = try ChildProcess.launch(
+                ChildProcess.shellacExecutable(),
+                ["-a", "127.0.0.1:0", "-b", "127.0.0.1:\(originPort)", "-s", storage, "-F"])
+            do {
+                return (origin, shellac, try await shellac.waitForListening().port)
+            } catch {
+                shellac.forceKill()
+                throw error
+            }
+        } catch {
+            origin.forceKill()
+            throw error
+        }
     }
 
     /// VmRSS of `pid`, in bytes.
