@@ -46,11 +46,16 @@ final class PipeSession {
                     session.pending = nil
                     channel.flush()
                     session.clientWritabilityChanged()
+                    Self.setReading(client, channel.isWritable)
                 case .failure:
                     if !session.clientClosed { failed() }
                 }
             }
     }
+
+    /// Client bytes held while the backend connection is being made, at most (then the
+    /// client is not read until it is ready).
+    static let pendingLimit = 1 << 20
 
     /// Bytes from the client: to the backend. While the backend cannot take more, the client
     /// is not read.
@@ -58,6 +63,7 @@ final class PipeSession {
         guard let backend else {
             var bytes = bytes
             pending.setOrWriteBuffer(&bytes)
+            if (pending?.readableBytes ?? 0) > Self.pendingLimit { Self.setReading(client, false) }
             return
         }
         backend.writeAndFlush(bytes, promise: nil)
