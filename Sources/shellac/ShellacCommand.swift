@@ -89,8 +89,15 @@ struct ShellacCommand: AsyncParsableCommand {
         }
         // `backend` is set on every path above: from -b, from the VCL, or the no-backend stand-in.
         guard let backend else { throw ValidationError("one of -b host:port or -f file.vcl is required") }
-        return ShellacConfiguration(
+        var configuration = ShellacConfiguration(
             listen: endpoints, backend: backend, storageBytes: storageBytes, parameters: parameters, vcl: program)
+        configuration.vclSource = vclFile.flatMap { Self.text(of: $0) }
+        return configuration
+    }
+
+    /// A VCL file's text, for `vcl.show`.
+    static func text(of file: String) -> String? {
+        FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// How `-f` files are compiled, at start, on SIGHUP and by `vcl.load`.
@@ -222,7 +229,7 @@ struct ShellacCommand: AsyncParsableCommand {
         do {
             let program = try loader.compile(file: vclFile)
             Console.diagnostics(program.warnings)
-            let name = registry.loadAndUse(program, namePrefix: "reload_" + Self.timestamp())
+            let name = registry.loadAndUse(program, namePrefix: "reload_" + Self.timestamp(), source: Self.text(of: vclFile))
             say("VCL reloaded from \(vclFile) as \(name), now active")
         } catch {
             Console.diagnostics(error.diagnostics)

@@ -40,6 +40,18 @@ struct AdminMoreCommandsTests {
         #expect(broken.status == 106 && broken.body.contains("VCL compilation failed"))
     }
 
+    @Test("vcl.show gives back the text a VCL was compiled from; -v adds the built-in VCL")
+    func vclShow() throws {
+        let admin = try Self.commands()
+        let text = "vcl 4.1;\nbackend b { .host = \"127.0.0.1\"; }\nsub vcl_recv { return (pass); }\n"
+        #expect(admin.execute(["vcl.inline", "shown", text]).status == 200)
+        #expect(admin.execute(["vcl.show", "shown"]) == AdminResponse(.ok, text))
+        let verbose = admin.execute(["vcl.show", "-v", "shown"])
+        #expect(verbose.status == 200 && verbose.body.contains(text) && verbose.body.contains("sub vcl_synth"))
+        #expect(admin.execute(["vcl.show", "nosuch"]).status == 106)
+        #expect(admin.execute(["vcl.show", "boot"]).body.contains("built-in VCL only"))
+    }
+
     @Test("param.reset puts a parameter back to its default; status -j, backend.list, storage.list answer")
     func others() throws {
         let admin = try Self.commands()

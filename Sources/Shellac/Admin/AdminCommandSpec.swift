@@ -43,6 +43,8 @@ struct AdminCommandSpec: Sendable {
                          help: "List the active VCL's backends (every one healthy until probes run).", minArguments: 0, maxArguments: 2),
         AdminCommandSpec(name: "vcl.inline", syntax: "vcl.inline <configname> <quoted_VCLstring> [auto|cold|warm]",
                          help: "Compile and load the VCL given inline under the name provided.", minArguments: 2, maxArguments: 3),
+        AdminCommandSpec(name: "vcl.show", syntax: "vcl.show [-v] <configname>",
+                         help: "Show the text of the named VCL (-v: with the built-in VCL).", minArguments: 1, maxArguments: 2),
         AdminCommandSpec(name: "param.reset", syntax: "param.reset <param>", help: "Reset a parameter to its default.",
                          minArguments: 1, maxArguments: 1),
         AdminCommandSpec(name: "storage.list", syntax: "storage.list", help: "List the storage devices.", minArguments: 0, maxArguments: 1),

@@ -13,10 +13,11 @@ extension AdminCommands {
         case "backend.list": return backendList()
         case "vcl.inline":
             let source = arguments[1]
-            return load(name: arguments[0]) { () throws(VCLCompileError) in
+            return load(name: arguments[0], source: source) { () throws(VCLCompileError) in
                 try loader.compile(source: source, name: "<vcl.inline>")
             }
         case "param.reset": return resetParameter(arguments[0])
+        case "vcl.show": return showVCL(arguments)
         case "storage.list": return AdminResponse(.ok, "Storage devices:\n\tstorage.s0 = malloc\n\tstorage.Transient = malloc")
         case "panic.show": return AdminResponse(.cannot, "Child has not panicked or panic has been cleared")
         case "panic.clear": return AdminResponse(.ok, "")
@@ -24,6 +25,19 @@ extension AdminCommands {
         case "stop": return AdminResponse(.cannot, "Shellac has no child process to stop; stop it with SIGTERM")
         default: return nil
         }
+    }
+
+    /// `vcl.show [-v] NAME`: the text the program was compiled from (`-v` adds the built-in
+    /// VCL that runs after it, as varnishd's does).
+    func showVCL(_ arguments: [String]) -> AdminResponse {
+        let verbose = arguments.first == "-v"
+        guard let name = arguments.last, name != "-v" else { return AdminResponse(.tooFew, "Too few parameters") }
+        guard let loaded = registry.loaded(named: name) else {
+            return AdminResponse(.parameter, "No VCL named \(name) known.")
+        }
+        let source = loaded.source ?? "// \(name): the built-in VCL only (started with -b)\n"
+        if !verbose { return AdminResponse(.ok, source) }
+        return AdminResponse(.ok, "// VCL.SHOW 0 \(source.utf8.count) input\n\(source)\n// VCL.SHOW 1 \(BuiltinVCL.source.utf8.count) <builtin>\n\(BuiltinVCL.source)")
     }
 
     /// `status [-j]`.

@@ -89,11 +89,13 @@ public final class AdminCommands: Sendable {
     // MARK: - VCL
 
     private func load(name: String, file: String) -> AdminResponse {
-        load(name: name) { () throws(VCLCompileError) in try loader.compile(file: file) }
+        let source = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
+        return load(name: name, source: source) { () throws(VCLCompileError) in try loader.compile(file: file) }
     }
 
-    /// Compiles with `compile` and keeps the program as `name` (`vcl.load`, `vcl.inline`).
-    func load(name: String, compile: () throws(VCLCompileError) -> VCLProgram) -> AdminResponse {
+    /// Compiles with `compile` and keeps the program as `name`, with the text it came from
+    /// (`vcl.load`, `vcl.inline`).
+    func load(name: String, source: String?, compile: () throws(VCLCompileError) -> VCLProgram) -> AdminResponse {
         guard VCLRegistry.isValidName(name) else {
             return AdminResponse(.parameter, VCLRegistry.RegistryError.badName(name).description)
         }
@@ -107,7 +109,7 @@ public final class AdminCommands: Sendable {
             return AdminResponse(.parameter, "Message from VCC-compiler:\n\(error.description)\nVCL compilation failed")
         }
         do {
-            try registry.load(program, as: name)
+            try registry.load(program, as: name, source: source)
         } catch {
             return AdminResponse(.parameter, error.description)
         }

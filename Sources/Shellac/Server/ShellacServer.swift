@@ -17,6 +17,8 @@ public struct ShellacConfiguration: Sendable {
     /// The VCL to boot with (`-f`, or the built-in VCL for `-b`); nil means the built-in VCL
     /// with `backend`.
     public var vcl: VCLProgram?
+    /// The text `vcl` was compiled from (`vcl.show`).
+    public var vclSource: String?
 
     public init(
         listen: [Endpoint], backend: Backend, storageBytes: Int = 256 << 20,
@@ -63,7 +65,8 @@ public final class ShellacServer: Sendable {
     public init(configuration: ShellacConfiguration) {
         self.configuration = configuration
         self.store = CacheStore(capacity: configuration.storageBytes, lruInterval: configuration.parameters.lruInterval)
-        self.vcl = VCLRegistry(boot: configuration.vcl ?? Self.builtinVCL(for: configuration.backend))
+        self.vcl = VCLRegistry(
+            boot: configuration.vcl ?? Self.builtinVCL(for: configuration.backend), source: configuration.vclSource)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? Self.usableCores())
         self.parameters = LiveParameters(configuration.parameters)
         self.context = ServerContext(

@@ -15,11 +15,14 @@ public final class VCLRegistry: Sendable {
         public let program: VCLProgram
         /// Seconds since 1970 when it was loaded.
         public let loadedAt: Double
+        /// The VCL text it was compiled from (`vcl.show`); nil for the built-in VCL of `-b`.
+        public let source: String?
 
-        init(name: String, program: VCLProgram, loadedAt: Double) {
+        init(name: String, program: VCLProgram, loadedAt: Double, source: String?) {
             self.name = name
             self.program = program
             self.loadedAt = loadedAt
+            self.source = source
         }
     }
 
@@ -53,8 +56,8 @@ public final class VCLRegistry: Sendable {
     private let state: Mutex<State>
 
     /// A registry whose only (and active) program is `boot`, named `name`.
-    public init(boot: VCLProgram, name: String = "boot") {
-        let first = Loaded(name: name, program: boot, loadedAt: Date().timeIntervalSince1970)
+    public init(boot: VCLProgram, name: String = "boot", source: String? = nil) {
+        let first = Loaded(name: name, program: boot, loadedAt: Date().timeIntervalSince1970, source: source)
         state = Mutex(State(loaded: [first], active: first))
     }
 
@@ -77,10 +80,15 @@ public final class VCLRegistry: Sendable {
         state.withLock { $0.loaded.first { $0.name == name }?.program }
     }
 
-    /// Adds `program` as `name` (not active yet).
-    public func load(_ program: VCLProgram, as name: String) throws(RegistryError) {
+    /// The loaded program named `name`.
+    public func loaded(named name: String) -> Loaded? {
+        state.withLock { $0.loaded.first { $0.name == name } }
+    }
+
+    /// Adds `program` (compiled from `source`) as `name` (not active yet).
+    public func load(_ program: VCLProgram, as name: String, source: String? = nil) throws(RegistryError) {
         guard Self.isValidName(name) else { throw .badName(name) }
-        let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970)
+        let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970, source: source)
         let taken = state.withLock { state -> Bool in
             if state.loaded.contains(where: { $0.name == name }) { return true }
             state.loaded.append(entry)
@@ -102,7 +110,7 @@ public final class VCLRegistry: Sendable {
     /// Loads `program` under a fresh name starting with `prefix` and makes it active in one
     /// step (SIGHUP). Returns the name used.
     @discardableResult
-    public func loadAndUse(_ program: VCLProgram, namePrefix prefix: String) -> String {
+    public func loadAndUse(_ program: VCLProgram, namePrefix prefix: String, source: String? = nil) -> String {
         state.withLock { state in
             var name = prefix
             var suffix = 1
@@ -110,7 +118,7 @@ public final class VCLRegistry: Sendable {
                 suffix += 1
                 name = "\(prefix)_\(suffix)"
             }
-            let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970)
+            let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970, source: source)
             state.loaded.append(entry)
             state.active = entry
             return name
