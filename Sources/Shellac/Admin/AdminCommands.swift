@@ -218,6 +218,8 @@ public final class AdminCommands: Sendable {
         let store = self.store.statistics
         return statistics.snapshot() + [
             ("MAIN.uptime", Int(Date().timeIntervalSince(started))),
+            ("MAIN.n_vcl", registry.list().count),
+            ("MAIN.n_backend", registry.current.program.backends.count),
             ("MAIN.n_object", store.objects),
             ("MAIN.n_lru_nuked", store.evictions),
             ("MAIN.bans", self.store.pendingBans),

@@ -20,6 +20,7 @@ extension RequestStateMachine {
     /// object.
     func startFetch(into object: CachedObject, mode: ObjectFetcher.Mode) {
         let fetchXID = object.xid
+        counters.increment(.fetches)
         let backendRequest = BackendRequest(
             client: request, body: body, mode: mode, clientIP: channel.channel.remoteAddress?.ipAddress, xid: fetchXID)
         BackendTransaction(

@@ -15,6 +15,8 @@ public final class Statistics: Sendable {
         /// Reused connections found closed and tried again, and VCL's `return (retry)`s.
         case backendRetries
         case backendRequests, fetchFailed, badRequests
+        /// Backend fetches begun (a miss's or a pass's; retries not counted again).
+        case fetches
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -38,6 +40,7 @@ public final class Statistics: Sendable {
             case .backendRequests: "MAIN.backend_req"
             case .fetchFailed: "MAIN.fetch_failed"
             case .badRequests: "MAIN.client_req_400"
+            case .fetches: "MAIN.s_fetch"
             }
         }
     }
@@ -61,7 +64,9 @@ public final class Statistics: Sendable {
     /// Every counter by its Varnish-style name.
     public func snapshot() -> [(name: String, value: Int)] {
         let blocks = self.blocks.withLock { $0 }
-        return Counter.allCases.map { counter in (counter.name, blocks.reduce(0) { $0 + $1.value(counter) }) }
+        func sum(_ counter: Counter) -> Int { blocks.reduce(0) { $0 + $1.value(counter) } }
+        // varnishstat also shows the sessions as s_sess ("total sessions seen").
+        return Counter.allCases.map { ($0.name, sum($0)) } + [("MAIN.s_sess", sum(.sessions))]
     }
 }
 
