@@ -17,26 +17,17 @@ struct AdmCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func run() async throws {
-        let endpoint = try admin.endpoint()
-        let secret = try admin.secret()
         let command = self.command
-        let allOK: Bool
-        do {
-            allOK = try await AdminClient.withConnection(host: endpoint.host, port: endpoint.port) { client in
-                try await client.authenticate(secret: secret)
-                if !command.isEmpty { return Self.show(try await client.send(command)) }
-                var ok = true
-                while let line = readLine() {
-                    if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                    let response = try await client.send(line: line)
-                    ok = Self.show(response) && ok
-                    if response.status == AdminStatus.close.rawValue { break }
-                }
-                return ok
+        let allOK = try await admin.withClient(tool: "adm") { client in
+            if !command.isEmpty { return Self.show(try await client.send(command)) }
+            var ok = true
+            while let line = readLine() {
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                let response = try await client.send(line: line)
+                ok = Self.show(response) && ok
+                if response.status == AdminStatus.close.rawValue { break }
             }
-        } catch {
-            FileHandle.standardError.write(Data("shellac adm: \(admin.address): \(error)\n".utf8))
-            throw ExitCode(2)
+            return ok
         }
         if !allOK { throw ExitCode(1) }
     }

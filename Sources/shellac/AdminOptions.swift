@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Shellac
 
-/// `-T` and `-S` of the commands that talk to a running shellac's admin CLI (`adm`, `log`).
+/// `-T`, `-S` and `-n` of the commands that talk to a running shellac's admin CLI (`adm`,
+/// `log`, `stat`), and the session they open.
 struct AdminOptions: ParsableArguments {
     @Option(name: .customShort("T"), help: ArgumentHelp("Admin CLI address, host:port (default: the one -n's shellac left, else 127.0.0.1:6082).", valueName: "address"))
     var explicitAddress: String?
@@ -35,5 +36,22 @@ struct AdminOptions: ParsableArguments {
             throw ValidationError("-S \(secretFile): cannot read the secret file")
         }
         return Array(contents)
+    }
+
+    /// Connects to the admin CLI, authenticates and runs `body` with the session. Any failure
+    /// (no CLI, a refused secret, an answer `body` cannot use) is printed as
+    /// `shellac TOOL: ADDRESS: ERROR` and ends the tool with exit status 2.
+    func withClient<Result: Sendable>(tool: String, _ body: (AdminClient) async throws -> Result) async throws -> Result {
+        let endpoint = try endpoint()
+        let secret = try secret()
+        do {
+            return try await AdminClient.withConnection(host: endpoint.host, port: endpoint.port) { client in
+                try await client.authenticate(secret: secret)
+                return try await body(client)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("shellac \(tool): \(address): \(error)\n".utf8))
+            throw ExitCode(2)
+        }
     }
 }

@@ -39,39 +39,31 @@ struct LogCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let endpoint = try admin.endpoint()
-        let secret = try admin.secret()
         let wanted = Set(tags.map { $0.lowercased() })
         let limit = self.limit
         let fromStart = self.fromStart
-        do {
-            try await AdminClient.withConnection(host: endpoint.host, port: endpoint.port) { client in
-                try await client.authenticate(secret: secret)
-                var cursor: String? = fromStart ? "0" : nil
-                var printed = 0
-                while true {
-                    let response = try await client.send(["log.read"] + (cursor.map { [$0] } ?? []))
-                    guard response.status == AdminStatus.ok.rawValue, let batch = LogBatch(response.body) else {
-                        throw LogError.unexpected(response)
-                    }
-                    cursor = batch.next
-                    if batch.missed > 0 {
-                        FileHandle.standardError.write(Data("shellac log: \(batch.missed) records overwritten before they were read\n".utf8))
-                    }
-                    var out = ""
-                    for line in batch.lines where wanted.isEmpty || wanted.contains(LogBatch.tag(of: line)) {
-                        out += line + "\n"
-                        printed += 1
-                        if let limit, printed >= limit { break }
-                    }
-                    if !out.isEmpty { FileHandle.standardOutput.write(Data(out.utf8)) }
-                    if let limit, printed >= limit { return }
-                    if batch.lines.isEmpty { try await Task.sleep(for: Self.pollInterval) }
+        try await admin.withClient(tool: "log") { client in
+            var cursor: String? = fromStart ? "0" : nil
+            var printed = 0
+            while true {
+                let response = try await client.send(["log.read"] + (cursor.map { [$0] } ?? []))
+                guard response.status == AdminStatus.ok.rawValue, let batch = LogBatch(response.body) else {
+                    throw LogError.unexpected(response)
                 }
+                cursor = batch.next
+                if batch.missed > 0 {
+                    FileHandle.standardError.write(Data("shellac log: \(batch.missed) records overwritten before they were read\n".utf8))
+                }
+                var out = ""
+                for line in batch.lines where wanted.isEmpty || wanted.contains(LogBatch.tag(of: line)) {
+                    out += line + "\n"
+                    printed += 1
+                    if let limit, printed >= limit { break }
+                }
+                if !out.isEmpty { FileHandle.standardOutput.write(Data(out.utf8)) }
+                if let limit, printed >= limit { return }
+                if batch.lines.isEmpty { try await Task.sleep(for: Self.pollInterval) }
             }
-        } catch {
-            FileHandle.standardError.write(Data("shellac log: \(admin.address): \(error)\n".utf8))
-            throw ExitCode(2)
         }
     }
 

@@ -21,18 +21,7 @@ struct StatCommand: AsyncParsableCommand {
     var fields: [String] = []
 
     func run() async throws {
-        let endpoint = try admin.endpoint()
-        let secret = try admin.secret()
-        let response: AdminResponse
-        do {
-            response = try await AdminClient.withConnection(host: endpoint.host, port: endpoint.port) { client in
-                try await client.authenticate(secret: secret)
-                return try await client.send(["stat"])
-            }
-        } catch {
-            FileHandle.standardError.write(Data("shellac stat: \(admin.address): \(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        let response = try await admin.withClient(tool: "stat") { client in try await client.send(["stat"]) }
         guard response.status == AdminStatus.ok.rawValue else {
             FileHandle.standardError.write(Data("shellac stat: \(response.status) \(response.body)\n".utf8))
             throw ExitCode(1)

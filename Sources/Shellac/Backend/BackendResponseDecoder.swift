@@ -36,10 +36,8 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
     private enum State {
         case head
         case length(remaining: Int)
-        case chunkSize
-        case chunkData(remaining: Int)
-        case chunkDataEnd
-        case trailers
+        /// The request side's decoder, reading line ends as a backend may write them.
+        case chunked(ChunkedDecoder)
         case untilClose
         /// An error was reported; everything else is dropped.
         case failed
@@ -47,8 +45,6 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
 
     /// The largest response head accepted (Varnish's `http_resp_size` is 32k by default).
     static let maxHeadSize = 64 * 1024
-    /// The longest chunk-size line or trailer line accepted.
-    static let maxLineSize = 8 * 1024
 
     private var state = State.head
     private var buffer: ByteBuffer?
@@ -127,25 +123,16 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
             if take == remaining { return .complete(reusable: keepAlive) }
             state = .length(remaining: remaining - take)
             return .progress
-        case .chunkSize:
-            return decodeChunkSize(&input, context: context)
-        case .chunkData(let remaining):
-            let take = min(remaining, input.readableBytes)
-            if let slice = input.readSlice(length: take) { context.fireChannelRead(wrapInboundOut(.body(slice))) }
-            state = take == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - take)
-            return .progress
-        case .chunkDataEnd:
-            guard let line = Self.readLine(&input, limit: 2) else {
-                return input.readableBytes >= 2 ? fail("bad chunk end", context: context) : .needMore
+        case .chunked(var decoder):
+            var body = context.channel.allocator.buffer(capacity: input.readableBytes)
+            let outcome = decoder.decode(&input, into: &body)
+            state = .chunked(decoder)
+            if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
+            switch outcome {
+            case .needMore: return .needMore
+            case .done: return .complete(reusable: keepAlive)
+            case .failure: return fail("bad chunked body", context: context)
             }
-            guard line.readableBytes == 0 else { return fail("bad chunk end", context: context) }
-            state = .chunkSize
-            return .progress
-        case .trailers:
-            guard let line = Self.readLine(&input, limit: Self.maxLineSize) else {
-                return input.readableBytes > Self.maxLineSize ? fail("trailer too long", context: context) : .needMore
-            }
-            return line.readableBytes == 0 ? .complete(reusable: keepAlive) : .progress
         case .untilClose:
             if let slice = input.readSlice(length: input.readableBytes) {
                 context.fireChannelRead(wrapInboundOut(.body(slice)))
@@ -173,13 +160,13 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
             if let first = text.utf8.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
                 // obs-fold: the line continues the previous field's value.
                 guard let last = headers.last else { return fail("bad header line", context: context) }
-                headers.replaceOrAdd(name: last.name, value: last.value + " " + Self.trimmed(Substring(text)))
+                headers.replaceOrAdd(name: last.name, value: last.value + " " + text.trimmingOWS())
                 continue
             }
             guard let colon = text.firstIndex(of: ":"), colon != text.startIndex,
                 !text[..<colon].contains(where: { $0 == " " || $0 == "\t" })
             else { return fail("bad header line", context: context) }
-            headers.add(name: String(text[..<colon]), value: Self.trimmed(text[text.index(after: colon)...]))
+            headers.add(name: String(text[..<colon]), value: String(text[text.index(after: colon)...].trimmingOWS()))
         }
         if (100..<200).contains(status) && status != 101 { return .progress }  // interim: the final one follows
         let method = pendingMethods.isEmpty ? .GET : pendingMethods.removeFirst()
@@ -189,7 +176,7 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
         case .failure(let reason): return fail(reason, context: context)
         case .none, .length(0): state = .head
         case .length(let length): state = .length(remaining: length)
-        case .chunked: state = .chunkSize
+        case .chunked: state = .chunked(ChunkedDecoder(acceptsBareLF: true))
         case .untilClose:
             keepAlive = false
             state = .untilClose
@@ -198,19 +185,6 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
             version: version, status: HTTPResponseStatus(statusCode: status, reasonPhrase: reason), headers: headers)
         context.fireChannelRead(wrapInboundOut(.head(response)))
         if case .head = state { return .complete(reusable: keepAlive) }
-        return .progress
-    }
-
-    private func decodeChunkSize(_ input: inout ByteBuffer, context: ChannelHandlerContext) -> Step {
-        guard let line = Self.readLine(&input, limit: Self.maxLineSize) else {
-            return input.readableBytes > Self.maxLineSize ? fail("chunk size line too long", context: context) : .needMore
-        }
-        let text = String(buffer: line)
-        let digits = text.prefix { $0.isHexDigit }
-        let rest = text.dropFirst(digits.count).drop { $0 == " " || $0 == "\t" }
-        guard !digits.isEmpty, digits.count <= 15, rest.isEmpty || rest.hasPrefix(";"), let size = Int(digits, radix: 16)
-        else { return fail("bad chunk size", context: context) }
-        state = size == 0 ? .trailers : .chunkData(remaining: size)
         return .progress
     }
 
@@ -232,13 +206,11 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     static func framing(status: Int, method: HTTPMethod, headers: HTTPHeaders) -> Framing {
-        if method == .HEAD || (100..<200).contains(status) || status == 204 || status == 304 { return .none }
+        if method == .HEAD || !ResponseStatus.hasBody(status) { return .none }
         // Every comma-separated element of every field line, empty ones kept: an empty
         // Content-Length or Transfer-Encoding is an error, not an absent one.
         func elements(_ name: String) -> [Substring] {
-            headers[name].flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                .map { $0.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed() }
-                .map { Substring(String($0)) }
+            headers[name].flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingOWS() }
         }
         let lengths = elements("content-length")
         let codings = elements("transfer-encoding")
@@ -303,9 +275,5 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
             line.moveWriterIndex(to: line.writerIndex - 1)
         }
         return line
-    }
-
-    private static func trimmed(_ text: Substring) -> String {
-        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

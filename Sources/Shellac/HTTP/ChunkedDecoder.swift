@@ -1,12 +1,15 @@
 import NIOCore
 
-/// Incrementally decodes a chunked request body (RFC 9112 §7.1): sizes in hex, optional
-/// extensions (checked, then ignored), trailers (checked, then dropped). Refuses oversized or
-/// malformed framing, and is strict wherever a lenient reading could let another parser on the
-/// path see a different body ("funky chunks"): every line ends in CRLF (a bare LF or CR is
-/// refused), the data is followed by exactly CRLF, a size has 1-15 hex digits and nothing but
-/// optional whitespace and well-formed extensions after it, trailer lines are field lines, and
-/// a line holds at most 4096 bytes however the input was split into reads.
+/// Incrementally decodes a chunked body (RFC 9112 §7.1): sizes in hex, optional extensions
+/// (checked, then ignored), trailers (checked, then dropped). Refuses oversized or malformed
+/// framing, and is strict wherever a lenient reading could let another parser on the path see
+/// a different body ("funky chunks"): every line ends in CRLF (a bare LF or CR is refused), the
+/// data is followed by exactly CRLF, a size has 1-15 hex digits and nothing but optional
+/// whitespace and well-formed extensions after it, trailer lines are field lines, and a line
+/// holds at most 4096 bytes however the input was split into reads.
+///
+/// A backend's response is read with `acceptsBareLF`: a line may also end in LF alone, as
+/// RFC 9112 §2.2 allows a recipient and Varnish reads backends; everything else stays strict.
 struct ChunkedDecoder {
     enum State {
         case size
@@ -24,6 +27,12 @@ struct ChunkedDecoder {
 
     private(set) var state = State.size
     private let maxLineLength = 4096
+    /// Whether a line (and the end of chunk data) may end in LF without CR.
+    let acceptsBareLF: Bool
+
+    init(acceptsBareLF: Bool = false) {
+        self.acceptsBareLF = acceptsBareLF
+    }
 
     /// Consumes what it can from `input`, appending decoded data to `output`.
     mutating func decode(_ input: inout ByteBuffer, into output: inout ByteBuffer) -> Outcome {
@@ -44,6 +53,11 @@ struct ChunkedDecoder {
                 state = take == remaining ? .dataEnd : .data(remaining: remaining - take)
             case .dataEnd:
                 let view = input.readableBytesView
+                if acceptsBareLF, view.first == .lf {
+                    input.moveReaderIndex(forwardBy: 1)
+                    state = .size
+                    continue
+                }
                 guard view.count >= 2 else {
                     if let first = view.first, first != .cr { return .failure }
                     return .needMore
@@ -81,8 +95,9 @@ struct ChunkedDecoder {
             // Up to maxLineLength bytes and the CR may wait for their LF.
             return view.count > maxLineLength + 1 ? .failure : .needMore
         }
-        guard lf > view.startIndex, view[lf - 1] == .cr else { return .failure }
-        let line = view[view.startIndex..<(lf - 1)]
+        let hasCR = lf > view.startIndex && view[lf - 1] == .cr
+        guard hasCR || acceptsBareLF else { return .failure }
+        let line = view[view.startIndex..<(hasCR ? lf - 1 : lf)]
         guard line.count <= maxLineLength else { return .failure }
         input.moveReaderIndex(to: lf + 1)
         return .line(line)

@@ -89,7 +89,7 @@ extension RequestStateMachine {
                     }
                     current.headersSent = true
                 }
-                let sendsBody = request.method != "HEAD" && Self.statusHasBody(metadata.status)
+                let sendsBody = request.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
                 let sent = sendsBody ? writeBody(chunks, chunked: current.chunked) : chunks.count
                 current.cursor += sent
                 if current.isOwner && !current.isHit {
@@ -155,10 +155,6 @@ extension RequestStateMachine {
         }
     }
 
-    static func statusHasBody(_ status: Int) -> Bool {
-        !(status == 204 || status == 304 || (100..<200).contains(status))
-    }
-
     /// Writes the response head: `vcl_deliver`'s status line and fields, then the framing
     /// (`chunked` says whether the body goes chunked). Writes nothing, and returns what
     /// `vcl_deliver` said, unless that is `.deliver`.
@@ -167,14 +163,14 @@ extension RequestStateMachine {
         chunks: ArraySlice<ByteBuffer>, chunked: inout Bool
     ) -> VCLAction {
         let head = request
-        let sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && Self.statusHasBody(metadata.status)
+        let sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
         var out = channel.channel.allocator.buffer(
             capacity: (sendsInlineBody ? metadata.storedBytes.count : metadata.headerLength) + 160)
         let action = policy.writeDeliveryHead(
             object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &out)
         guard action == .deliver else { return action }
         chunked = false
-        if Self.statusHasBody(metadata.status) {
+        if ResponseStatus.hasBody(metadata.status) {
             var length: Int?
             if metadata.hasInlineBody {
                 length = metadata.inlineBody.count

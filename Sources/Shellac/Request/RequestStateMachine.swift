@@ -61,10 +61,13 @@ final class RequestStateMachine {
         self.counters = server.counters.value(on: channel.eventLoop)
         self.vclSessions = server.vclSessions.value(on: channel.eventLoop)
         self.transactionIDs = server.transactionIDs.value(on: channel.eventLoop)
-        self.request = RequestHead(
-            method: "GET", uri: "/", minorVersion: 1, headers: HeaderList(), body: .none, expectsContinue: false,
-            keepAlive: true)
+        self.request = Self.noRequest
     }
+
+    /// The request of a connection that has none yet, or whose head could not be read.
+    private static let noRequest = RequestHead(
+        method: "GET", uri: "/", minorVersion: 1, headers: HeaderList(), body: .none, expectsContinue: false,
+        keepAlive: false)
 
     /// A new transaction id, from this loop's block.
     func makeXID() -> UInt64 {
@@ -90,9 +93,8 @@ final class RequestStateMachine {
             session.maxRestarts = parameters.maxRestarts
             vclSession = session
             policy = session
-        } else {
-            policy = BuiltinPolicy.shared
         }
+        // (Otherwise `policy` is the built-in one: every request leaves it so.)
         run(.recv)
     }
 
@@ -100,9 +102,7 @@ final class RequestStateMachine {
     /// the connection closes.
     func reject(status: Int, reason: String, xid: UInt64) {
         counters.increment(.badRequests)
-        request = RequestHead(
-            method: "GET", uri: "/", minorVersion: 1, headers: HeaderList(), body: .none, expectsContinue: false,
-            keepAlive: false)
+        request = Self.noRequest
         body = nil
         self.xid = xid
         keepAlive = false
