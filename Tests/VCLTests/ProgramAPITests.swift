@@ -43,7 +43,7 @@ import Testing
         #expect(program.acls["purgers"]?.matches(VCLIP("127.0.0.1")!) == true)
         #expect(Set(program.directors.keys) == ["cluster", "spread", "sticky", "safe"])
         #expect(program.directors["cluster"]?.kind == .roundRobin)
-        #expect(program.directors["spread"]?.backends.map(\.weight) == [10, 5.5])
+        #expect(program.directors["spread"]?.members.map(\.weight) == [10, 5.5])
     }
 
     @Test func regexErrorInLongStringPointsIntoIt() {

@@ -394,8 +394,8 @@ import Testing
                 return (hash);
             }
             """)
-        #expect(p.directors["rr"]?.backends.map(\.name) == ["b1", "b2"])
-        #expect(p.directors["r"]?.backends.map(\.weight) == [1, 3])
+        #expect(p.directors["rr"]?.members.map(\.name) == ["b1", "b2"])
+        #expect(p.directors["r"]?.members.map(\.weight) == [1, 3])
         var seen: [String] = []
         for _ in 0..<4 {
             let context = Support.request(p, "GET", "/rr")

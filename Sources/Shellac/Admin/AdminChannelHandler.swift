@@ -27,8 +27,24 @@ final class AdminChannelHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
+    /// A command waiting for its here-document (`cmd args << NONCE`): its words, the nonce and
+    /// the text so far.
+    private var hereDocument: (words: [String], nonce: String, text: String)?
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
+        if var pending = hereDocument {
+            // As varnishd: the document ends where the nonce ends a line; it is the last argument.
+            guard line.hasSuffix(pending.nonce) else {
+                pending.text += line + "\n"
+                hereDocument = pending
+                return
+            }
+            hereDocument = nil
+            pending.text += line.dropLast(pending.nonce.count)
+            send(commands.execute(pending.words + [pending.text]), context: context)
+            return
+        }
         let words: [String]
         do {
             words = try AdminWords.split(line)
@@ -44,6 +60,8 @@ final class AdminChannelHandler: ChannelInboundHandler {
             authenticate(words, context: context)
         case _ where !isAuthenticated:
             send(AdminResponse(.authenticate, challenge.body), context: context)
+        case _ where words.count >= 3 && words[words.count - 2] == "<<" && !words[words.count - 1].isEmpty:
+            hereDocument = (Array(words.dropLast(2)), words[words.count - 1], "")
         default:
             send(commands.execute(words), context: context)
         }

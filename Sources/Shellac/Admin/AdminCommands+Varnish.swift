@@ -10,7 +10,8 @@ extension AdminCommands {
     func more(_ name: String, _ arguments: [String]) -> AdminResponse? {
         switch name {
         case "ban.list": return banList()
-        case "backend.list": return backendList()
+        case "backend.list": return backendList(arguments)
+        case "backend.set_health": return setBackendHealth(pattern: arguments[0], state: arguments[1])
         case "vcl.inline":
             let source = arguments[1]
             return load(name: arguments[0], source: source) { () throws(VCLCompileError) in
@@ -62,18 +63,7 @@ extension AdminCommands {
         String(format: "%.6f %10d ", time, 0) + (completed ? "C" : "-") + (text.isEmpty ? "" : "  " + text)
     }
 
-    /// The active VCL's backends, as `backend.list` shows them.
-    func backendList() -> AdminResponse {
-        let active = registry.current
-        var lines = ["Backend name                   Admin      Probe    Health     Last change"]
-        for backend in active.program.backends {
-            let name = "\(active.name).\(backend.name)".padding(toLength: 30, withPad: " ", startingAt: 0)
-            lines.append("\(name) probe      0/0      healthy    \(Self.httpDate(started.timeIntervalSince1970))")
-        }
-        return AdminResponse(.ok, lines.joined(separator: "\n"))
-    }
-
-    private static func httpDate(_ time: Double) -> String {
+    static func httpDate(_ time: Double) -> String {
         HTTPDate.format(Int64(time))
     }
 

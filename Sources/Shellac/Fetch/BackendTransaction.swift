@@ -46,6 +46,11 @@ final class BackendTransaction {
         if vcl != nil {
             attempt()
         } else {
+            // The built-in VCL's one backend may be marked sick (`backend.set_health`).
+            if let health = server.vcl.active.health.ordered.first, !health.isHealthy {
+                counters.increment(.backendUnhealthy)
+                return fail()
+            }
             send(
                 method: request.method, uri: request.uri, headers: request.headers, to: server.backend,
                 timeouts: server.fetchTimeouts)
@@ -58,7 +63,11 @@ final class BackendTransaction {
         switch vcl.backendFetch() {
         case .fetch:
             let bereq = vcl.context.bereq
-            let (backend, timeouts) = vcl.target(fallback: server.backend, parameters: server.fetchTimeouts)
+            let (target, timeouts) = vcl.target(fallback: server.backend, parameters: server.fetchTimeouts)
+            guard let backend = target else {
+                counters.increment(.backendUnhealthy)
+                return backendError(status: 503, reason: "Backend fetch failed")
+            }
             send(method: bereq.method, uri: bereq.url, headers: bereq.headers, to: backend, timeouts: timeouts)
         case .error(let status, let reason):
             backendError(status: status, reason: reason)

@@ -52,14 +52,18 @@ final class VCLBackendPolicy {
     /// The backend `bereq.backend` names (through any director, chosen once), and the
     /// timeouts of a fetch from it. Each timeout is Varnish's: `bereq.*` when VCL set it,
     /// else the backend declaration's, else the parameter's.
-    func target(fallback: Backend, parameters: FetchTimeouts) -> (Backend, FetchTimeouts) {
+    /// The backend is nil when none may be used: the hint names no backend, or a director
+    /// with no healthy member, or a sick backend. Without declared backends (a VCL for `-b`)
+    /// it is `fallback`.
+    func target(fallback: Backend, parameters: FetchTimeouts) -> (Backend?, FetchTimeouts) {
         let declared = program.resolveBackend(context.bereq.backend, context: context)
         let bereq = context.bereq
         let timeouts = FetchTimeouts(
             connect: bereq.connectTimeout ?? declared?.connectTimeout ?? parameters.connect,
             firstByte: bereq.firstByteTimeout ?? declared?.firstByteTimeout ?? parameters.firstByte,
             betweenBytes: bereq.betweenBytesTimeout ?? declared?.betweenBytesTimeout ?? parameters.betweenBytes)
-        guard let declared, let port = Int(declared.port) else { return (fallback, timeouts) }
+        guard let declared else { return (program.backends.isEmpty ? fallback : nil, timeouts) }
+        guard program.isHealthy(declared.name), let port = Int(declared.port) else { return (nil, timeouts) }
         return (Backend(name: declared.name, host: declared.host, port: port), timeouts)
     }
 

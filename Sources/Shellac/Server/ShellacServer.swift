@@ -61,6 +61,8 @@ public final class ShellacServer: Sendable {
     /// One per listener (a helper serves one server channel): closes it and asks each of its
     /// connections to finish and close (graceful stop).
     private let quiescers = Mutex<[ServerQuiescingHelper]>([])
+    /// The health probes of the loaded VCLs.
+    private let probes: HealthProbes
 
     public init(configuration: ShellacConfiguration) {
         self.configuration = configuration
@@ -69,6 +71,7 @@ public final class ShellacServer: Sendable {
             boot: configuration.vcl ?? Self.builtinVCL(for: configuration.backend), source: configuration.vclSource)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? Self.usableCores())
         self.parameters = LiveParameters(configuration.parameters)
+        self.probes = HealthProbes(group: group)
         self.context = ServerContext(
             parameters: parameters, store: store, statistics: statistics,
             backend: configuration.backend, vcl: vcl, log: log, group: group, ids: transactionIDs)
@@ -119,12 +122,16 @@ public final class ShellacServer: Sendable {
             quiescers.withLock { $0.append(quiesce) }
             if let address = channel.localAddress { bound.append(address) }
         }
+        let probes = self.probes
+        vcl.observe(VCLRegistry.Observer(
+            loaded: { probes.start($0) }, discarded: { probes.stop(vclNamed: $0.name) }))
         return bound
     }
 
     /// Stops accepting, lets in-flight responses finish (up to `shutdown_timeout`), then closes
     /// whatever is left and stops the event loops.
     public func shutdown() async {
+        probes.stopAll()
         await quiesceConnections()
         context.pools.forEach { $0.closeAll() }
         // Closes whatever connections are left.

@@ -17,6 +17,8 @@ public final class Statistics: Sendable {
         case backendRequests, fetchFailed, badRequests
         /// Backend fetches begun (a miss's or a pass's; retries not counted again).
         case fetches
+        /// Fetches not begun because the backend (or every member of a director) was sick.
+        case backendUnhealthy
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -41,6 +43,7 @@ public final class Statistics: Sendable {
             case .fetchFailed: "MAIN.fetch_failed"
             case .badRequests: "MAIN.client_req_400"
             case .fetches: "MAIN.s_fetch"
+            case .backendUnhealthy: "MAIN.backend_unhealthy"
             }
         }
     }

@@ -55,6 +55,25 @@ public final class VCLRegistry: Sendable {
 
     private let state: Mutex<State>
 
+    /// Told of each program loaded and discarded after it happens (the probes follow them).
+    public struct Observer: Sendable {
+        public var loaded: @Sendable (Loaded) -> Void
+        public var discarded: @Sendable (Loaded) -> Void
+
+        public init(loaded: @escaping @Sendable (Loaded) -> Void, discarded: @escaping @Sendable (Loaded) -> Void) {
+            self.loaded = loaded
+            self.discarded = discarded
+        }
+    }
+
+    private let observer = Mutex<Observer?>(nil)
+
+    /// Sets the one observer, and tells it of every program loaded so far.
+    public func observe(_ newObserver: Observer) {
+        observer.withLock { $0 = newObserver }
+        for entry in state.withLock({ $0.loaded }) { newObserver.loaded(entry) }
+    }
+
     /// A registry whose only (and active) program is `boot`, named `name`.
     public init(boot: VCLProgram, name: String = "boot", source: String? = nil) {
         let first = Loaded(name: name, program: boot, loadedAt: Date().timeIntervalSince1970, source: source)
@@ -95,6 +114,7 @@ public final class VCLRegistry: Sendable {
             return false
         }
         if taken { throw .nameTaken(name) }
+        observer.withLock { $0 }?.loaded(entry)
     }
 
     /// Makes `name` the active program for every request that starts from now on.
@@ -111,7 +131,7 @@ public final class VCLRegistry: Sendable {
     /// step (SIGHUP). Returns the name used.
     @discardableResult
     public func loadAndUse(_ program: VCLProgram, namePrefix prefix: String, source: String? = nil) -> String {
-        state.withLock { state in
+        let entry = state.withLock { state in
             var name = prefix
             var suffix = 1
             while state.loaded.contains(where: { $0.name == name }) {
@@ -121,19 +141,23 @@ public final class VCLRegistry: Sendable {
             let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970, source: source)
             state.loaded.append(entry)
             state.active = entry
-            return name
+            return entry
         }
+        observer.withLock { $0 }?.loaded(entry)
+        return entry.name
     }
 
     /// Forgets `name`; the active program cannot be discarded.
     public func discard(_ name: String) throws(RegistryError) {
-        let outcome = state.withLock { state -> RegistryError? in
-            guard let index = state.loaded.firstIndex(where: { $0.name == name }) else { return .unknown(name) }
-            if state.loaded[index] === state.active { return .discardingActive(name) }
-            state.loaded.remove(at: index)
-            return nil
+        let outcome = state.withLock { state -> Result<Loaded, RegistryError> in
+            guard let index = state.loaded.firstIndex(where: { $0.name == name }) else { return .failure(.unknown(name)) }
+            if state.loaded[index] === state.active { return .failure(.discardingActive(name)) }
+            return .success(state.loaded.remove(at: index))
         }
-        if let outcome { throw outcome }
+        switch outcome {
+        case .failure(let error): throw error
+        case .success(let entry): observer.withLock { $0 }?.discarded(entry)
+        }
     }
 
     /// VCL names as varnishd accepts them: a letter, then letters, digits, `_`, `-`, `.`.

@@ -75,7 +75,7 @@ struct Checker {
             guard case .new(let name, let constructor) = statement.kind else { continue }
             guard case .call(let function, _) = constructor.kind, function.hasPrefix("directors."),
                   let kind = VCLDirector.Kind(rawValue: String(function.dropFirst("directors.".count))) else {
-                sink.error(constructor.location, "Unknown constructor (available: directors.round_robin, directors.random, directors.hash, directors.fallback)")
+                sink.error(constructor.location, "Unknown constructor (available: directors.round_robin, directors.random, directors.hash, directors.fallback, directors.shard)")
                 continue
             }
             if !symbols.imports.contains("directors") {

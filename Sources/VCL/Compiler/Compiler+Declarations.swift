@@ -35,10 +35,16 @@ extension Compiler {
     func compileProbe(_ declaration: ProbeDecl) -> VCLProbe {
         let owner = declaration.name.isEmpty ? "the probe" : "probe \(declaration.name)"
         var probe = VCLProbe(name: declaration.name)
+        var sawRequest = false
         for field in declaration.fields {
             switch field.name {
-            case "url": probe.url = constantString(field, owner: owner) ?? probe.url
+            case _ where sawRequest && (field.name == "url" || field.name == "request"):
+                sink.error(field.location, "Probe request redefinition at: .\(field.name) (a probe has either .url or .request)")
+            case "url":
+                sawRequest = true
+                probe.url = constantString(field, owner: owner) ?? probe.url
             case "request":
+                sawRequest = true
                 if case .strings(let lines) = field.value {
                     probe.request = lines
                 } else if let line = constantString(field, owner: owner) {
@@ -91,6 +97,17 @@ extension Compiler {
             }
         }
         if declaration.isNone { return nil }
+        // `.host = "addr:port"` (or `"[v6]:port"`) carries its own port, as Varnish resolves it.
+        if let colon = backend.host.lastIndex(of: ":"), let port = Int(backend.host[backend.host.index(after: colon)...]) {
+            let address = backend.host[..<colon]
+            if address.hasPrefix("[") && address.hasSuffix("]") {
+                backend.host = String(address.dropFirst().dropLast())
+                backend.port = String(port)
+            } else if !address.contains(":") {
+                backend.host = String(address)
+                backend.port = String(port)
+            }
+        }
         if !hasHost {
             sink.error(declaration.location, "Backend '\(declaration.name)' has no .host")
             return nil
@@ -163,41 +180,114 @@ extension Compiler {
         return addresses
     }
 
-    /// Creates the directors of vcl_init: `new` and top-level `x.add_backend(b[, weight])`.
+    /// Creates the directors of vcl_init from `new` and the top-level calls that configure
+    /// them: `add_backend`, `remove_backend`, `clear`, `reconfigure` (shard).
     func compileDirectors() {
         for (name, entry) in symbols.directors {
-            directors[name] = VCLDirector(name: name, kind: entry.kind, backends: [])
+            directors[name] = VCLDirector(name: name, kind: entry.kind)
         }
         guard let initSub = symbols.subs["vcl_init"] else { return }
         for statement in initSub.body {
-            guard case .expression(let expr) = statement.kind, case .call(let function, let arguments) = expr.kind,
-                  let dot = function.lastIndex(of: "."), function[function.index(after: dot)...] == "add_backend",
-                  var director = directors[String(function[..<dot])] else { continue }
-            guard let first = arguments.first?.value, let backend = first.identifierName, backendNames.contains(backend) else {
-                sink.error(expr.location, "add_backend needs a declared backend name")
-                continue
-            }
-            var weight = 1.0
-            if arguments.count > 1 {
-                guard let value = compile(arguments[1].value)?.asReal else {
-                    sink.error(arguments[1].value.location, "add_backend weight must be a number")
-                    continue
+            switch statement.kind {
+            case .new(let name, let constructor):
+                guard case .call(_, let arguments) = constructor.kind, var director = directors[name] else { continue }
+                for argument in arguments {
+                    if director.kind == .fallback, argument.name == nil || argument.name == "sticky",
+                       case .bool(let sticky) = argument.value.kind {
+                        director.sticky = sticky
+                    } else {
+                        sink.error(argument.value.location, "directors.\(director.kind.rawValue)() takes no such argument")
+                    }
                 }
-                weight = value(VCLContext())
-            }
-            director.backends.append((backend, weight))
-            directors[director.name] = director
-        }
-        for statement in initSub.body {
-            if case .ifElse(let branches, let elseBody) = statement.kind {
-                let nested = branches.flatMap(\.body) + (elseBody ?? [])
-                for inner in nested {
+                directors[name] = director
+            case .expression(let expr):
+                configureDirector(expr)
+            case .ifElse(let branches, let elseBody):
+                for inner in branches.flatMap(\.body) + (elseBody ?? []) {
                     if case .expression(let expr) = inner.kind, case .call(let function, _) = expr.kind,
                        function.hasSuffix(".add_backend") {
                         sink.error(expr.location, "add_backend must be at the top level of vcl_init")
                     }
                 }
+            default: break
             }
         }
+        for name in directors.keys where directors[name]?.kind == .shard { directors[name]?.reconfigure() }
+        for name in directors.keys.sorted() where nestsItself(name, via: name, depth: 0) {
+            sink.error(symbols.directors[name]?.location ?? initSub.location, "Director '\(name)' contains itself")
+        }
+    }
+
+    /// Applies one top-level vcl_init call to its director.
+    private func configureDirector(_ expr: Expr) {
+        guard case .call(let function, let arguments) = expr.kind, let dot = function.lastIndex(of: "."),
+              var director = directors[String(function[..<dot])] else { return }
+        let method = function[function.index(after: dot)...]
+        let owner = "\(director.name).\(method)"
+        switch method {
+        case "add_backend":
+            let names = director.kind == .shard ? ["backend", "ident", "rampup", "weight"] : ["backend", "weight"]
+            guard let args = bind(arguments, names, required: 1, function: owner, at: expr) else { return }
+            guard let backend = args[0], let member = memberName(backend) else {
+                sink.error(args[0]?.location ?? expr.location, "add_backend needs a declared backend or a director's .backend()")
+                return
+            }
+            var weight = 1.0
+            if let weightExpr = args[names.count - 1] {
+                guard let value = compile(weightExpr)?.asReal else {
+                    sink.error(weightExpr.location, "add_backend weight must be a number")
+                    return
+                }
+                weight = value(VCLContext())
+            }
+            var ident = member
+            if director.kind == .shard, let identExpr = args[1] {
+                guard let text = identExpr.stringLiteral else {
+                    sink.error(identExpr.location, "The shard ident must be a string literal")
+                    return
+                }
+                ident = text
+            }
+            director.add(.init(name: member, weight: weight, ident: ident))
+        case "remove_backend":
+            guard let args = bind(arguments, ["backend", "ident"], required: 0, function: owner, at: expr) else { return }
+            let member = args[0].flatMap(memberName)
+            let ident = args[1]?.stringLiteral
+            director.members.removeAll { ($0.name == member && member != nil) || ($0.ident == ident && ident != nil) }
+        case "clear":
+            director.members.removeAll()
+        case "reconfigure":
+            guard director.kind == .shard,
+                  let args = bind(arguments, ["replicas"], required: 0, function: owner, at: expr) else { return }
+            if let replicas = args[0] {
+                guard case .integer(let value) = replicas.kind, value > 0, value <= 1000 else {
+                    sink.error(replicas.location, "replicas must be an integer from 1 to 1000")
+                    return
+                }
+                director.replicas = Int(value)
+            }
+        default:
+            return
+        }
+        directors[director.name] = director
+    }
+
+    /// The member a director's `add_backend` argument names: a backend, a director, or a
+    /// director's `.backend()`.
+    private func memberName(_ expr: Expr) -> String? {
+        if let name = expr.identifierName, backendNames.contains(name) || directors[name] != nil { return name }
+        if case .call(let function, _) = expr.kind, function.hasSuffix(".backend"),
+           directors[String(function.dropLast(".backend".count))] != nil {
+            return String(function.dropLast(".backend".count))
+        }
+        return nil
+    }
+
+    private func nestsItself(_ target: String, via name: String, depth: Int) -> Bool {
+        guard depth < 16, let director = directors[name] else { return depth >= 16 }
+        for member in director.members where directors[member.name] != nil {
+            if member.name == target || nestsItself(target, via: member.name, depth: depth + 1) { return true }
+        }
+        return false
     }
 }

@@ -49,6 +49,13 @@ extension Compiler {
             let method = String(name[name.index(after: dot)...])
             return compileDirectorMethod(director, method, arguments, expr)
         }
+        if name == "directors.lookup" {
+            // The backend (or director) of that name, as vmod_directors' lookup().
+            guard let args = bind(arguments, ["name"], required: 1, function: name, at: expr),
+                  let text = compileString(args[0]!, what: "backend name") else { return nil } // bound: required
+            let known = backendNames.union(directors.keys)
+            return .backend { context in text(context).flatMap { known.contains($0) ? $0 : nil } }
+        }
         if name.hasPrefix("directors.") {
             return typeError(expr, "\(name)() creates an object: use it as 'new x = \(name)();' in vcl_init")
         }
@@ -57,21 +64,69 @@ extension Compiler {
 
     private func compileDirectorMethod(_ director: VCLDirector, _ method: String,
                                        _ arguments: [Expr.Argument], _ expr: Expr) -> CompiledExpr? {
+        let name = director.name
+        let function = "\(name).\(method)"
         switch method {
         case "backend":
-            if director.kind == .hash {
-                guard let args = bind(arguments, ["string"], required: 0, function: "\(director.name).backend", at: expr)
-                else { return nil }
+            switch director.kind {
+            case .hash:
+                guard let args = bind(arguments, ["string"], required: 0, function: function, at: expr) else { return nil }
                 let key = args[0].flatMap { compileString($0, what: "hash key") }
                 return .backend { director.pick(key: key?($0) ?? "", context: $0) }
+            case .shard:
+                return compileShardBackend(name, arguments, expr)
+            default:
+                guard bind(arguments, [], required: 0, function: function, at: expr) != nil else { return nil }
+                return .backend { director.pick(key: nil, context: $0) }
             }
-            guard bind(arguments, [], required: 0, function: "\(director.name).backend", at: expr) != nil else { return nil }
-            return .backend { director.pick(key: nil, context: $0) }
-        case "add_backend", "remove_backend":
+        case "add_backend", "remove_backend", "clear", "set_warmup", "set_rampup", "associate", "debug":
             // Applied when vcl_init is compiled; nothing to do per request.
             return .void { _ in }
+        case "reconfigure" where director.kind == .shard:
+            return .bool { _ in true }
+        case "key" where director.kind == .shard:
+            guard let args = bind(arguments, ["string"], required: 1, function: function, at: expr),
+                  let text = compileString(args[0]!, what: "shard key") else { return nil } // bound: required
+            return .int { Int64(VCLDirector.hash32(text($0) ?? "")) }
         default:
-            return typeError(expr, "Director '\(director.name)' has no method '\(method)' (it has add_backend, backend)")
+            return typeError(expr, "Director '\(name)' has no method '\(method)' (it has add_backend, remove_backend, backend\(director.kind == .shard ? ", reconfigure, key" : ""))")
         }
+    }
+
+    /// `shard.backend(by=HASH|URL|KEY, key=INT, alt=INT, healthy=CHOSEN|IGNORE|ALL, ...)`.
+    private func compileShardBackend(_ name: String, _ arguments: [Expr.Argument], _ expr: Expr) -> CompiledExpr? {
+        let parameters = ["by", "key", "key_blob", "alt", "warmup", "rampup", "healthy", "param", "resolve"]
+        guard let args = bind(arguments, parameters, required: 0, function: "\(name).backend", at: expr) else { return nil }
+        func word(_ index: Int, _ allowed: [String], default value: String) -> String? {
+            guard let argument = args[index] else { return value }
+            guard let word = argument.identifierName, allowed.contains(word) else {
+                sink.error(argument.location, "\(parameters[index]) must be one of \(allowed.joined(separator: ", "))")
+                return nil
+            }
+            return word
+        }
+        guard let by = word(0, ["HASH", "URL", "KEY", "BLOB"], default: "HASH"),
+              let healthText = word(6, ["CHOSEN", "IGNORE", "ALL"], default: "CHOSEN"),
+              let health = VCLDirector.ShardHealth(rawValue: healthText),
+              word(8, ["NOW", "LAZY"], default: "NOW") != nil else { return nil }
+        let alternative: CompiledExpr.Fn<Int64>
+        if let alt = args[3] {
+            guard case .int(let f)? = compile(alt) else { return typeError(alt, "alt must be an INT") }
+            alternative = f
+        } else {
+            alternative = { _ in 0 }
+        }
+        let key: VCLDirector.ShardKey
+        switch by {
+        case "KEY":
+            guard let keyExpr = args[1] else { return typeError(expr, "by=KEY needs a key argument") }
+            guard case .int(let f)? = compile(keyExpr) else { return typeError(keyExpr, "key must be an INT") }
+            key = .key(f)
+        case "BLOB": return typeError(expr, "by=BLOB is not supported (use by=KEY with .key())")
+        case "URL": key = .url
+        default: key = .hash
+        }
+        guard let director = directors[name] else { return nil }
+        return .backend { director.shard(by: key, alternative: Int(alternative($0)), health: health, context: $0) }
     }
 }

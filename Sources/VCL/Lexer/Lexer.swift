@@ -161,7 +161,21 @@ struct Lexer {
             while Lexer.isDigit(peek()) { offset += 1 }
         }
         let numberText = text(start, offset)
-        let unitStart = offset
+        var unitStart = offset
+        // vcc reads the unit as a token of its own, so `1 s` is a duration as `1s` is.
+        var gap = offset
+        while peek(gap - offset) == UInt8(ascii: " ") || peek(gap - offset) == UInt8(ascii: "\t") { gap += 1 }
+        if gap > offset {
+            var end = gap
+            while Lexer.isIdentStart(peek(end - offset)) { end += 1 }
+            let word = text(gap, end)
+            if end > gap, !Lexer.isDigit(peek(end - offset)), peek(end - offset) != UInt8(ascii: "_"),
+               peek(end - offset) != UInt8(ascii: "."),
+               Lexer.durationUnits[word] != nil || Lexer.byteUnits[word] != nil {
+                offset = gap
+                unitStart = gap
+            }
+        }
         while Lexer.isIdentStart(peek()) { offset += 1 }
         let unit = text(unitStart, offset)
         let value = Double(numberText) ?? 0

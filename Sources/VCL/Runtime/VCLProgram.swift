@@ -1,3 +1,5 @@
+import Foundation
+
 /// A loaded VCL: its declarations as plain data and its subroutines compiled to closures.
 /// Immutable and `Sendable`: one program serves every request on every thread. A class, so
 /// that handing it around per request costs one reference count, not one per field.
@@ -28,6 +30,8 @@ public final class VCLProgram: Sendable {
     /// Whether any code reads `obj.http.*` or `obj.reason`: if none does, a hit need not make
     /// them (they are the only `obj` fields that cost more than a copy).
     public let readsObjectHeaders: Bool
+    /// Each declared backend's health (probes and `backend.set_health` write it).
+    public let health: BackendHealthBoard
 
     init(name: String, backends: [VCLBackend], defaultBackend: String?, probes: [VCLProbe], acls: [String: VCLACL],
          directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool,
@@ -44,6 +48,7 @@ public final class VCLProgram: Sendable {
         self.userSubroutines = userSubroutines
         self.userSubroutineBits = userSubroutines.reduce(0) { $0 | 1 << UInt64($1.index) }
         self.subroutines = subroutines
+        self.health = BackendHealthBoard(backends: backends, now: Date().timeIntervalSince1970)
     }
 
     /// Whether the user's VCL defines any built-in subroutine (otherwise the server's own
@@ -67,6 +72,7 @@ public final class VCLProgram: Sendable {
     /// A fresh context for one request, with `req.backend_hint` set to the default backend.
     public func makeContext() -> VCLContext {
         let context = VCLContext()
+        context.backendHealth = { [unowned self] name in self.isHealthy(name) }
         context.req.backendHint = defaultBackend
         context.bereq.backend = defaultBackend
         return context
@@ -111,12 +117,26 @@ public final class VCLProgram: Sendable {
 
     /// The backend a hint names: a backend directly, or the choice of a director.
     public func resolveBackend(_ hint: String?, context: VCLContext) -> VCLBackend? {
-        guard let hint else { return nil }
+        resolveBackend(hint, context: context, depth: 0)
+    }
+
+    private func resolveBackend(_ hint: String?, context: VCLContext, depth: Int) -> VCLBackend? {
+        guard let hint, depth < 16 else { return nil }
         if let backend = backends.first(where: { $0.name == hint }) { return backend }
         if let director = directors[hint], let chosen = director.pick(key: context.req.url, context: context) {
-            return resolveBackend(chosen, context: context)
+            return resolveBackend(chosen, context: context, depth: depth + 1)
         }
         return nil
+    }
+
+    /// Whether a backend (probe and admin state) or a director (any healthy member) may be
+    /// used now. A `none` backend or an unknown name never is.
+    public func isHealthy(_ name: String) -> Bool { isHealthy(name, depth: 0) }
+
+    private func isHealthy(_ name: String, depth: Int) -> Bool {
+        if let backend = health[name] { return backend.isHealthy }
+        guard depth < 16, let director = directors[name] else { return false }
+        return director.members.contains { isHealthy($0.name, depth: depth + 1) }
     }
 }
 

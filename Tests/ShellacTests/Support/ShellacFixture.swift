@@ -13,16 +13,17 @@ struct ShellacFixture {
 
     /// `parameters` are `-p` assignments, e.g. `["default_ttl=5", "timeout_idle=1"]`.
     /// `vclFile`, when given, is compiled with every backend pointed at `backendPort`
-    /// (as `shellac -f FILE -b ...` does).
+    /// (as `shellac -f FILE -b ...` does), unless `keepBackends` keeps the addresses it declares.
     static func start(
         backendPort: Int, parameters: [String] = [], storageBytes: Int = 64 << 20, threads: Int = 2,
-        vclFile: String? = nil
+        vclFile: String? = nil, keepBackends: Bool = false
     ) async throws -> ShellacFixture {
         var values = Parameters()
         for assignment in parameters { try values.set(assignment) }
         var program: VCLProgram?
         if let vclFile {
-            program = try VCLCompiler.compile(file: vclFile).overridingBackends { backend in
+            let compiled = try VCLCompiler.compile(file: vclFile)
+            program = keepBackends ? compiled : compiled.overridingBackends { backend in
                 var copy = backend
                 copy.host = "127.0.0.1"
                 copy.port = String(backendPort)

@@ -2,12 +2,12 @@
 /// when the body throws.
 func withProxy(
     origin: TestOrigin, parameters: [String] = [], storageBytes: Int = 64 << 20, threads: Int = 2,
-    vclFile: String? = nil, _ body: (ShellacFixture) async throws -> Void
+    vclFile: String? = nil, keepBackends: Bool = false, _ body: (ShellacFixture) async throws -> Void
 ) async throws {
     do {
         try await withProxy(
             backendPort: origin.port, parameters: parameters, storageBytes: storageBytes, threads: threads,
-            vclFile: vclFile, body)
+            vclFile: vclFile, keepBackends: keepBackends, body)
     } catch {
         await origin.shutdown()
         throw error
@@ -19,11 +19,11 @@ func withProxy(
 /// stops it afterwards even when the body throws.
 func withProxy(
     backendPort: Int, parameters: [String] = [], storageBytes: Int = 64 << 20, threads: Int = 2,
-    vclFile: String? = nil, _ body: (ShellacFixture) async throws -> Void
+    vclFile: String? = nil, keepBackends: Bool = false, _ body: (ShellacFixture) async throws -> Void
 ) async throws {
     let proxy = try await ShellacFixture.start(
         backendPort: backendPort, parameters: parameters, storageBytes: storageBytes, threads: threads,
-        vclFile: vclFile)
+        vclFile: vclFile, keepBackends: keepBackends)
     do {
         try await body(proxy)
     } catch {

@@ -1,5 +1,5 @@
 vcl 4.1;
 import directors;
 sub vcl_init {
-    new x = directors.shard();
+    new x = directors.nosuch();
 }

@@ -1,0 +1,164 @@
+import Foundation
+import NIOHTTP1
+import Synchronization
+import Testing
+
+@testable import Shellac
+@testable import ShellacCache
+
+/// Health probes, `backend.set_health` and directors over real sockets: origins the tests
+/// start, flip and stop; a probe's verdict decides where (and whether) requests go.
+@Suite("Backend health: probes, set_health, directors")
+struct BackendHealthTests {
+    /// An origin whose `/health` answers 200 while `up` is set and 500 otherwise; every other
+    /// path answers its name.
+    final class Switch: Sendable {
+        let up = Atomic<Bool>(true)
+        func set(_ value: Bool) { up.store(value, ordering: .relaxed) }
+    }
+
+    static func origin(_ health: Switch, name: String) async throws -> TestOrigin {
+        try await TestOrigin.start(routes: [
+            "/health": { _ in TestOrigin.Response(status: health.up.load(ordering: .relaxed) ? .ok : .internalServerError) },
+        ]) { _ in TestOrigin.Response(body: name) }
+    }
+
+    static func admin(_ proxy: ShellacFixture) -> AdminCommands {
+        AdminCommands(
+            registry: proxy.server.vcl, loader: VCLLoader(), store: proxy.server.store,
+            parameters: proxy.server.parameters, log: proxy.server.log)
+    }
+
+    static func probedVCL(port: Int, initial: Int) -> String {
+        """
+        vcl 4.1;
+        import std;
+        backend origin {
+            .host = "127.0.0.1"; .port = "\(port)";
+            .probe = { .url = "/health"; .interval = 0.1s; .timeout = 0.5s; .window = 3; .threshold = 2; .initial = \(initial); }
+        }
+        sub vcl_recv {
+            if (req.url == "/healthy") {
+                if (std.healthy(req.backend_hint)) { return (synth(200, "healthy")); }
+                return (synth(503, "sick"));
+            }
+            return (pass);
+        }
+        """
+    }
+
+    /// Polls `/healthy` until it answers `status`; returns the seconds it took, or nil.
+    static func secondsUntil(_ proxy: ShellacFixture, status: Int, limit: Double = 5) async throws -> Double? {
+        let start = ContinuousClock.now
+        for _ in 0..<Int(limit * 50) {
+            if try await fetch(proxy.url("/healthy")).status == status {
+                let elapsed = ContinuousClock.now - start
+                return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    @Test("a probe flips the backend sick and healthy again within interval x threshold; sick means 503 without asking it")
+    func probeFlips() async throws {
+        let health = Switch()
+        let origin = try await Self.origin(health, name: "a")
+        let vcl = try VCLRequestStatesTests.file(Self.probedVCL(port: origin.port, initial: 2))
+        try await withProxy(origin: origin, vclFile: vcl, keepBackends: true) { proxy in
+            #expect(try await fetch(proxy.url("/page")).body == "a")
+            health.set(false)
+            // interval 0.1 s x threshold 2: two bad pokes; allow one poke in flight and slack.
+            let toSick = try await Self.secondsUntil(proxy, status: 503)
+            #expect(toSick != nil && toSick! < 0.2 * 2 + 0.6, "went sick after \(String(describing: toSick)) s")
+            let asked = origin.requestCount(path: "/page")
+            let refused = try await fetch(proxy.url("/page"))
+            #expect(refused.status == 503)
+            #expect(origin.requestCount(path: "/page") == asked)
+            #expect(proxy.server.statistics.value(.backendUnhealthy) >= 1)
+
+            let listing = Self.admin(proxy).execute(["backend.list", "-p"])
+            #expect(listing.status == 200)
+            #expect(listing.body.contains("boot.origin") && listing.body.contains("sick"))
+            #expect(listing.body.contains("Happy") && listing.body.contains("Good Recv"))
+            let json = Self.admin(proxy).execute(["backend.list", "-j", "-p"])
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.body.utf8)) as? [Any]
+            let entry = (parsed?[3] as? [String: Any])?["boot.origin"] as? [String: Any]
+            #expect(entry?["admin_health"] as? String == "probe")
+            #expect((entry?["probe_message"] as? [Any])?.last as? String == "sick")
+
+            health.set(true)
+            let toHealthy = try await Self.secondsUntil(proxy, status: 200)
+            #expect(toHealthy != nil && toHealthy! < 0.2 * 2 + 0.6, "went healthy after \(String(describing: toHealthy)) s")
+            #expect(try await fetch(proxy.url("/page")).body == "a")
+        }
+    }
+
+    @Test("backend.set_health: sick refuses, healthy overrides a failing probe, auto gives the probe back its say")
+    func setHealth() async throws {
+        let health = Switch()
+        health.set(false)
+        let origin = try await Self.origin(health, name: "a")
+        let vcl = try VCLRequestStatesTests.file(Self.probedVCL(port: origin.port, initial: 0))
+        try await withProxy(origin: origin, vclFile: vcl, keepBackends: true) { proxy in
+            let admin = Self.admin(proxy)
+            let page = proxy.url("/page")
+            var response = try await fetch(page)
+            #expect(response.status == 503)
+            #expect(admin.execute(["backend.set_health", "origin", "healthy"]).status == 200)
+            response = try await fetch(page)
+            #expect(response.body == "a")
+            #expect(admin.execute(["backend.list"]).body.contains("healthy"))
+            #expect(admin.execute(["backend.set_health", "boot.*", "sick"]).status == 200)
+            response = try await fetch(page)
+            #expect(response.status == 503)
+            #expect(admin.execute(["backend.set_health", "origin", "auto"]).status == 200)
+            response = try await fetch(page)
+            #expect(response.status == 503)
+            #expect(admin.execute(["backend.set_health", "origin", "maybe"]).status == 106)
+            #expect(admin.execute(["backend.set_health", "nosuch", "auto"]).status == 106)
+            #expect(admin.execute(["backend.list", "-x"]).status == 106)
+        }
+    }
+
+    @Test("round-robin over two probed origins: one goes down, its probe marks it sick, clients see no error")
+    func directorSkipsDeadOrigin() async throws {
+        let healthA = Switch()
+        let healthB = Switch()
+        let a = try await Self.origin(healthA, name: "a")
+        let b = try await Self.origin(healthB, name: "b")
+        let vcl = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            import directors;
+            probe quick { .url = "/health"; .interval = 0.1s; .timeout = 0.3s; .window = 2; .threshold = 1; .initial = 1; }
+            backend a { .host = "127.0.0.1"; .port = "\(a.port)"; .probe = quick; }
+            backend b { .host = "127.0.0.1"; .port = "\(b.port)"; .probe = quick; }
+            sub vcl_init {
+                new pool = directors.round_robin();
+                pool.add_backend(a);
+                pool.add_backend(b);
+            }
+            sub vcl_recv {
+                set req.backend_hint = pool.backend();
+                return (pass);
+            }
+            """)
+        try await withProxy(origin: b, vclFile: vcl, keepBackends: true) { proxy in
+            var bodies: [String] = []
+            for _ in 0..<4 { bodies.append(try await fetch(proxy.url("/page")).body) }
+            #expect(Set(bodies) == ["a", "b"])
+            await a.shutdown()
+            // window 2, threshold 1: two failed pokes (0.2 s) make it sick; wait a little more.
+            try await Task.sleep(for: .milliseconds(600))
+            var statuses: [Int] = []
+            bodies = []
+            for _ in 0..<10 {
+                let response = try await fetch(proxy.url("/page"))
+                statuses.append(response.status)
+                bodies.append(response.body)
+            }
+            #expect(statuses.allSatisfy { $0 == 200 })
+            #expect(Set(bodies) == ["b"])
+        }
+    }
+}
