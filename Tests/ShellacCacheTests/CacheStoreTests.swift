@@ -17,7 +17,7 @@ struct CacheStoreTests {
     /// Fetches `body` into the busy object of a miss, as the server does.
     @discardableResult
     func store(_ store: CacheStore, _ url: String, body: Int, ttl: Double = 60, now: Double = 1000) -> CachedObject? {
-        guard case .miss(let object, _) = store.lookup(key: key(url), xid: 1, now: now, matchesVary: { _ in true }) else {
+        guard case .miss(let object, _, _) = store.lookup(key: key(url), xid: 1, now: now, matchesVary: { _ in true }) else {
             return nil
         }
         let metadata = ObjectMetadata(
@@ -32,7 +32,7 @@ struct CacheStoreTests {
     @Test("a miss creates one busy object that later lookups wait on")
     func busyCoalesces() {
         let cache = CacheStore(capacity: 1 << 20)
-        guard case .miss(let busy, false) = cache.lookup(key: key("/a"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+        guard case .miss(let busy, false, _) = cache.lookup(key: key("/a"), xid: 1, now: 0, matchesVary: { _ in true }) else {
             Issue.record("expected a miss")
             return
         }
@@ -106,16 +106,16 @@ struct CacheStoreTests {
     @Test("hit-for-miss marks make private fetches that do not coalesce")
     func hitForMiss() {
         let cache = CacheStore(capacity: 1 << 20)
-        guard case .miss(let busy, false) = cache.lookup(key: key("/h"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+        guard case .miss(let busy, false, _) = cache.lookup(key: key("/h"), xid: 1, now: 0, matchesVary: { _ in true }) else {
             Issue.record("expected a miss")
             return
         }
         cache.mark(.hitForMiss, key: key("/h"), replacing: busy, xid: 1, now: 0, ttl: 120)
-        guard case .miss(_, true) = cache.lookup(key: key("/h"), xid: 2, now: 1, matchesVary: { _ in true }) else {
+        guard case .miss(_, true, _) = cache.lookup(key: key("/h"), xid: 2, now: 1, matchesVary: { _ in true }) else {
             Issue.record("expected a hit-for-miss")
             return
         }
-        guard case .miss(_, true) = cache.lookup(key: key("/h"), xid: 3, now: 1, matchesVary: { _ in true }) else {
+        guard case .miss(_, true, _) = cache.lookup(key: key("/h"), xid: 3, now: 1, matchesVary: { _ in true }) else {
             Issue.record("a second request must not wait on the first")
             return
         }
@@ -124,7 +124,7 @@ struct CacheStoreTests {
     @Test("hit-for-pass marks make lookups pass, with no busy object, until they expire")
     func hitForPass() {
         let cache = CacheStore(capacity: 1 << 20)
-        guard case .miss(let busy, false) = cache.lookup(key: key("/p"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+        guard case .miss(let busy, false, _) = cache.lookup(key: key("/p"), xid: 1, now: 0, matchesVary: { _ in true }) else {
             Issue.record("expected a miss")
             return
         }
@@ -138,11 +138,11 @@ struct CacheStoreTests {
         }
         #expect(cache.statistics.objects == 0 && cache.statistics.usedBytes == 0)
         // Another URL is unaffected; the marker expires with its TTL.
-        guard case .miss(_, false) = cache.lookup(key: key("/q"), xid: 4, now: 30, matchesVary: { _ in true }) else {
+        guard case .miss(_, false, _) = cache.lookup(key: key("/q"), xid: 4, now: 30, matchesVary: { _ in true }) else {
             Issue.record("expected a plain miss for another URL")
             return
         }
-        guard case .miss(_, false) = cache.lookup(key: key("/p"), xid: 5, now: 61, matchesVary: { _ in true }) else {
+        guard case .miss(_, false, _) = cache.lookup(key: key("/p"), xid: 5, now: 61, matchesVary: { _ in true }) else {
             Issue.record("expected a plain miss once the marker expired")
             return
         }
@@ -151,7 +151,7 @@ struct CacheStoreTests {
     @Test("a new marker replaces the key's older one")
     func markerReplacesMarker() {
         let cache = CacheStore(capacity: 1 << 20)
-        guard case .miss(let first, false) = cache.lookup(key: key("/m"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+        guard case .miss(let first, false, _) = cache.lookup(key: key("/m"), xid: 1, now: 0, matchesVary: { _ in true }) else {
             Issue.record("expected a miss")
             return
         }
@@ -162,7 +162,7 @@ struct CacheStoreTests {
         }
         let second = CachedObject(key: key("/m"), xid: 3, lifetime: ObjectLifetime(entered: 1, ttl: 0, grace: 0, keep: 0))
         cache.mark(.hitForMiss, key: key("/m"), replacing: second, xid: 3, now: 1, ttl: 60)
-        guard case .miss(_, true) = cache.lookup(key: key("/m"), xid: 4, now: 2, matchesVary: { _ in true }) else {
+        guard case .miss(_, true, _) = cache.lookup(key: key("/m"), xid: 4, now: 2, matchesVary: { _ in true }) else {
             Issue.record("expected the hit-for-miss that replaced the hit-for-pass")
             return
         }

@@ -222,6 +222,8 @@ public final class AdminCommands: Sendable {
             ("MAIN.n_backend", registry.current.program.backends.count),
             ("MAIN.n_object", store.objects),
             ("MAIN.n_lru_nuked", store.evictions),
+            ("MAIN.n_expired", self.store.expiredObjects),
+            ("MAIN.bans_added", self.store.bansAdded),
             ("MAIN.bans", self.store.pendingBans),
             ("MAIN.bans_obj_killed", self.store.bannedObjects),
             ("SMA.s0.g_bytes", store.usedBytes),

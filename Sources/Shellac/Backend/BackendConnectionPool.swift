@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// Keep-alive connections to backends, one pool per event loop: a fetch borrows a connection
 /// on its own loop, so nothing hops between threads. Only used from its loop.
@@ -9,6 +10,11 @@ final class BackendConnectionPool: @unchecked Sendable {
     let eventLoop: EventLoop
     private var idle: [Backend: [Channel]] = [:]
     private let maxIdlePerBackend = 64
+    /// Idle connections held, for every backend: read from other loops (see
+    /// `ServerContext.poolWithIdleConnections`), written by this one.
+    private let idleTotal = Atomic<Int>(0)
+
+    var hasIdleConnections: Bool { idleTotal.load(ordering: .relaxed) > 0 }
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
@@ -19,6 +25,7 @@ final class BackendConnectionPool: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         while var list = idle[backend], let channel = list.popLast() {
             idle[backend] = list
+            idleTotal.subtract(1, ordering: .relaxed)
             if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }
         }
         return ClientBootstrap(group: eventLoop)
@@ -46,11 +53,13 @@ final class BackendConnectionPool: @unchecked Sendable {
         }
         list.append(channel)
         idle[backend] = list
+        idleTotal.add(1, ordering: .relaxed)
     }
 
     func closeAll() {
         eventLoop.assertInEventLoop()
         for (_, channels) in idle { for channel in channels { channel.close(promise: nil) } }
         idle = [:]
+        idleTotal.store(0, ordering: .relaxed)
     }
 }

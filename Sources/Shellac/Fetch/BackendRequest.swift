@@ -14,13 +14,22 @@ struct BackendRequest {
     /// A pass: the response is for this client only (`bereq.uncacheable`).
     var isPass: Bool
 
-    init(client head: RequestHead, body clientBody: ByteBuffer?, mode: ObjectFetcher.Mode, clientIP: String?, xid: UInt64) {
+    init(
+        client head: RequestHead, body clientBody: ByteBuffer?, mode: ObjectFetcher.Mode, clientIP: String?, xid: UInt64,
+        stale: ObjectMetadata? = nil
+    ) {
         var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "expect"])
         if mode == .store {
             // A miss fetches the whole object for everyone: the client's conditions and ranges
             // apply to its own delivery, not to the fetch (Varnish does the same).
             method = "GET"
             for name in ["If-None-Match", "If-Modified-Since", "If-Range", "Range"] { headers.remove(name) }
+            // A stale 200 with a validator is revalidated, as Varnish does (its IMS candidates).
+            if let stale, stale.status == 200 {
+                let staleHeaders = stale.headers
+                if let modified = staleHeaders["Last-Modified"] { headers.add("If-Modified-Since", modified) }
+                if let tag = staleHeaders["ETag"] { headers.add("If-None-Match", tag) }
+            }
             if let encoding = AcceptEncoding.normalized(headers["Accept-Encoding"]) {
                 headers.set("Accept-Encoding", encoding)
             } else {

@@ -19,18 +19,23 @@ final class BackendTransaction {
     private let xid: UInt64
     /// The request fields a response's Vary names are taken from here.
     private let clientHeaders: HeaderList
-    private let pool: BackendConnectionPool
+    /// The pool of the loop the transaction runs on (it may move once, see `send`).
+    private var pool: BackendConnectionPool
     private let request: BackendRequest
+    /// The expired object this fetch may revalidate, and serve if the fetch fails inside its
+    /// `stale-if-error` window.
+    private let stale: CachedObject?
     /// With VCL, `bereq` (already filled from `request`) is what is sent.
     private let vcl: VCLBackendPolicy?
     /// The counters of the loop this transaction runs on.
-    private let counters: CounterBlock
+    private var counters: CounterBlock
 
     init(
         object: CachedObject, mode: ObjectFetcher.Mode, server: ServerContext, xid: UInt64,
-        clientHeaders: HeaderList, pool: BackendConnectionPool, request: BackendRequest, vcl: VCLBackendPolicy?,
-        counters: CounterBlock
+        clientHeaders: HeaderList, pool: BackendConnectionPool, request: BackendRequest, stale: CachedObject? = nil,
+        vcl: VCLBackendPolicy?, counters: CounterBlock
     ) {
+        self.stale = stale
         self.object = object
         self.mode = mode
         self.server = server
@@ -66,6 +71,7 @@ final class BackendTransaction {
             let (target, timeouts) = vcl.target(fallback: server.backend, parameters: server.fetchTimeouts)
             guard let backend = target else {
                 counters.increment(.backendUnhealthy)
+                if serveStale() { return }
                 return backendError(status: 503, reason: "Backend fetch failed")
             }
             send(method: bereq.method, uri: bereq.url, headers: bereq.headers, to: backend, timeouts: timeouts)
@@ -79,12 +85,29 @@ final class BackendTransaction {
     }
 
     private func send(method: String, uri: String, headers: HeaderList, to backend: Backend, timeouts: FetchTimeouts) {
+        // With no idle connection here but one on another loop, the transaction moves there
+        // whole, so that it reuses that connection rather than opening one more (Varnish's
+        // pools are shared by all its threads). It moves at most once per attempt.
+        if !pool.hasIdleConnections, let other = server.poolWithIdleConnections(excluding: pool) {
+            let moving = MovingTransaction(self)
+            other.eventLoop.execute {
+                let transaction = moving.transaction
+                transaction.pool = other
+                transaction.counters = transaction.server.counters.value(on: other.eventLoop)
+                transaction.connect(method: method, uri: uri, headers: headers, to: backend, timeouts: timeouts)
+            }
+            return
+        }
+        connect(method: method, uri: uri, headers: headers, to: backend, timeouts: timeouts)
+    }
+
+    private func connect(method: String, uri: String, headers: HeaderList, to backend: Backend, timeouts: FetchTimeouts) {
         var httpHeaders = HTTPHeaders()
         httpHeaders.reserveCapacity(headers.count)
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
         let sink = ObjectFetcher(
-            object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, vcl: vcl
+            object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, stale: stale, vcl: vcl
         ) { [self] unfinished in
             attemptEnded(unfinished)
         }
@@ -98,6 +121,7 @@ final class BackendTransaction {
         guard vcl != nil else { return fail() }
         switch unfinished {
         case .noResponse:
+            if serveStale() { return }
             backendError(status: 503, reason: "Backend fetch failed")
         case .retry:
             // Past max_retries a retry from vcl_backend_response is a backend error.
@@ -149,6 +173,30 @@ final class BackendTransaction {
     }
 
     private func fail() {
+        if serveStale() { return }
         ObjectFetcher.fail(object, mode: mode, store: server.store)
     }
+
+    /// A failed fetch answered by the stale object, inside its `stale-if-error` window: the
+    /// waiting readers get the stale object's response (the busy object becomes a copy of it,
+    /// sharing its body buffers, and is not stored). False when the window does not allow it.
+    private func serveStale() -> Bool {
+        guard mode == .store, ObjectFetcher.staleIfErrorAllows(stale, now: HTTPDate.currentTime()), let stale,
+              case .progress(let metadata, let chunks, .complete) = stale.read(
+                from: 0, headersSeen: false, isOwner: false, listener: nil) else { return false }
+        server.store.remove(object)
+        object.beginStreaming(metadata: metadata, lifetime: stale.lifetime)
+        for chunk in chunks { _ = object.append(chunk) }
+        object.finish()
+        counters.increment(.staleIfError)
+        return true
+    }
+}
+
+/// A transaction on its way to another event loop. It is handed over whole: from the
+/// moment it is sent, only the receiving loop touches it (and its fetcher, object callbacks
+/// and VCL context), so no state is shared between threads.
+private struct MovingTransaction: @unchecked Sendable {
+    let transaction: BackendTransaction
+    init(_ transaction: BackendTransaction) { self.transaction = transaction }
 }

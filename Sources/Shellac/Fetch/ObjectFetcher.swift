@@ -49,12 +49,17 @@ final class ObjectFetcher: FetchSink {
     private var abandoned = false
     private var receivedHead = false
     private let unfinished: (Unfinished) -> Void
+    /// The expired object this fetch revalidates: a 304 makes the new object from it.
+    private let stale: CachedObject?
+    /// After a 304: the stale object's body, which becomes the new object's.
+    private var revalidatedBody: [ByteBuffer] = []
 
     init(
         object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList,
-        vcl: VCLBackendPolicy?, unfinished: @escaping (Unfinished) -> Void
+        stale: CachedObject? = nil, vcl: VCLBackendPolicy?, unfinished: @escaping (Unfinished) -> Void
     ) {
         self.vcl = vcl
+        self.stale = stale
         self.unfinished = unfinished
         self.object = object
         self.mode = mode
@@ -66,12 +71,21 @@ final class ObjectFetcher: FetchSink {
     func fetchDidReceiveHead(_ head: HTTPResponseHead) {
         receivedHead = true
         let now = HTTPDate.currentTime()
-        var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "age"])
-        let declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
-        if !headers.contains("Date") { headers.add("Date", HTTPDate.format(Int64(now))) }
         var status = Int(head.status.code)
         var reason = head.status.reasonPhrase
-        let rawHeaders = HeaderList(head.headers.map { ($0.name, $0.value) })
+        var rawHeaders = HeaderList(head.headers.map { ($0.name, $0.value) })
+        var declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
+        var was304 = false
+        if status == 304, mode == .store, let stale, let revalidated = Self.revalidate(stale, with: rawHeaders) {
+            (status, reason, rawHeaders, revalidatedBody) = revalidated
+            declaredLength = revalidatedBody.reduce(0) { $0 + $1.readableBytes }
+            was304 = true
+        }
+        if [500, 502, 503, 504].contains(status), mode == .store, Self.staleIfErrorAllows(stale, now: now) {
+            return giveUp(.noResponse("backend answered \(status); serving the stale object (stale-if-error)"))
+        }
+        var headers = HopByHop.endToEnd(rawHeaders, alsoDropping: ["content-length", "age"])
+        if !headers.contains("Date") { headers.add("Date", HTTPDate.format(Int64(now))) }
         let parameters = context.parameters
         let lifetime = FreshnessLifetime.compute(
             status: status, headers: rawHeaders, now: now,
@@ -86,7 +100,8 @@ final class ObjectFetcher: FetchSink {
             // vcl_backend_response decides (the built-in VCL holds the usual rules).
             let decision: VCLBackendPolicy.Decision
             switch vcl.backendResponse(
-                status: status, reason: reason, headers: headers, lifetime: objectLifetime, isPass: mode == .pass)
+                status: status, reason: reason, headers: headers, lifetime: objectLifetime, isPass: mode == .pass,
+                was304: was304)
             {
             case .deliver(let made): decision = made
             case .retry: return giveUp(.retry)
@@ -140,6 +155,11 @@ final class ObjectFetcher: FetchSink {
 
     func fetchDidReceiveBody(_ buffer: ByteBuffer, from fetch: BackendFetch) {
         if abandoned { return }
+        appendBody(buffer, from: fetch)
+    }
+
+    /// Adds body bytes to the object (`fetch` is nil for the stale body of a 304).
+    private func appendBody(_ buffer: ByteBuffer, from fetch: BackendFetch?) {
         if held != nil {
             held?.body.append(contentsOf: buffer.readableBytesView)
             return
@@ -151,7 +171,7 @@ final class ObjectFetcher: FetchSink {
             storing = false  // too large for the store: readers already on it go on uncached
         }
         let held = object.append(copy)
-        if followsReader && held > Self.privateWindow {
+        if followsReader && held > Self.privateWindow, let fetch {
             // The client is slow: read no more from the backend until it has caught up.
             fetch.pauseReading()
             let loopBound = NIOLoopBound(fetch, eventLoop: fetch.eventLoop)
@@ -164,6 +184,11 @@ final class ObjectFetcher: FetchSink {
 
     func fetchDidFinish() {
         if abandoned { return }
+        if !revalidatedBody.isEmpty {
+            let body = revalidatedBody
+            revalidatedBody = []
+            for buffer in body { appendBody(buffer, from: nil) }
+        }
         if let (metadata, lifetime, body) = held {
             held = nil
             let complete = metadata.withInlineBody(body)
@@ -198,6 +223,36 @@ final class ObjectFetcher: FetchSink {
     static func fail(_ object: CachedObject, mode: Mode, store: CacheStore) {
         if mode == .store { store.remove(object) }
         object.fail()
+    }
+
+    /// Whether `stale` may answer for a failed fetch at `now`: its `stale-if-error` (RFC 5861
+    /// §4) window, counted from when it went stale, is still open. Varnish ignores the
+    /// directive; Shellac honours it.
+    static func staleIfErrorAllows(_ stale: CachedObject?, now: Double) -> Bool {
+        guard let stale, stale.phase == .complete, let metadata = stale.metadata,
+              let window = CacheControl(metadata.headers).staleIfError else { return false }
+        let lifetime = stale.lifetime
+        return now < lifetime.entered + max(lifetime.ttl, 0) + Double(window)
+    }
+
+    /// A 304 for a revalidated object, as RFC 9111 §4.3.4 (and Varnish) make it: the stored
+    /// response's status and body, its fields updated with the 304's (a field the 304 sends
+    /// replaces the stored one of that name). Nil when the stale object is not complete.
+    static func revalidate(
+        _ stale: CachedObject, with notModified: HeaderList
+    ) -> (status: Int, reason: String, headers: HeaderList, body: [ByteBuffer])? {
+        guard case .progress(let metadata, let chunks, .complete) = stale.read(
+            from: 0, headersSeen: false, isOwner: false, listener: nil) else { return nil }
+        var merged = notModified
+        merged.remove("Content-Length")
+        for field in metadata.headers where !notModified.contains(field.name) {
+            merged.add(field.name, field.value)
+        }
+        var body = Array(chunks)
+        if !metadata.inlineBody.isEmpty {
+            body.insert(ByteBuffer(bytes: metadata.inlineBody), at: 0)
+        }
+        return (metadata.status, metadata.reason, merged, body)
     }
 
     /// The request values of the fields the response's Vary names (`Vary: *` is never stored).

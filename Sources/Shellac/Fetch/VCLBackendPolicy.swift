@@ -79,9 +79,10 @@ final class VCLBackendPolicy {
 
     /// Runs `vcl_backend_response` on a fetched response.
     func backendResponse(
-        status: Int, reason: String, headers: HeaderList, lifetime: ObjectLifetime, isPass: Bool
+        status: Int, reason: String, headers: HeaderList, lifetime: ObjectLifetime, isPass: Bool, was304: Bool = false
     ) -> Step {
         context.beresp = VCLBackendResponse()
+        context.beresp.was304 = was304
         context.beresp.status = status
         context.beresp.reason = reason
         context.beresp.headers = headers

@@ -24,6 +24,8 @@ final class BuiltinPolicy: RequestPolicy, Sendable {
         return key
     }
 
+    var lookupOptions: LookupOptions { .standard }
+
     func hit(_ object: CachedObject, now: Double) -> VCLAction { .deliver }
     func miss() -> VCLAction { .fetch }
     func pass() -> VCLAction { .fetch }

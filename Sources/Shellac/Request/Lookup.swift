@@ -10,50 +10,68 @@ extension RequestStateMachine {
         lookupTime = now
         let headers = request.headers
         // A miss's busy object is numbered as the fetch that fills it, as in Varnish.
-        let result = server.store.lookup(key: key, xid: makeXID(), now: now) { metadata in
+        let result = server.store.lookup(key: key, xid: makeXID(), now: now, options: policy.lookupOptions) { metadata in
             metadata.variant.isEmpty || metadata.variant.matches(headers)
         }
         switch result {
         case .hit(let object):
             counters.increment(.cacheHits)
-            return .hit(object)
+            hitIsStale = false
+            return .hit(object, refresh: nil)
         case .graced(let object, let refresh):
-            counters.increment(.cacheGraceHits)
-            counters.increment(.cacheHits)
-            if let refresh { startFetch(into: refresh, mode: .store) }
-            return .deliver(object, isHit: true, isOwner: false)
+            hitIsStale = true
+            return .hit(object, refresh: refresh)
         case .busy(let object):
             counters.increment(.cacheBusyWaits)
             return .deliver(object, isHit: true, isOwner: false)
         case .hitForPass:
             counters.increment(.cacheHitForPass)
             return .pass
-        case .miss(let object, let hitForMiss):
+        case .miss(let object, let hitForMiss, let stale):
             counters.increment(hitForMiss ? .cacheHitForMiss : .cacheMisses)
-            return .miss(object)
+            return .miss(object, stale: stale)
         }
     }
 
-    /// `vcl_hit`: a fresh object was found.
-    func hit(_ object: CachedObject) -> RequestStep {
-        switch policy.hit(object, now: lookupTime) {
-        case .deliver: return .deliver(object, isHit: true, isOwner: false)
+    /// `vcl_hit`: a fresh object, or a stale one in grace. Delivering a stale object starts
+    /// its background refresh (when `refresh` is set: none runs yet); `miss` fetches in the
+    /// foreground into `refresh`, revalidating the stale object; `pass` lets `refresh` go.
+    func hit(_ object: CachedObject, refresh: CachedObject?) -> RequestStep {
+        let action = policy.hit(object, now: lookupTime)
+        if action == .deliver {
+            if hitIsStale {
+                counters.increment(.cacheGraceHits)
+                counters.increment(.cacheHits)
+            }
+            if let refresh { startFetch(into: refresh, mode: .store, stale: object, isBackground: true) }
+            return .deliver(object, isHit: true, isOwner: false)
+        }
+        if (action == .miss || action == .fetch), let refresh {
+            counters.increment(.cacheMisses)
+            return .miss(refresh, stale: object)
+        }
+        if let refresh { release(refresh) }
+        switch action {
         case .miss, .fetch, .pass: return .pass
-        case let other: return otherwise(other)
+        default: return otherwise(action)
         }
     }
 
     /// `vcl_miss`: fetch into the busy object, which this request then delivers as it fills.
-    func miss(_ object: CachedObject) -> RequestStep {
+    func miss(_ object: CachedObject, stale: CachedObject?) -> RequestStep {
         let action = policy.miss()
         guard action == .fetch else {
-            // Not fetching after all: let anyone waiting on this busy object go.
-            server.store.remove(object)
-            object.makePrivate()
-            object.fail()
+            release(object)
             return action == .pass ? .pass : otherwise(action)
         }
-        startFetch(into: object, mode: .store)
+        startFetch(into: object, mode: .store, stale: stale)
         return .deliver(object, isHit: false, isOwner: true)
+    }
+
+    /// Not fetching into a busy object after all: let anyone waiting on it go.
+    private func release(_ busy: CachedObject) {
+        server.store.remove(busy)
+        busy.makePrivate()
+        busy.fail()
     }
 }

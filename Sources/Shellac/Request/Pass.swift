@@ -17,16 +17,22 @@ extension RequestStateMachine {
     /// Starts the backend transaction that fills `object`, under the object's transaction id
     /// (the fetch's own, as Varnish numbers a bereq apart from its req). It runs on this loop
     /// but owns itself: it goes on if the client leaves, so waiters on a miss still get the
-    /// object.
-    func startFetch(into object: CachedObject, mode: ObjectFetcher.Mode) {
+    /// object. `stale` is the expired object this fetch may revalidate (a 304 refreshes it);
+    /// a background fetch refreshes a graced object while the client has it already.
+    func startFetch(
+        into object: CachedObject, mode: ObjectFetcher.Mode, stale: CachedObject? = nil, isBackground: Bool = false
+    ) {
         let fetchXID = object.xid
         counters.increment(.fetches)
         let backendRequest = BackendRequest(
-            client: request, body: body, mode: mode, clientIP: channel.channel.remoteAddress?.ipAddress, xid: fetchXID)
+            client: request, body: body, mode: mode, clientIP: channel.channel.remoteAddress?.ipAddress, xid: fetchXID,
+            stale: stale?.metadata)
+        let vcl = policy.backendPolicy(for: backendRequest, xid: fetchXID, log: server.log)
+        vcl?.context.bereq.isBackgroundFetch = isBackground
         BackendTransaction(
             object: object, mode: mode, server: server, xid: fetchXID, clientHeaders: request.headers,
-            pool: server.pools.value(on: channel.eventLoop), request: backendRequest,
-            vcl: policy.backendPolicy(for: backendRequest, xid: fetchXID, log: server.log), counters: counters
+            pool: server.pools.value(on: channel.eventLoop), request: backendRequest, stale: stale,
+            vcl: vcl, counters: counters
         ).start()
     }
 }

@@ -18,7 +18,11 @@ protocol RequestPolicy: AnyObject {
     /// `vcl_hash`: the cache key. `serverAddress` is read only for a request without Host.
     func hash(_ request: RequestHead, serverAddress: () -> String) -> CacheKey
 
-    /// `vcl_hit`, on a fresh object found at `now`.
+    /// What `vcl_recv` asked of the lookup (`req.ttl`, `req.grace`, `req.hash_always_miss`,
+    /// `req.hash_ignore_busy`).
+    var lookupOptions: LookupOptions { get }
+
+    /// `vcl_hit`, on a fresh (or graced) object found at `now`.
     func hit(_ object: CachedObject, now: Double) -> VCLAction
 
     /// `vcl_miss`.

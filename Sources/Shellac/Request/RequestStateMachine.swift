@@ -41,6 +41,8 @@ final class RequestStateMachine {
     var vclSession: VCLSession?
     /// When the lookup ran (the clock is read once for lookup and `vcl_hit`).
     var lookupTime = 0.0
+    /// Whether the object `lookup` found is stale (served inside its grace).
+    var hitIsStale = false
     /// Times the request went back to lookup because an object it waited on was not for it.
     var relookups = 0
     /// The transmission under way, if any (see `Deliver.swift`).
@@ -119,8 +121,8 @@ final class RequestStateMachine {
             case .recv: step = recv()
             case .hash: step = hash()
             case .lookup(let key): step = lookup(key)
-            case .hit(let object): step = hit(object)
-            case .miss(let object): step = miss(object)
+            case .hit(let object, let refresh): step = hit(object, refresh: refresh)
+            case .miss(let object, let stale): step = miss(object, stale: stale)
             case .pass: step = pass()
             case .pipe: step = pipe()
             case .purge: step = purge()

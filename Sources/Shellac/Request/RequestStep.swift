@@ -28,10 +28,12 @@ enum RequestStep {
     case hash
     /// Look the key up in the store (the key made by `hash`).
     case lookup(CacheKey)
-    /// `vcl_hit`: a fresh object was found.
-    case hit(CachedObject)
-    /// `vcl_miss`: nothing usable was found; `object` is the busy object to fetch into.
-    case miss(CachedObject)
+    /// `vcl_hit`: a fresh object was found, or a stale one inside its grace; then `refresh`
+    /// is the busy object of its background fetch (nil when one already runs).
+    case hit(CachedObject, refresh: CachedObject?)
+    /// `vcl_miss`: nothing usable was found; `object` is the busy object to fetch into, and
+    /// `stale` an expired object kept for a conditional fetch.
+    case miss(CachedObject, stale: CachedObject?)
     /// `vcl_pass`: fetch for this client alone.
     case pass
     /// `vcl_pipe`: hand the connection to the backend.

@@ -19,6 +19,12 @@ extension VCLSession: RequestPolicy {
         return cacheKey()
     }
 
+    var lookupOptions: LookupOptions {
+        LookupOptions(
+            ttl: context.req.ttl, grace: context.req.grace, alwaysMiss: context.req.hashAlwaysMiss,
+            ignoreBusy: context.req.hashIgnoreBusy)
+    }
+
     func hit(_ object: CachedObject, now: Double) -> VCLAction {
         guard defines(.hit), let metadata = object.metadata else { return .deliver }
         setObject(object, metadata: metadata, now: now)

@@ -36,13 +36,24 @@ final class ServerContext: Sendable {
         self.store = store
         self.statistics = statistics
         self.backend = backend
-        self.pools = PerEventLoop(group: group) { BackendConnectionPool(eventLoop: $0) }
+        let allPools = group.makeIterator().map { BackendConnectionPool(eventLoop: $0) }
+        let byLoop = Dictionary(allPools.map { (ObjectIdentifier($0.eventLoop), $0) }, uniquingKeysWith: { first, _ in first })
+        self.allPools = allPools
+        self.pools = PerEventLoop(group: group) { loop in byLoop[ObjectIdentifier(loop)] ?? BackendConnectionPool(eventLoop: loop) }
         self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool(log: log) }
         self.counters = PerEventLoop(group: group) { _ in statistics.makeBlock() }
         self.ids = ids
         self.transactionIDs = PerEventLoop(group: group) { _ in TransactionIDBlock(source: ids) }
         self.vcl = vcl
         self.log = log
+    }
+
+    /// Every loop's pool, to find idle backend connections on other loops.
+    private let allPools: [BackendConnectionPool]
+
+    /// A pool, other than `own`, that holds idle backend connections now.
+    func poolWithIdleConnections(excluding own: BackendConnectionPool) -> BackendConnectionPool? {
+        allPools.first { $0 !== own && $0.hasIdleConnections }
     }
 
     var fetchTimeouts: FetchTimeouts {

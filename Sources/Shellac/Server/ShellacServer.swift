@@ -63,6 +63,8 @@ public final class ShellacServer: Sendable {
     private let quiescers = Mutex<[ServerQuiescingHelper]>([])
     /// The health probes of the loaded VCLs.
     private let probes: HealthProbes
+    /// Reaps expired objects once a second (Varnish's expiry thread).
+    private let reaper = Mutex<RepeatedTask?>(nil)
 
     public init(configuration: ShellacConfiguration) {
         self.configuration = configuration
@@ -122,6 +124,12 @@ public final class ShellacServer: Sendable {
             quiescers.withLock { $0.append(quiesce) }
             if let address = channel.localAddress { bound.append(address) }
         }
+        let store = self.store
+        let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            // In batches, so that requests get the store's lock between them.
+            while store.reapExpired(now: HTTPDate.currentTime(), limit: 1000) == 1000 {}
+        }
+        reaper.withLock { $0 = task }
         let probes = self.probes
         vcl.observe(VCLRegistry.Observer(
             loaded: { probes.start($0) }, discarded: { probes.stop(vclNamed: $0.name) }))
@@ -132,6 +140,7 @@ public final class ShellacServer: Sendable {
     /// whatever is left and stops the event loops.
     public func shutdown() async {
         probes.stopAll()
+        reaper.withLock { $0 }?.cancel()
         await quiesceConnections()
         context.pools.forEach { $0.closeAll() }
         // Closes whatever connections are left.

@@ -19,6 +19,8 @@ public final class Statistics: Sendable {
         case fetches
         /// Fetches not begun because the backend (or every member of a director) was sick.
         case backendUnhealthy
+        /// Failed fetches answered with a stale object (`stale-if-error`; not in Varnish).
+        case staleIfError
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -44,6 +46,7 @@ public final class Statistics: Sendable {
             case .badRequests: "MAIN.client_req_400"
             case .fetches: "MAIN.s_fetch"
             case .backendUnhealthy: "MAIN.backend_unhealthy"
+            case .staleIfError: "MAIN.fetch_stale_if_error"
             }
         }
     }

@@ -24,6 +24,10 @@ public final class CacheStore: Sendable {
         var bans = BanList()
         /// Objects a ban removed.
         var banned = 0
+        /// Published objects by the time they expire for good.
+        var expiry = ExpiryHeap()
+        /// Objects reaped because they expired.
+        var expired = 0
     }
 
     private let index = Mutex(Index())
@@ -48,11 +52,13 @@ public final class CacheStore: Sendable {
     /// `matchesVary` says whether a stored variant fits this request. `xid` is asked for only
     /// when a busy object is made: it is the transaction id of the fetch that will fill it.
     public func lookup(
-        key: CacheKey, xid: @autoclosure () -> UInt64, now: Double, matchesVary: (ObjectMetadata) -> Bool
+        key: CacheKey, xid: @autoclosure () -> UInt64, now: Double, options: LookupOptions = .standard,
+        matchesVary: (ObjectMetadata) -> Bool
     ) -> LookupResult {
         index.withLock { index in
             var busy: CachedObject?
             var graceCandidate: CachedObject?
+            var keepCandidate: CachedObject?
             var hitForMiss = false
             var hitForPass = false
             var object = index.heads[key.digest]
@@ -73,9 +79,10 @@ public final class CacheStore: Sendable {
                     }
                     continue
                 }
+                if options.alwaysMiss { continue }
                 switch phase {
                 case .busy:
-                    busy = current
+                    if !options.ignoreBusy { busy = current }
                     continue
                 case .failed, .abandoned:
                     unlink(current, from: &index)
@@ -95,7 +102,7 @@ public final class CacheStore: Sendable {
                     }
                     current.bansChecked = index.bans.newestID
                 }
-                if lifetime.isFresh(at: now) {
+                if options.isFresh(lifetime, at: now) {
                     current.hits.add(1, ordering: .relaxed)
                     if now - current.lruMovedAt >= lruInterval {
                         current.lruMovedAt = now
@@ -103,10 +110,12 @@ public final class CacheStore: Sendable {
                     }
                     return .hit(current)
                 }
-                if lifetime.isWithinGrace(at: now) {
+                if options.isWithinGrace(lifetime, at: now) {
                     if graceCandidate == nil { graceCandidate = current }
                 } else if lifetime.isExpired(at: now) {
                     unlink(current, from: &index)
+                } else if keepCandidate == nil && phase == .complete {
+                    keepCandidate = current
                 }
             }
             // A marker is newer than any object still beside it (publishing drops markers), so
@@ -120,13 +129,13 @@ public final class CacheStore: Sendable {
                 return .busy(busy)
             }
             let fresh = CachedObject(key: key, xid: xid(), lifetime: ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0))
-            if hitForMiss { return .miss(busy: fresh, hitForMiss: true) }
+            if hitForMiss { return .miss(busy: fresh, hitForMiss: true, stale: graceCandidate ?? keepCandidate) }
             link(fresh, into: &index)
             if let graceCandidate {
                 graceCandidate.hits.add(1, ordering: .relaxed)
                 return .graced(graceCandidate, refresh: fresh)
             }
-            return .miss(busy: fresh, hitForMiss: false)
+            return .miss(busy: fresh, hitForMiss: false, stale: keepCandidate)
         }
     }
 
@@ -151,6 +160,8 @@ public final class CacheStore: Sendable {
             object.bansChecked = index.bans.newestID  // newer than every ban so far
             index.objectCount += 1
             insertInLRU(object, in: &index)
+            let lifetime = object.lifetime
+            index.expiry.insert(object, expires: lifetime.entered + max(lifetime.ttl, 0) + lifetime.grace + lifetime.keep)
             guard charge(object, bytes: headerBytes, in: &index) else {
                 unlink(object, from: &index)
                 return false
@@ -184,8 +195,33 @@ public final class CacheStore: Sendable {
                 if current.isMarker && current.key == key { unlink(current, from: &index) }
             }
             link(marker, into: &index)
+            index.expiry.insert(marker, expires: now + max(ttl, 0))
         }
     }
+
+    /// Removes the objects whose TTL, grace and keep have all run out by `now` (and the
+    /// expired markers among them), at most `limit` at a time; returns how many went.
+    /// Memory comes back without a request for them, as Varnish's expiry thread does it.
+    @discardableResult
+    public func reapExpired(now: Double, limit: Int = 1000) -> Int {
+        index.withLock { index in
+            var reaped = 0
+            while reaped < limit, let object = index.expiry.popExpired(now: now) {
+                if object.isMarker {
+                    unlink(object, from: &index)
+                    continue
+                }
+                guard object.phase == .complete, object.lifetime.isExpired(at: now) else { continue }
+                unlink(object, from: &index)
+                reaped += 1
+            }
+            index.expired += reaped
+            return reaped
+        }
+    }
+
+    /// Objects reaped so far because they expired.
+    public var expiredObjects: Int { index.withLock { $0.expired } }
 
     /// Removes `object` from the cache (failed fetch, abandoned response, purge of one variant).
     public func remove(_ object: CachedObject) {
@@ -224,6 +260,9 @@ public final class CacheStore: Sendable {
 
     /// Those bans, newest first (`ban.list`).
     public var banList: [BanList.Entry] { index.withLock { $0.bans.entries.reversed() } }
+
+    /// Bans issued so far, counting the one every store starts with (varnishstat's bans_added).
+    public var bansAdded: Int { index.withLock { $0.bans.newestID + 1 } }
 
     /// Objects removed by bans so far.
     public var bannedObjects: Int { index.withLock { $0.banned } }
@@ -275,6 +314,7 @@ public final class CacheStore: Sendable {
             removeFromLRU(object, in: &index)
             index.objectCount -= 1
         }
+        index.expiry.remove(object)
         index.usedBytes -= object.chargedBytes
         object.chargedBytes = 0
     }

@@ -77,6 +77,8 @@ public final class CachedObject: @unchecked Sendable {
     var lruMovedAt = -Double.infinity
     var isIndexed = false
     var isInLRU = false
+    /// Where the object sits in the store's `ExpiryHeap` (-1: not in it).
+    var expiryIndex = -1
     /// Set when this is no response but a marker (hit-for-miss or hit-for-pass) for its key.
     /// (Declared with the other small fields so they pack together.)
     public let marker: LookupMarker?

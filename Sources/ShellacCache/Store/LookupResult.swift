@@ -9,8 +9,9 @@ public enum LookupResult: Sendable {
     case busy(CachedObject)
     /// Nothing usable: fetch into `busy`. When `hitForMiss` is set, the key is marked
     /// hit-for-miss: `busy` is private (nobody waits on it) and becomes visible only if its
-    /// response turns out cacheable after all.
-    case miss(busy: CachedObject, hitForMiss: Bool)
+    /// response turns out cacheable after all. `stale` is an expired object of the same
+    /// variant still kept (`beresp.keep`), for a conditional fetch.
+    case miss(busy: CachedObject, hitForMiss: Bool, stale: CachedObject?)
     /// The key is marked hit-for-pass: pass this request (no busy object was made).
     case hitForPass
 }

@@ -68,6 +68,7 @@ enum Variables {
             v("bereq.backend", .backend { $0.bereq.backend }, read: bereqWrite, write: bereqWrite, .backend { $0.bereq.backend = $1 }),
             v("bereq.retries", .int { Int64($0.bereq.retries) }, read: .backend),
             v("bereq.uncacheable", .bool { $0.bereq.uncacheable }, read: .backend),
+            v("bereq.is_bgfetch", .bool { $0.bereq.isBackgroundFetch }, read: .backend),
             v("bereq.xid", .string { $0.bereq.xid }, read: .backend),
             v("bereq.connect_timeout", .duration { $0.bereq.connectTimeout ?? -1 }, read: bereqWrite, write: bereqWrite,
               .duration { $0.bereq.connectTimeout = $1 }),

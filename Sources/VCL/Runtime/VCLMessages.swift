@@ -35,6 +35,8 @@ public struct VCLBackendRequest: Sendable {
     public var connectTimeout: Double?
     public var firstByteTimeout: Double?
     public var betweenBytesTimeout: Double?
+    /// `bereq.is_bgfetch`: the fetch refreshes a graced object its client already has.
+    public var isBackgroundFetch = false
 
     public init() {}
 }
