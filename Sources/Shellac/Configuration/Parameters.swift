@@ -20,6 +20,9 @@ public struct Parameters: Sendable, Equatable {
     public var maxRestarts: Int = 4
     /// A hit moves its object to the front of the LRU list at most this often (read at start).
     public var lruInterval: Double = 2
+    /// `http_range_support`: answer `Range` requests with 206 (kept here as a Bool for the
+    /// delivery path; listed with the accepted parameters).
+    public var httpRangeSupport = true
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
     public var accepted: [String: String] = [:]
 
@@ -75,6 +78,7 @@ public struct Parameters: Sendable, Equatable {
             guard let other = AcceptedParameter.byName[name] else { throw .unknownName(name) }
             guard let kept = other.normalized(value) else { throw .badValue(name: name, value: value) }
             accepted[name] = kept
+            if name == "http_range_support" { httpRangeSupport = kept == "on" }
             return
         }
         switch entry.kind {

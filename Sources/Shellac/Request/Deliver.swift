@@ -13,6 +13,12 @@ struct Delivery {
     var chunked = false
     /// Parked until the client's connection is writable again.
     var waitsForClient = false
+    /// A 206 sends body bytes `rangeLow..<rangeEnd` only; `bodyOffset` counts the body
+    /// bytes passed so far.
+    var isRanged = false
+    var rangeLow = 0
+    var rangeEnd = 0
+    var bodyOffset = 0
 }
 
 /// deliver and transmit: `vcl_deliver`, then the object's bytes as they arrive and as fast
@@ -73,15 +79,14 @@ extension RequestStateMachine {
                     if current.isHit, phase == .complete, request.isConditional,
                         ConditionalRequest.isNotModified(
                             method: request.method, request: request.headers, status: metadata.status,
-                            response: metadata.headers, storedAt: current.object.lifetime.entered)
+                            response: metadata.headers, storedAt: current.object.lifetime.entered,
+                            strong: request.headers.contains("Range"))
                     {
                         delivery = nil
                         writeNotModified(metadata, object: current.object)
                         return .done
                     }
-                    let action = writeHead(
-                        metadata, object: current.object, isHit: current.isHit, phase: phase, chunks: chunks,
-                        chunked: &current.chunked)
+                    let action = writeHead(metadata, phase: phase, chunks: chunks, delivery: &current)
                     guard action == .deliver else {
                         // vcl_deliver restarted, or answered with a synth: this object is not sent.
                         delivery = nil
@@ -90,7 +95,17 @@ extension RequestStateMachine {
                     current.headersSent = true
                 }
                 let sendsBody = request.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
-                let sent = sendsBody ? writeBody(chunks, chunked: current.chunked) : chunks.count
+                let sent: Int
+                if current.isRanged {
+                    sent = writeRange(chunks, of: &current)
+                    if current.bodyOffset >= current.rangeEnd {
+                        // The range is sent: the rest of the object (maybe still arriving) is not needed.
+                        delivery = nil
+                        return .done
+                    }
+                } else {
+                    sent = sendsBody ? writeBody(chunks, chunked: current.chunked) : chunks.count
+                }
                 current.cursor += sent
                 if current.isOwner && !current.isHit {
                     current.object.discardRead(upTo: current.cursor, window: ObjectFetcher.privateWindow)
@@ -133,6 +148,25 @@ extension RequestStateMachine {
         return sent
     }
 
+    /// Writes the part of `chunks` inside the delivery's range (slices of the shared buffers,
+    /// no copies), while the client takes it; returns how many chunks went.
+    private func writeRange(_ chunks: ArraySlice<ByteBuffer>, of delivery: inout Delivery) -> Int {
+        var sent = 0
+        for chunk in chunks {
+            let start = delivery.bodyOffset
+            let end = start + chunk.readableBytes
+            delivery.bodyOffset = end
+            let low = max(start, delivery.rangeLow)
+            let high = min(end, delivery.rangeEnd)
+            if low < high, let slice = chunk.getSlice(at: chunk.readerIndex + (low - start), length: high - low) {
+                write(slice)
+            }
+            sent += 1
+            if !channel.channel.isWritable || delivery.bodyOffset >= delivery.rangeEnd { break }
+        }
+        return sent
+    }
+
     /// The object found was not for this request after all: look up again, or pass after
     /// three tries.
     private func lookUpAgain() -> RequestStep {
@@ -156,20 +190,24 @@ extension RequestStateMachine {
     }
 
     /// Writes the response head: `vcl_deliver`'s status line and fields, then the framing
-    /// (`chunked` says whether the body goes chunked). Writes nothing, and returns what
-    /// `vcl_deliver` said, unless that is `.deliver`.
+    /// (the delivery learns whether the body goes chunked, and its range for a 206). Writes
+    /// nothing, and returns what `vcl_deliver` said, unless that is `.deliver`.
     private func writeHead(
-        _ metadata: ObjectMetadata, object: CachedObject, isHit: Bool, phase: ObjectPhase,
-        chunks: ArraySlice<ByteBuffer>, chunked: inout Bool
+        _ metadata: ObjectMetadata, phase: ObjectPhase, chunks: ArraySlice<ByteBuffer>, delivery: inout Delivery
     ) -> VCLAction {
         let head = request
-        let sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
+        let object = delivery.object
+        var sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
         var out = channel.channel.allocator.buffer(
             capacity: (sendsInlineBody ? metadata.storedBytes.count : metadata.headerLength) + 160)
+        // Varnish offers ranges on every shared 200 (a hit's object is never private).
+        let acceptsRanges = parameters.httpRangeSupport && metadata.status == 200 && (delivery.isHit || !object.isPrivate)
         let action = policy.writeDeliveryHead(
-            object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &out)
+            object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
         guard action == .deliver else { return action }
-        chunked = false
+        if acceptsRanges { out.writeStaticString("Accept-Ranges: bytes\r\n") }
+        delivery.chunked = false
+        var inlineBody = metadata.inlineBody
         if ResponseStatus.hasBody(metadata.status) {
             var length: Int?
             if metadata.hasInlineBody {
@@ -181,6 +219,29 @@ extension RequestStateMachine {
             } else if let declared = metadata.declaredLength {
                 length = declared
             }
+            if let total = length, head.method == "GET", parameters.httpRangeSupport,
+               let range = head.headers["Range"], Self.status(of: out) == 200 {
+                switch rangeOutcome(range, total: total, metadata: metadata) {
+                case .full:
+                    break
+                case .partial(let low, let high):
+                    out = Self.replacingStatusLine(of: out, with: "HTTP/1.1 206 Partial Content\r\n")
+                    out.writeString("Content-Range: bytes \(low)-\(high)/\(total)\r\n")
+                    length = high - low + 1
+                    delivery.isRanged = true
+                    delivery.rangeLow = low
+                    delivery.rangeEnd = high + 1
+                    inlineBody = inlineBody.dropFirst(low).prefix(high - low + 1)
+                case .unsatisfiable:
+                    out = Self.replacingStatusLine(of: out, with: "HTTP/1.1 416 Range Not Satisfiable\r\n")
+                    out.writeString("Content-Range: bytes */\(total)\r\n")
+                    length = 0
+                    delivery.isRanged = true
+                    delivery.rangeLow = 0
+                    delivery.rangeEnd = 0
+                    sendsInlineBody = false
+                }
+            }
             if let length {
                 out.writeStaticString("Content-Length: ")
                 out.writeDecimal(length)
@@ -189,16 +250,45 @@ extension RequestStateMachine {
                 // Length unknown yet: say nothing rather than guess.
             } else if head.minorVersion == 1 {
                 out.writeStaticString("Transfer-Encoding: chunked\r\n")
-                chunked = true
+                delivery.chunked = true
             } else {
                 keepAlive = false  // HTTP/1.0 without a length: the close ends the body
             }
         }
         writeConnectionHeader(&out)
         out.writeStaticString("\r\n")
-        if sendsInlineBody { out.writeBytes(metadata.inlineBody) }  // small objects: one write
+        if sendsInlineBody { out.writeBytes(inlineBody) }  // small objects: one write
         write(out)
         return .deliver
+    }
+
+    /// What a `Range` asks of a stored 200 of `total` bytes, `If-Range` included.
+    private func rangeOutcome(_ range: String, total: Int, metadata: ObjectMetadata) -> ByteRange.Outcome {
+        if let ifRange = request.headers["If-Range"] {
+            let stored = metadata.headers
+            guard ByteRange.ifRangeHolds(
+                ifRange, etag: stored["ETag"], lastModified: stored["Last-Modified"], date: stored["Date"])
+            else { return .full }
+        }
+        return ByteRange.evaluate(Substring(range), length: total)
+    }
+
+    /// The status code of the status line at the start of `head` (0 if it has none).
+    private static func status(of head: ByteBuffer) -> Int {
+        guard let line = head.getBytes(at: head.readerIndex, length: min(12, head.readableBytes)), line.count == 12
+        else { return 0 }
+        return line[9..<12].reduce(0) { $0 * 10 + Int($1) - 48 }
+    }
+
+    /// `head` with its first line replaced by `line` (for a 206 or a 416).
+    private static func replacingStatusLine(of head: ByteBuffer, with line: String) -> ByteBuffer {
+        let view = head.readableBytesView
+        guard let lineEnd = view.firstIndex(of: UInt8(ascii: "\n")) else { return head }
+        var result = ByteBuffer()
+        result.reserveCapacity(head.readableBytes + 32)
+        result.writeString(line)
+        result.writeBytes(view[view.index(after: lineEnd)...])
+        return result
     }
 
     private func writeNotModified(_ metadata: ObjectMetadata, object: CachedObject) {

@@ -18,7 +18,8 @@ public enum ConditionalRequest {
         status: Int = 200,
         response: HeaderList,
         storedAt: Double? = nil,
-        now: Double? = nil
+        now: Double? = nil,
+        strong: Bool = false
     ) -> Bool {
         guard method == "GET" || method == "HEAD", (200...299).contains(status) else { return false }
         var sawIfNoneMatch = false
@@ -31,7 +32,7 @@ public enum ConditionalRequest {
             var matched = false
             var malformed = false
             for field in request where field.name.isFieldName("if-none-match") {
-                switch ifNoneMatch(field.value, matches: etag) {
+                switch ifNoneMatch(field.value, matches: etag, strong: strong) {
                 case .match: matched = true
                 case .noMatch: break
                 case .malformed: malformed = true
@@ -62,8 +63,11 @@ public enum ConditionalRequest {
     enum Match { case match, noMatch, malformed }
 
     /// Evaluates one `If-None-Match` line (`"*"` or `1#entity-tag`) against `etag` with the
-    /// weak comparison of RFC 9110 §8.8.3.2.
-    static func ifNoneMatch(_ value: some StringProtocol, matches etag: some StringProtocol) -> Match {
+    /// weak comparison of RFC 9110 §8.8.3.2, or the strong one when `strong` is set (as
+    /// Varnish compares when the request also has a Range: neither tag may be weak).
+    static func ifNoneMatch(
+        _ value: some StringProtocol, matches etag: some StringProtocol, strong: Bool = false
+    ) -> Match {
         withBytes(value) { value in
             let trimmed = value.trimmingOWS()
             if trimmed.count == 1, trimmed.first == UInt8(ascii: "*") { return .match }
@@ -73,8 +77,9 @@ public enum ConditionalRequest {
                     return EntityTagList.isValid(trimmed) ? .noMatch : .malformed
                 }
                 var result = Match.noMatch
-                let valid = EntityTagList.forEach(trimmed) { candidate in
-                    if candidate.elementsEqual(stored) { result = .match }
+                let storedIsWeak = etag.trimmingOWS().first == UInt8(ascii: "W")
+                let valid = EntityTagList.forEach(trimmed) { candidate, isWeak in
+                    if candidate.elementsEqual(stored) && !(strong && (isWeak || storedIsWeak)) { result = .match }
                 }
                 return valid ? result : .malformed
             }
@@ -99,19 +104,20 @@ public enum ConditionalRequest {
 /// `1#entity-tag` (RFC 9110 §13.1.2), where commas may appear inside the quotes and
 /// there are no quoted-pairs.
 enum EntityTagList {
-    static func isValid(_ list: Bytes) -> Bool { forEach(list) { _ in } }
+    static func isValid(_ list: Bytes) -> Bool { forEach(list) { _, _ in } }
 
-    /// Calls `body` with each opaque-tag (quotes included, `W/` removed); false when the
-    /// list is malformed (or empty).
+    /// Calls `body` with each opaque-tag (quotes included, `W/` removed) and whether it was
+    /// weak; false when the list is malformed (or empty).
     @discardableResult
-    static func forEach(_ list: Bytes, _ body: (Bytes) -> Void) -> Bool {
+    static func forEach(_ list: Bytes, _ body: (Bytes, Bool) -> Void) -> Bool {
         var i = list.startIndex
         var count = 0
         while true {
             // Skip OWS and empty elements.
             while i < list.endIndex, ASCII.isOWS(list[i]) || list[i] == ASCII.comma { list.formIndex(after: &i) }
             if i == list.endIndex { return count > 0 }
-            if list[i] == UInt8(ascii: "W") {
+            let isWeak = list[i] == UInt8(ascii: "W")
+            if isWeak {
                 list.formIndex(after: &i)
                 guard i < list.endIndex, list[i] == UInt8(ascii: "/") else { return false }
                 list.formIndex(after: &i)
@@ -125,7 +131,7 @@ enum EntityTagList {
             }
             guard i < list.endIndex else { return false }
             list.formIndex(after: &i)
-            body(list[start..<i])
+            body(list[start..<i], isWeak)
             count += 1
             // After a tag: OWS then a comma or the end.
             while i < list.endIndex, ASCII.isOWS(list[i]) { list.formIndex(after: &i) }
