@@ -162,3 +162,60 @@ struct BackendHealthTests {
         }
     }
 }
+
+/// `.max_connections` and its wait queue, over real sockets against a slow origin.
+@Suite("Backend connection limits")
+struct BackendLimitTests {
+    static func vcl(port: Int) throws -> String {
+        try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend slow { .host = "127.0.0.1"; .port = "\(port)"; .max_connections = 1; }
+            sub vcl_recv { return (pass); }
+            """)
+    }
+
+    static func slowOrigin() async throws -> TestOrigin {
+        try await TestOrigin.start { _ in
+            var response = TestOrigin.Response(body: "slow")
+            response.delayBeforeHeaders = .milliseconds(400)
+            return response
+        }
+    }
+
+    /// Sends `count` requests at once; returns their statuses, sorted.
+    static func concurrent(_ proxy: ShellacFixture, _ count: Int) async throws -> [Int] {
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<count { group.addTask { try await fetch(proxy.url("/p\(index)")).status } }
+            return try await group.reduce(into: []) { $0.append($1) }.sorted()
+        }
+    }
+
+    @Test("past .max_connections a fetch is a 503 at once (MAIN.backend_busy), as in Varnish 7.1")
+    func refusesAtLimit() async throws {
+        let origin = try await Self.slowOrigin()
+        try await withProxy(origin: origin, vclFile: try Self.vcl(port: origin.port), keepBackends: true) { proxy in
+            let started = ContinuousClock.now
+            let statuses = try await Self.concurrent(proxy, 2)
+            #expect(statuses == [200, 503])
+            #expect(ContinuousClock.now - started < .milliseconds(1200))
+            #expect(proxy.server.statistics.value(.backendBusy) == 1)
+            #expect(origin.requestCount == 1)
+        }
+    }
+
+    @Test("backend_wait_limit and backend_wait_timeout: a bounded queue waits for the connection, the rest fail")
+    func waitQueue() async throws {
+        let origin = try await Self.slowOrigin()
+        try await withProxy(
+            origin: origin, parameters: ["backend_wait_limit=1", "backend_wait_timeout=3"],
+            vclFile: try Self.vcl(port: origin.port), keepBackends: true
+        ) { proxy in
+            let two = try await Self.concurrent(proxy, 2)
+            #expect(two == [200, 200])
+            let three = try await Self.concurrent(proxy, 3)
+            #expect(three == [200, 200, 503])
+            #expect(proxy.server.statistics.value(.backendWait) >= 2)
+            #expect(proxy.server.statistics.value(.backendBusy) == 1)
+        }
+    }
+}

@@ -5,11 +5,14 @@ public struct Backend: Sendable, Hashable {
     public var name: String
     public var host: String
     public var port: Int
+    /// `.max_connections`: fetches using it at once (nil: no limit).
+    public var maxConnections: Int?
 
-    public init(name: String = "default", host: String, port: Int) {
+    public init(name: String = "default", host: String, port: Int, maxConnections: Int? = nil) {
         self.name = name
         self.host = host
         self.port = port
+        self.maxConnections = maxConnections
     }
 
     /// `host:port`, `[v6]:port`, or `host` (port 80), as varnishd's `-b`.

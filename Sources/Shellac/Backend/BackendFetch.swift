@@ -39,6 +39,8 @@ final class BackendFetch: BackendExchange {
     private var paused = false
     /// The loop the fetch runs on (its pool's).
     let eventLoop: EventLoop
+    /// Called once when the exchange ends, finished or failed (a `.max_connections` slot).
+    var onEnd: (() -> Void)?
 
     init(
         backend: Backend, pool: BackendConnectionPool, head: HTTPRequestHead, body: ByteBuffer?,
@@ -110,6 +112,7 @@ final class BackendFetch: BackendExchange {
             }
             let sink = self.sink
             self.sink = nil
+            ended()
             sink?.fetchDidFinish()
         }
     }
@@ -175,6 +178,13 @@ final class BackendFetch: BackendExchange {
         let sink = self.sink
         self.sink = nil
         if sink != nil { counters.increment(.fetchFailed) }
+        ended()
         sink?.fetchDidFail(reason)
+    }
+
+    private func ended() {
+        let onEnd = self.onEnd
+        self.onEnd = nil
+        onEnd?()
     }
 }

@@ -173,6 +173,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     private func begin(_ head: RequestHead) {
         guard let requests, let context else { return }
         switch head.body {
+        case .none where head.minorVersion == 0 && (head.method == "POST" || head.method == "PUT"):
+            // An HTTP/1.0 body can only be framed by Content-Length (RFC 1945 §7.2; Varnish too).
+            fail(status: 400, reason: "Bad Request")
         case .none:
             state = .responding
             requests.start(head, body: nil, xid: requests.makeXID(), parameters: parameters)

@@ -20,6 +20,10 @@ public struct Parameters: Sendable, Equatable {
     public var maxRestarts: Int = 4
     /// A hit moves its object to the front of the LRU list at most this often (read at start).
     public var lruInterval: Double = 2
+    /// A fetch finding its backend at `.max_connections` waits this long for a connection
+    /// (0: fails at once), in a queue of at most `backendWaitLimit` (Varnish 7.6's parameters).
+    public var backendWaitTimeout: Double = 0
+    public var backendWaitLimit: Int = 0
     /// `http_range_support`: answer `Range` requests with 206 (kept here as a Bool for the
     /// delivery path; listed with the accepted parameters).
     public var httpRangeSupport = true
@@ -48,6 +52,8 @@ public struct Parameters: Sendable, Equatable {
         ("max_retries", .countFromZero, nil, \.maxRetries, "times VCL's return (retry) may repeat a backend request"),
         ("max_restarts", .countFromZero, nil, \.maxRestarts, "times VCL's return (restart) may send a request back to vcl_recv"),
         ("lru_interval", .duration, \.lruInterval, nil, "least time between two LRU moves of one object on hits (read at start)"),
+        ("backend_wait_timeout", .duration, \.backendWaitTimeout, nil, "how long a fetch waits for a backend at .max_connections"),
+        ("backend_wait_limit", .countFromZero, nil, \.backendWaitLimit, "fetches that may wait for a backend at .max_connections"),
     ] }
 
     /// Every parameter name: those Shellac acts on and those it only accepts.

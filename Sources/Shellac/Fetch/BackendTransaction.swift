@@ -102,6 +102,32 @@ final class BackendTransaction {
     }
 
     private func connect(method: String, uri: String, headers: HeaderList, to backend: Backend, timeouts: FetchTimeouts) {
+        guard let limit = backend.maxConnections else {
+            return exchange(method: method, uri: uri, headers: headers, with: backend, timeouts: timeouts, gate: nil)
+        }
+        let gate = server.gate(for: backend, limit: limit)
+        let parameters = server.parameters
+        let waits = gate.inUse >= limit
+        if waits && parameters.backendWaitLimit > 0 { counters.increment(.backendWait) }
+        let loopBound = NIOLoopBound(self, eventLoop: pool.eventLoop)
+        gate.enter(waitLimit: parameters.backendWaitLimit, timeout: parameters.backendWaitTimeout, on: pool.eventLoop) {
+            granted in
+            let transaction = loopBound.value
+            guard granted else {
+                transaction.counters.increment(.backendBusy)
+                if waits && parameters.backendWaitLimit > 0 { transaction.counters.increment(.backendWaitFail) }
+                transaction.attemptEnded(.noResponse("backend \(backend.name): busy"))
+                return
+            }
+            transaction.exchange(method: method, uri: uri, headers: headers, with: backend, timeouts: timeouts, gate: gate)
+        }
+    }
+
+    /// One request and response on a pooled connection (holding `gate`'s slot throughout).
+    private func exchange(
+        method: String, uri: String, headers: HeaderList, with backend: Backend, timeouts: FetchTimeouts,
+        gate: BackendGate?
+    ) {
         var httpHeaders = HTTPHeaders()
         httpHeaders.reserveCapacity(headers.count)
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
@@ -111,10 +137,11 @@ final class BackendTransaction {
         ) { [self] unfinished in
             attemptEnded(unfinished)
         }
-        BackendFetch(
+        let fetch = BackendFetch(
             backend: backend, pool: pool, head: head, body: request.body, timeouts: timeouts,
-            counters: counters, sink: sink
-        ).start()
+            counters: counters, sink: sink)
+        if let gate { fetch.onEnd = { gate.leave() } }
+        fetch.start()
     }
 
     private func attemptEnded(_ unfinished: ObjectFetcher.Unfinished) {

@@ -64,7 +64,7 @@ final class VCLBackendPolicy {
             betweenBytes: bereq.betweenBytesTimeout ?? declared?.betweenBytesTimeout ?? parameters.betweenBytes)
         guard let declared else { return (program.backends.isEmpty ? fallback : nil, timeouts) }
         guard program.isHealthy(declared.name), let port = Int(declared.port) else { return (nil, timeouts) }
-        return (Backend(name: declared.name, host: declared.host, port: port), timeouts)
+        return (Backend(name: declared.name, host: declared.host, port: port, maxConnections: declared.maxConnections), timeouts)
     }
 
     /// Runs the user's `vcl_backend_fetch` (the built-in one only says fetch).

@@ -56,6 +56,19 @@ final class ServerContext: Sendable {
         allPools.first { $0 !== own && $0.hasIdleConnections }
     }
 
+    /// The `.max_connections` gates of the backends that have one.
+    private let gates = Mutex<[Backend: BackendGate]>([:])
+
+    /// The gate of `backend`, which has a connection limit.
+    func gate(for backend: Backend, limit: Int) -> BackendGate {
+        gates.withLock { gates in
+            if let gate = gates[backend] { return gate }
+            let gate = BackendGate(limit: limit)
+            gates[backend] = gate
+            return gate
+        }
+    }
+
     var fetchTimeouts: FetchTimeouts {
         let parameters = self.parameters
         return FetchTimeouts(

@@ -21,6 +21,9 @@ public final class Statistics: Sendable {
         case backendUnhealthy
         /// Failed fetches answered with a stale object (`stale-if-error`; not in Varnish).
         case staleIfError
+        /// Fetches refused because the backend was at `.max_connections`; fetches that waited
+        /// for a connection, and those whose wait ran out.
+        case backendBusy, backendWait, backendWaitFail
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -47,6 +50,9 @@ public final class Statistics: Sendable {
             case .fetches: "MAIN.s_fetch"
             case .backendUnhealthy: "MAIN.backend_unhealthy"
             case .staleIfError: "MAIN.fetch_stale_if_error"
+            case .backendBusy: "MAIN.backend_busy"
+            case .backendWait: "MAIN.backend_wait"
+            case .backendWaitFail: "MAIN.backend_wait_fail"
             }
         }
     }
