@@ -25,7 +25,7 @@ final class BackendFetch: BackendExchange {
     private let backend: Backend
     private let pool: BackendConnectionPool
     private let head: HTTPRequestHead
-    private let body: ByteBuffer?
+    private let body: RequestBody?
     private let timeouts: FetchTimeouts
     private let counters: CounterBlock
     private var sink: FetchSink?
@@ -43,7 +43,7 @@ final class BackendFetch: BackendExchange {
     var onEnd: (() -> Void)?
 
     init(
-        backend: Backend, pool: BackendConnectionPool, head: HTTPRequestHead, body: ByteBuffer?,
+        backend: Backend, pool: BackendConnectionPool, head: HTTPRequestHead, body: RequestBody?,
         timeouts: FetchTimeouts, counters: CounterBlock, sink: FetchSink
     ) {
         self.backend = backend
@@ -84,11 +84,27 @@ final class BackendFetch: BackendExchange {
         self.reused = reused
         handler.exchange = self
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body, body.readableBytes > 0 {
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        guard let body else {
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            arm(timeouts.firstByte, reason: "first byte timeout")
+            return
         }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        arm(timeouts.firstByte, reason: "first byte timeout")
+        // The body as it arrives; each part, once written, lets the client send more.
+        body.send { [self] event in
+            switch event {
+            case .data(let part):
+                let count = part.readableBytes
+                channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part))).whenComplete { _ in body.written(count) }
+            case .end:
+                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                if self.channel === channel { arm(timeouts.firstByte, reason: "first byte timeout") }
+            case .failed:
+                guard self.channel === channel else { return }
+                detach(channel)
+                channel.close(promise: nil)
+                fail("request body unavailable (already sent, or the client went away)")
+            }
+        }
     }
 
     func backendDidReceive(_ part: BackendResponsePart) {

@@ -12,8 +12,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
 
     private enum State {
         case awaitingHead
-        case readingBody(RequestHead, RequestBodyReader)
+        /// Reading a whole body before the request begins (the VCL calls `std.cache_req_body`).
+        case readingBody(RequestHead, RequestBodyReader, ByteBuffer)
+        /// The request runs; `streaming`, when set, is its body still arriving.
         case responding
+        /// The response is done before the body was all read: the rest is read and dropped.
+        case drainingBody
         case piping(PipeSession)
         case closed
     }
@@ -32,6 +36,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     private(set) var isDraining = false
     private var inputClosed = false
     private var processingInput = false
+    /// The body of the request under way, while it streams in (the reader, and where its
+    /// bytes go; after the response, nowhere: the rest is read and dropped).
+    private var streaming: (reader: RequestBodyReader, body: RequestBody)?
 
     init(server: ServerContext) {
         self.server = server
@@ -66,6 +73,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
 
     func channelInactive(context: ChannelHandlerContext) {
         server.openConnections.subtract(1, ordering: .relaxed)
+        streaming?.body.fail()
+        streaming = nil
         if case .piping(let pipe) = state { pipe.clientDidClose() }
         state = .closed
         deadline?.stop()
@@ -80,7 +89,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         switch state {
         case .piping(let pipe): return pipe.clientSent(bytes)
         case .closed: return
-        case .awaitingHead, .readingBody, .responding: break
+        case .awaitingHead, .readingBody, .responding, .drainingBody: break
         }
         input.setOrWriteBuffer(&bytes)
         if let input, input.readableBytes > parameters.httpRequestSize + parameters.httpRequestBodyMax {
@@ -115,7 +124,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
             case .awaitingHead:
                 processInput()
                 if case .awaitingHead = state { close() }
-            case .readingBody: close()
+            case .readingBody, .drainingBody: close()
+            case .responding where streaming != nil:
+                streaming?.body.fail()
+                streaming = nil
+                close()
             case .piping(let pipe): pipe.clientInputClosed()
             case .responding, .closed: break
             }
@@ -149,21 +162,25 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
                     deadline?.cancel()
                     begin(head)
                 }
-            case .readingBody(let head, var reader):
+            case .readingBody(let head, var reader, var whole):
                 guard var buffer = input else { return }
                 let outcome = reader.read(from: &buffer)
                 input = buffer
                 switch outcome {
-                case .needMore:
-                    state = .readingBody(head, reader)
+                case .needMore(let part):
+                    if var part { whole.writeBuffer(&part) }
+                    state = .readingBody(head, reader, whole)
                     deadline?.armIdle(parameters.timeoutIdle)
                     return
                 case .failure(let status, let reason):
                     return fail(status: status, reason: reason)
-                case .complete(let body):
+                case .complete(let part):
+                    if var part { whole.writeBuffer(&part) }
                     state = .responding
-                    requests.start(head, body: body, xid: requests.makeXID(), parameters: parameters)
+                    requests.start(head, body: RequestBody(whole: whole), xid: requests.makeXID(), parameters: parameters)
                 }
+            case .responding where streaming != nil, .drainingBody:
+                if !pumpBody() { return }
             case .responding, .piping, .closed:
                 return
             }
@@ -185,11 +202,71 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
             if head.expectsContinue, (input?.readableBytes ?? 0) == 0 {
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
             }
-            let reader = RequestBodyReader(
-                framing: head.body, limit: parameters.httpRequestBodyMax, allocator: context.channel.allocator)
-            state = .readingBody(head, reader)
-            deadline?.armIdle(parameters.timeoutIdle)
+            let reader = RequestBodyReader(framing: head.body, limit: parameters.httpRequestBodyMax)
+            if server.vcl.active.cachesRequestBody {
+                state = .readingBody(head, reader, context.channel.allocator.buffer(capacity: 0))
+                deadline?.armIdle(parameters.timeoutIdle)
+                return
+            }
+            // The request begins now; its body streams to the backend as it arrives.
+            var declared: Int?
+            if case .length(let length) = head.body { declared = length }
+            let body = RequestBody(declaredLength: declared)
+            body.onDrained = { [unowned self] in resumeReading() }
+            streaming = (reader, body)
+            state = .responding
+            requests.start(head, body: body, xid: requests.makeXID(), parameters: parameters)
         }
+    }
+
+    /// Moves the body bytes in the input on to the request's body (or drops them once the
+    /// response is done). False when the input is spent or the client is paused.
+    private func pumpBody() -> Bool {
+        guard var (reader, body) = streaming else { return true }
+        guard var buffer = input, buffer.readableBytes > 0 else {
+            deadline?.armIdle(parameters.timeoutIdle)
+            return false
+        }
+        let outcome = reader.read(from: &buffer)
+        input = buffer
+        switch outcome {
+        case .needMore(let part):
+            streaming = (reader, body)
+            if let part { body.append(part) }
+            if body.shouldPause() {
+                deadline?.cancel()
+                context?.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+            } else {
+                deadline?.armIdle(parameters.timeoutIdle)
+            }
+            return false
+        case .failure(let status, let reason):
+            // Bad chunking or too large, with the request already under way: its fetch fails.
+            // The client gets the error instead, unless its response has begun (then the
+            // connection just closes).
+            streaming = nil
+            body.fail()
+            guard let requests, !requests.hasStartedResponse, case .responding = state else {
+                close()
+                return false
+            }
+            requests.abandon()
+            fail(status: status, reason: reason)
+            return false
+        case .complete(let part):
+            streaming = nil
+            deadline?.cancel()
+            if let part { body.append(part) }
+            body.finish()
+            if case .drainingBody = state { state = .awaitingHead }
+            return true
+        }
+    }
+
+    /// The backend took the body bytes it was behind on: read the client again.
+    private func resumeReading() {
+        context?.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        processInput()
     }
 
     /// A request that cannot be read: the error page, then the connection closes.
@@ -212,6 +289,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
             return
         }
         context.flush()
+        if let (_, body) = streaming {
+            // Answered before its body was all sent (a synth, a miss): read the rest, drop it.
+            body.discardRest()
+            state = .drainingBody
+            deadline?.armIdle(parameters.timeoutIdle)
+            processInput()
+            return
+        }
         state = .awaitingHead
         deadline?.armIdle(parameters.timeoutIdle)
         if (input?.readableBytes ?? 0) > 0 {
@@ -239,7 +324,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
 
     private func deadlineExpired() {
         switch state {
-        case .awaitingHead, .readingBody: close()
+        case .awaitingHead, .readingBody, .drainingBody: close()
+        case .responding where streaming != nil: close()  // the client stopped sending its body
         case .responding, .piping, .closed: break
         }
     }

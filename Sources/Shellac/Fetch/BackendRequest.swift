@@ -9,13 +9,14 @@ struct BackendRequest {
     var method: String
     var uri: String
     var headers: HeaderList
-    /// The client's body (a pass only); sent again on every attempt.
-    var body: ByteBuffer?
+    /// The client's body (a pass only): a whole one is sent again on every attempt, a
+    /// streamed one once.
+    var body: RequestBody?
     /// A pass: the response is for this client only (`bereq.uncacheable`).
     var isPass: Bool
 
     init(
-        client head: RequestHead, body clientBody: ByteBuffer?, mode: ObjectFetcher.Mode, clientIP: String?, xid: UInt64,
+        client head: RequestHead, body clientBody: RequestBody?, mode: ObjectFetcher.Mode, clientIP: String?, xid: UInt64,
         stale: ObjectMetadata? = nil
     ) {
         var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "expect"])
@@ -43,8 +44,10 @@ struct BackendRequest {
         headers.add("Via", "1.1 shellac")
         // Only a pass sends the client's body; a miss fetches the object without it.
         body = mode == .pass ? clientBody : nil
-        if let body, body.readableBytes > 0 {
-            headers.add("Content-Length", String(body.readableBytes))
+        if let body, body.isStreaming && body.declaredLength == nil {
+            headers.add("Transfer-Encoding", "chunked")  // streamed as it arrives
+        } else if let body, let length = body.declaredLength, length > 0 {
+            headers.add("Content-Length", String(length))
         } else if method == "POST" || method == "PUT" || method == "PATCH" {
             headers.add("Content-Length", "0")
         }

@@ -88,7 +88,9 @@ final class BackendTransaction {
         // With no idle connection here but one on another loop, the transaction moves there
         // whole, so that it reuses that connection rather than opening one more (Varnish's
         // pools are shared by all its threads). It moves at most once per attempt.
-        if !pool.hasIdleConnections, let other = server.poolWithIdleConnections(excluding: pool) {
+        // (A body streaming in from the client stays with the client's loop.)
+        if request.body?.isStreaming != true, !pool.hasIdleConnections,
+           let other = server.poolWithIdleConnections(excluding: pool) {
             let moving = MovingTransaction(self)
             other.eventLoop.execute {
                 let transaction = moving.transaction

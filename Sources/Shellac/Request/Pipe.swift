@@ -6,6 +6,18 @@ extension RequestStateMachine {
     func pipe() -> RequestStep {
         if case .synth(let status, let reason) = policy.pipe() { return .synth(status: status, reason: reason) }
         counters.increment(.pipes)
+        if let body, !body.isComplete {
+            // The body goes to the backend whole, with its length: wait for the rest of it.
+            let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+            body.whenComplete { loopBound.value.startPipe() }
+            return .waiting
+        }
+        startPipe()
+        return .waiting
+    }
+
+    /// Connects to the backend and relays: the request head, its body, then bytes both ways.
+    private func startPipe() {
         var headers = HopByHop.endToEnd(request.headers, alsoDropping: ["content-length"])
         BackendRequest.appendForwardedFor(&headers, clientIP: channel.channel.remoteAddress?.ipAddress)
         headers.set("X-Varnish", String(xid))
@@ -13,14 +25,15 @@ extension RequestStateMachine {
         var out = channel.channel.allocator.buffer(capacity: 512)
         out.writeString("\(request.method) \(request.uri) \(request.proto)\r\n")
         for field in headers { out.writeString("\(field.name): \(field.value)\r\n") }
-        // The body was read (and a chunked one decoded) before vcl_recv: it goes with its length.
-        if let body {
+        // The body has been read (and a chunked one decoded): it goes with its length.
+        if var whole = body?.wholeBuffer {
             out.writeStaticString("Content-Length: ")
-            out.writeDecimal(body.readableBytes)
+            out.writeDecimal(whole.readableBytes)
+            out.writeStaticString("\r\n\r\n")
+            out.writeBuffer(&whole)
+        } else {
             out.writeStaticString("\r\n")
         }
-        out.writeStaticString("\r\n")
-        if var body { out.writeBuffer(&body) }
         let pipe = PipeSession(client: channel.channel)
         if var pending = owner.startPiping(pipe) { out.writeBuffer(&pending) }
         let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
@@ -33,6 +46,5 @@ extension RequestStateMachine {
             machine.policy = BuiltinPolicy.shared
             machine.run(.synth(status: 503, reason: "Backend fetch failed"))
         }
-        return .waiting
     }
 }

@@ -31,7 +31,8 @@ final class RequestStateMachine {
 
     // The request being answered.
     var request: RequestHead
-    var body: ByteBuffer?
+    /// Its body: whole, or streaming in while the request runs.
+    var body: RequestBody?
     var xid: UInt64 = 0
     var keepAlive = true
     /// Who answers "what now?": the built-in policy, or this request's VCL session.
@@ -77,7 +78,7 @@ final class RequestStateMachine {
     }
 
     /// Answers a complete request (head and body read).
-    func start(_ head: RequestHead, body: ByteBuffer?, xid: UInt64, parameters: Parameters) {
+    func start(_ head: RequestHead, body: RequestBody?, xid: UInt64, parameters: Parameters) {
         self.parameters = parameters
         self.request = head
         self.body = body
@@ -171,6 +172,9 @@ final class RequestStateMachine {
     func write(_ buffer: ByteBuffer) {
         channel.write(NIOAny(buffer), promise: nil)
     }
+
+    /// Whether any of the response has been written.
+    var hasStartedResponse: Bool { delivery?.headersSent ?? false }
 
     /// The connection closed: drop the request (a fetch under way goes on for its object).
     func abandon() {

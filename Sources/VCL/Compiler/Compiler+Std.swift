@@ -106,6 +106,7 @@ extension Compiler {
             guard let a = args(["s"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
             return .void { $0.timestamps.append((text($0) ?? "", $0.now)) }
         case "cache_req_body":
+            cachesRequestBody = true
             guard let a = args(["size"], required: 1),
                   case .bytes(let size)? = compile(a[0]!, as: .bytes, what: full) else { return nil } // bound: required
             return .bool { context in

@@ -30,13 +30,18 @@ public final class VCLProgram: Sendable {
     /// Whether any code reads `obj.http.*` or `obj.reason`: if none does, a hit need not make
     /// them (they are the only `obj` fields that cost more than a copy).
     public let readsObjectHeaders: Bool
+    /// Whether the VCL calls `std.cache_req_body()`: request bodies are then read whole
+    /// before `vcl_recv` (so that a retry or restart can send them again), not streamed.
+    public let cachesRequestBody: Bool
     /// Each declared backend's health (probes and `backend.set_health` write it).
     public let health: BackendHealthBoard
 
     init(name: String, backends: [VCLBackend], defaultBackend: String?, probes: [VCLProbe], acls: [String: VCLACL],
          directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool,
-         userSubroutines: Set<VCLSubroutine>, subroutines: [Step], readsObjectHeaders: Bool = true) {
+         userSubroutines: Set<VCLSubroutine>, subroutines: [Step], readsObjectHeaders: Bool = true,
+         cachesRequestBody: Bool = false) {
         self.readsObjectHeaders = readsObjectHeaders
+        self.cachesRequestBody = cachesRequestBody
         self.name = name
         self.backends = backends
         self.probes = probes
@@ -66,7 +71,7 @@ public final class VCLProgram: Sendable {
     public func overridingBackends(_ transform: (VCLBackend) -> VCLBackend) -> VCLProgram {
         VCLProgram(name: name, backends: backends.map(transform), defaultBackend: defaultBackend, probes: probes, acls: acls, directors: directors,
                    warnings: warnings, isLegacy: isLegacy, userSubroutines: userSubroutines, subroutines: subroutines,
-                   readsObjectHeaders: readsObjectHeaders)
+                   readsObjectHeaders: readsObjectHeaders, cachesRequestBody: cachesRequestBody)
     }
 
     /// A fresh context for one request, with `req.backend_hint` set to the default backend.

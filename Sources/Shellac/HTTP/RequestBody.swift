@@ -1,0 +1,191 @@
+import NIOCore
+
+/// A client request's body. Either whole (read before the request began: `std.cache_req_body`
+/// in the VCL, or a body already read), which any number of fetches may send; or streaming:
+/// handed to the one fetch that sends it as it arrives, with flow control (the client is not
+/// read while more than `window` bytes wait to be written to the backend). A streamed body
+/// is sent again (a retry on a fresh connection, a restart) only while what was sent of it
+/// fits in `replayLimit`, which it keeps; past that it cannot be sent twice and such a retry
+/// fails, as in Varnish (which never resends a body it has not cached).
+///
+/// Lives on the client connection's event loop; its producer (the connection) and its
+/// consumer (the backend exchange) both run there.
+final class RequestBody {
+    enum Event {
+        case data(ByteBuffer)
+        case end
+        case failed
+    }
+
+    /// Whether the body arrives while the request runs (not read whole before it began).
+    let isStreaming: Bool
+    /// The body's length, when the client declared one (nil: chunked).
+    let declaredLength: Int?
+    /// Bytes the client may send ahead of the backend before it is paused.
+    static let window = 256 << 10
+    /// A streamed body up to this size is kept as it is sent, so that it can be sent again.
+    static let replayLimit = 64 << 10
+
+    /// What was sent so far, while it fits in `replayLimit` (then `isReplayable` goes false).
+    private var sent: [ByteBuffer] = []
+    private var sentBytes = 0
+    private var isReplayable = true
+
+    private var pending: [ByteBuffer] = []
+    private(set) var pendingBytes = 0
+    /// Bytes handed to the consumer and not yet written to the backend.
+    private var inFlight = 0
+    private(set) var isComplete = false
+    private(set) var hasFailed = false
+    /// A consumer has taken bytes: a streamed body cannot be replayed.
+    private(set) var isTaken = false
+    /// Nobody will consume it (the response is done): bytes are dropped as they arrive.
+    private var discards = false
+    /// Buffer everything (a pipe sends the body whole): no flow control.
+    private var collects = false
+    private var consumer: ((Event) -> Void)?
+    private var completion: (() -> Void)?
+    /// Called when the client may be read again after a pause.
+    var onDrained: (() -> Void)?
+
+    /// A streaming body, filled by `append` and `finish`.
+    init(declaredLength: Int?) {
+        self.isStreaming = true
+        self.declaredLength = declaredLength
+    }
+
+    /// A body read whole.
+    init(whole: ByteBuffer) {
+        self.isStreaming = false
+        self.declaredLength = whole.readableBytes
+        pending = [whole]
+        pendingBytes = whole.readableBytes
+        isComplete = true
+    }
+
+    /// The whole body, once complete (nil while streaming, or when taken).
+    var wholeBuffer: ByteBuffer? {
+        guard isComplete, !isTaken || !isStreaming else { return nil }
+        var all = ByteBuffer()
+        all.reserveCapacity(pendingBytes)
+        for part in pending { all.writeImmutableBuffer(part) }
+        return all
+    }
+
+    /// Whether a fetch may still send it from the start.
+    var canSend: Bool { !isStreaming || !isTaken || isReplayable }
+
+    private func keep(_ buffer: ByteBuffer) {
+        guard isReplayable else { return }
+        sentBytes += buffer.readableBytes
+        if sentBytes > Self.replayLimit {
+            isReplayable = false
+            sent = []
+        } else {
+            sent.append(buffer)
+        }
+    }
+
+    /// The client is not being read until the backend catches up (`onDrained` resumes it).
+    private(set) var isPaused = false
+
+    /// After an append: whether the producer should stop reading the client for now.
+    func shouldPause() -> Bool {
+        if !collects && !discards && pendingBytes + inFlight > Self.window { isPaused = true }
+        return isPaused
+    }
+
+    private func resume() {
+        guard isPaused else { return }
+        isPaused = false
+        onDrained?()
+    }
+
+    // MARK: - Producer (the client connection)
+
+    func append(_ buffer: ByteBuffer) {
+        guard !discards, buffer.readableBytes > 0 else { return }
+        if let consumer {
+            inFlight += buffer.readableBytes
+            keep(buffer)
+            consumer(.data(buffer))
+        } else {
+            pending.append(buffer)
+            pendingBytes += buffer.readableBytes
+        }
+    }
+
+    func finish() {
+        isComplete = true
+        consumer?(.end)
+        consumer = nil
+        let completion = self.completion
+        self.completion = nil
+        completion?()
+    }
+
+    func fail() {
+        hasFailed = true
+        consumer?(.failed)
+        consumer = nil
+        completion = nil
+    }
+
+    /// The response is done without (all of) the body: drop what comes.
+    func discardRest() {
+        discards = true
+        pending = []
+        pendingBytes = 0
+        consumer = nil
+        completion = nil
+        resume()
+    }
+
+    // MARK: - Consumers
+
+    /// Sends the body to `handler`: what has arrived at once, the rest as it comes, then
+    /// `.end`. A whole body is handed over as is (and stays for another attempt); a streamed
+    /// one is taken. `.failed` at once when a streamed body was already taken.
+    func send(to handler: @escaping (Event) -> Void) {
+        guard canSend, !hasFailed else { return handler(.failed) }
+        if !isStreaming {
+            for part in pending { handler(.data(part)) }
+            return handler(.end)
+        }
+        if isTaken {
+            // Sent before, on a connection that failed: what was sent goes again first.
+            for part in sent {
+                inFlight += part.readableBytes
+                handler(.data(part))
+            }
+        }
+        isTaken = true
+        let arrived = pending
+        pending = []
+        inFlight += pendingBytes
+        pendingBytes = 0
+        for part in arrived {
+            keep(part)
+            handler(.data(part))
+        }
+        if isComplete {
+            handler(.end)
+        } else {
+            consumer = handler
+        }
+    }
+
+    /// The consumer wrote `bytes` to the backend: past a pause, the client is read again.
+    func written(_ bytes: Int) {
+        inFlight = max(inFlight - bytes, 0)
+        if pendingBytes + inFlight <= Self.window / 2 { resume() }
+    }
+
+    /// Calls `body` once the whole body has arrived (buffering it all, without flow control).
+    func whenComplete(_ body: @escaping () -> Void) {
+        if isComplete { return body() }
+        collects = true
+        completion = body
+        resume()
+    }
+}
