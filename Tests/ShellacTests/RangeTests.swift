@@ -41,6 +41,25 @@ struct RangeTests {
         #expect(!ByteRange.ifRangeHolds("Wed, 11 Sep 2013 13:36:56 GMT", etag: nil, lastModified: modified, date: date))
     }
 
+    @Test("a backend's Content-Range must answer the Range asked for (as Varnish checks it)")
+    func backendContentRange() {
+        func check(_ range: String?, _ contentRange: String?, length: Int?, status: Int = 206) -> Bool {
+            ByteRange.backendResponseIsConsistent(
+                requestRange: range, contentRange: contentRange, contentLength: length, status: status)
+        }
+        #expect(check(nil, nil, length: 10, status: 200))
+        #expect(check("bytes=0-3", "bytes 0-3/10", length: 4))
+        #expect(check("bytes=2-", "bytes 2-9/10", length: 8))
+        #expect(check("bytes=-3", "bytes 7-9/10", length: 3))
+        #expect(check("bytes=20-", "bytes */10", length: 0, status: 416))
+        #expect(!check(nil, "bytes 0-3/10", length: 4))  // nobody asked for a range
+        #expect(!check("bytes=0-3", "bytes 1-3/10", length: 3))  // wrong start
+        #expect(!check("bytes=0-3", "bytes 0-5/10", length: 6))  // more than asked
+        #expect(!check("bytes=0-3", "bytes 0-3/10", length: 5))  // length disagrees
+        #expect(!check("bytes=0-3", "bytes 0-x/10", length: 4))
+        #expect(!check("bytes=0-3", "octets 0-3/10", length: 4))
+    }
+
     static func get(_ proxy: ShellacFixture, _ path: String, _ headers: String = "") async throws -> RawHTTPClient.Response {
         try await RawHTTPClient.exchange(
             port: proxy.port, "GET \(path) HTTP/1.1\r\nHost: example.com\r\n\(headers)Connection: close\r\n\r\n",
@@ -96,6 +115,29 @@ struct RangeTests {
             #expect(part.status == 206 && part.bodyString == "aabb")
             #expect(part.header("Content-Range") == "bytes 1998-2001/8000")
             #expect(elapsed < .milliseconds(800), "took \(elapsed)")
+        }
+    }
+
+    @Test("a passed Range goes to the backend; its 206 comes back as sent; a 206 nobody asked for is a 503")
+    func passedRange() async throws {
+        let origin = try await TestOrigin.start { request in
+            if let range = request.header("Range"), range == "bytes=2-4" {
+                return TestOrigin.Response(
+                    status: .partialContent, headers: ["Content-Range": "bytes 2-4/10", "Cache-Control": "no-store"],
+                    body: "cde")
+            }
+            return TestOrigin.Response(status: .partialContent, headers: ["Content-Range": "bytes 0-1/10"], body: "ab")
+        }
+        let vcl = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_recv { if (req.url == "/pass") { return (pass); } }
+            """)
+        try await withProxy(origin: origin, vclFile: vcl) { proxy in
+            let passed = try await Self.get(proxy, "/pass", "Range: bytes=2-4\r\n")
+            #expect(passed.status == 206 && passed.bodyString == "cde" && passed.header("Content-Range") == "bytes 2-4/10")
+            let unasked = try await Self.get(proxy, "/miss")
+            #expect(unasked.status == 503)
         }
     }
 

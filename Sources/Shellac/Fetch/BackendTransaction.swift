@@ -135,7 +135,8 @@ final class BackendTransaction {
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
         let sink = ObjectFetcher(
-            object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, stale: stale, vcl: vcl
+            object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, stale: stale,
+            requestRange: headers["Range"], vcl: vcl
         ) { [self] unfinished in
             attemptEnded(unfinished)
         }

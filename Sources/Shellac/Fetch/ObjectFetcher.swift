@@ -53,13 +53,17 @@ final class ObjectFetcher: FetchSink {
     private let stale: CachedObject?
     /// After a 304: the stale object's body, which becomes the new object's.
     private var revalidatedBody: [ByteBuffer] = []
+    /// The `Range` the backend request asked for (a pass forwards the client's).
+    private let requestRange: String?
 
     init(
         object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList,
-        stale: CachedObject? = nil, vcl: VCLBackendPolicy?, unfinished: @escaping (Unfinished) -> Void
+        stale: CachedObject? = nil, requestRange: String? = nil, vcl: VCLBackendPolicy?,
+        unfinished: @escaping (Unfinished) -> Void
     ) {
         self.vcl = vcl
         self.stale = stale
+        self.requestRange = requestRange
         self.unfinished = unfinished
         self.object = object
         self.mode = mode
@@ -118,6 +122,12 @@ final class ObjectFetcher: FetchSink {
             hitForPass = decision.hitForPass
         } else {
             uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil
+        }
+        if parameters.httpRangeSupport, !ByteRange.backendResponseIsConsistent(
+            requestRange: requestRange, contentRange: rawHeaders["Content-Range"], contentLength: declaredLength,
+            status: status)
+        {
+            return giveUp(.noResponse("invalid or unexpected Content-Range from the backend"))
         }
         let metadata = ObjectMetadata(
             status: status, reason: reason, headers: headers, declaredLength: declaredLength,

@@ -70,4 +70,47 @@ enum ByteRange {
               let date, let dated = HTTPDate.parse(date) else { return false }
         return modified <= dated - 60 && modified == wanted
     }
+
+    /// Whether a backend response's `Content-Range` fits the request (Varnish's
+    /// `VRG_CheckBo`): none at all is fine; one without a Range in the request, one that does
+    /// not parse, or one whose start, end or length disagrees with the request and the
+    /// `Content-Length` is not, and the fetch fails.
+    static func backendResponseIsConsistent(
+        requestRange: String?, contentRange: String?, contentLength: Int?, status: Int
+    ) -> Bool {
+        guard let contentRange else { return true }
+        var requested: (first: Int?, last: Int?)?
+        if let requestRange {
+            guard let equals = requestRange.firstIndex(of: "="),
+                  requestRange[..<equals].trimmingOWS().lowercased() == "bytes",
+                  let parsed = parse(Substring(requestRange[requestRange.index(after: equals)...].trimmingOWS()))
+            else { return false }
+            requested = parsed
+        }
+        // `bytes first-last/length` or `bytes */length`.
+        let text = contentRange.trimmingOWS()
+        guard text.lowercased().hasPrefix("bytes "), let slash = text.firstIndex(of: "/") else { return false }
+        let span = text[text.index(text.startIndex, offsetBy: 6)..<slash].trimmingOWS()
+        let lengthText = text[text.index(after: slash)...].trimmingOWS()
+        guard lengthText == "*" || number(Substring(lengthText)) != nil else { return false }
+        guard let requested else { return false }  // a Content-Range nobody asked for
+        var low: Int
+        var high: Int
+        if span == "*" {
+            if status == 416 { return true }
+            guard let total = number(Substring(lengthText)) else { return false }
+            low = 0
+            high = total - 1
+        } else {
+            guard let hyphen = span.firstIndex(of: "-"), let first = number(Substring(span[..<hyphen])),
+                  let last = number(Substring(span[span.index(after: hyphen)...])), last >= first else { return false }
+            low = first
+            high = last
+        }
+        if let contentLength, contentLength != high - low + 1 { return false }
+        guard let first = requested.first else { return true }  // a suffix: the end was the backend's to choose
+        if first != low { return false }
+        if let last = requested.last, last < high { return false }
+        return true
+    }
 }
