@@ -64,7 +64,7 @@ struct ShellacCommand: AsyncParsableCommand {
         var backend: Backend?
         if let backendText = self.backend {
             guard let parsed = Backend(parsing: backendText) else {
-                throw ValidationError("-b \(backendText): expected host:port")
+                throw ValidationError("-b \(backendText): expected host:port or /path/to.sock")
             }
             backend = parsed
         }
@@ -102,7 +102,9 @@ struct ShellacCommand: AsyncParsableCommand {
 
     /// How `-f` files are compiled, at start, on SIGHUP and by `vcl.load`.
     var loader: VCLLoader {
-        VCLLoader(backendOverride: backend.flatMap { Backend(parsing: $0) }.map { Endpoint(host: $0.host, port: $0.port) })
+        VCLLoader(backendOverride: backend.flatMap { Backend(parsing: $0) }.map { parsed in
+            parsed.unixPath.map { Endpoint(unixPath: $0) } ?? Endpoint(host: parsed.host, port: parsed.port)
+        })
     }
 
     /// Compiles the `-f` file; warnings go to stderr. On errors, prints every one (with its

@@ -1,10 +1,13 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 import Testing
 
 @testable import Shellac
 @testable import ShellacCache
+import VCL
 
 /// Health probes, `backend.set_health` and directors over real sockets: origins the tests
 /// start, flip and stop; a probe's verdict decides where (and whether) requests go.
@@ -216,6 +219,57 @@ struct BackendLimitTests {
             #expect(three == [200, 200, 503])
             #expect(proxy.server.statistics.value(.backendWait) >= 2)
             #expect(proxy.server.statistics.value(.backendBusy) == 1)
+        }
+    }
+}
+
+/// Backends on Unix domain sockets (`.path`, `-b /path`), over a real socket file.
+@Suite("Unix domain socket backends")
+struct UnixSocketBackendTests {
+    /// Answers every request head it reads with `200 unix`; closes after one that asked to.
+    final class Responder: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let text = String(buffer: unwrapInboundIn(data))
+            for _ in text.components(separatedBy: "\r\n\r\n").dropFirst() {
+                context.write(NIOAny(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nunix")), promise: nil)
+            }
+            context.flush()
+            if text.lowercased().contains("connection: close") { context.close(promise: nil) }
+        }
+    }
+
+    @Test("a VCL backend with .path, probed and fetched over the socket; -b /path parses as one")
+    func unixBackend() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shellac-uds-\(UUID().uuidString.prefix(8)).sock").path
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Responder()) }
+            }
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+        defer {
+            server.close(promise: nil)
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let vcl = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend local { .path = "\(path)"; .probe = { .interval = 0.1s; .initial = 0; .window = 2; .threshold = 1; } }
+            sub vcl_recv { return (pass); }
+            """)
+        try await withProxy(backendPort: 1, vclFile: vcl, keepBackends: true) { proxy in
+            let healthy = await pollUntil(timeout: .seconds(3)) {
+                proxy.server.vcl.active.health["local"]?.isHealthy == true
+            }
+            #expect(healthy)
+            let response = try await fetch(proxy.url("/over-uds"))
+            #expect(response.status == 200 && response.body == "unix")
+            let listing = BackendHealthTests.admin(proxy).execute(["backend.list", "-p"]).body
+            #expect(listing.contains("Good UNIX"))
+        }
+        #expect(Backend(parsing: "/run/app.sock")?.unixPath == "/run/app.sock")
+        #expect(throws: VCLCompileError.self) {
+            try VCLCompiler.compile(source: "vcl 4.1; backend b { .host = \"127.0.0.1\"; .path = \"/x.sock\"; }", name: "both.vcl")
         }
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import VCL
 
 /// A backend server: where misses and passes are fetched from.
 public struct Backend: Sendable, Hashable {
@@ -7,6 +8,8 @@ public struct Backend: Sendable, Hashable {
     public var port: Int
     /// `.max_connections`: fetches using it at once (nil: no limit).
     public var maxConnections: Int?
+    /// A Unix domain socket (`.path`, `-b /path`): used instead of host and port.
+    public var unixPath: String?
 
     public init(name: String = "default", host: String, port: Int, maxConnections: Int? = nil) {
         self.name = name
@@ -15,8 +18,30 @@ public struct Backend: Sendable, Hashable {
         self.maxConnections = maxConnections
     }
 
-    /// `host:port`, `[v6]:port`, or `host` (port 80), as varnishd's `-b`.
+    public init(name: String = "default", unixPath: String, maxConnections: Int? = nil) {
+        self.init(name: name, host: "", port: 0, maxConnections: maxConnections)
+        self.unixPath = unixPath
+    }
+
+    /// The backend a VCL declares.
+    public init?(_ declared: VCLBackend) {
+        if let path = declared.path {
+            self.init(name: declared.name, unixPath: path, maxConnections: declared.maxConnections)
+            return
+        }
+        guard let port = Int(declared.port) else { return nil }
+        self.init(name: declared.name, host: declared.host, port: port, maxConnections: declared.maxConnections)
+    }
+
+    /// How it is written in logs: `host:port` or the socket's path.
+    public var text: String { unixPath ?? Endpoint(host: host, port: port).text }
+
+    /// `host:port`, `[v6]:port`, `host` (port 80), or `/path/to.sock`, as varnishd's `-b`.
     public init?(parsing text: String, name: String = "default") {
+        if text.hasPrefix("/") {
+            self.init(name: name, unixPath: text)
+            return
+        }
         guard let endpoint = Endpoint(parsing: text, defaultPort: 80), !endpoint.host.isEmpty else { return nil }
         self.init(name: name, host: endpoint.host, port: endpoint.port)
     }

@@ -28,9 +28,8 @@ final class BackendConnectionPool: @unchecked Sendable {
             idleTotal.subtract(1, ordering: .relaxed)
             if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }
         }
-        return ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(Int64(connectTimeout * 1e9)))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
@@ -38,7 +37,9 @@ final class BackendConnectionPool: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(BackendResponseHandler())
                 }
             }
-            .connect(host: backend.host, port: backend.port)
+        let connected = backend.unixPath.map { bootstrap.connect(unixDomainSocketPath: $0) }
+            ?? bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: backend.host, port: backend.port)
+        return connected
             .map { ($0, false) }
     }
 

@@ -17,6 +17,7 @@ final class HealthProbe: Sendable {
     private let probe: VCLProbe
     private let host: String
     private let port: Int
+    private let unixPath: String?
     private let request: ByteBuffer
     private let eventLoop: EventLoop
     private let stopped = Atomic<Bool>(false)
@@ -28,6 +29,7 @@ final class HealthProbe: Sendable {
         self.probe = probe
         self.host = backend.host
         self.port = Int(backend.port) ?? 80
+        self.unixPath = backend.path
         self.eventLoop = eventLoop
         self.request = ByteBuffer(string: Self.requestText(probe: probe, backend: backend))
     }
@@ -36,7 +38,7 @@ final class HealthProbe: Sendable {
     /// the backend's Host and `Connection: close`.
     static func requestText(probe: VCLProbe, backend: VCLBackend) -> String {
         if let lines = probe.request { return lines.map { $0 + "\r\n" }.joined() + "\r\n" }
-        let host = backend.hostHeader ?? backend.host
+        let host = backend.hostHeader ?? (backend.path != nil ? "0.0.0.0" : backend.host)
         return "GET \(probe.url) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
     }
 
@@ -64,13 +66,13 @@ final class HealthProbe: Sendable {
             eventLoop.scheduleTask(in: .nanoseconds(Int64(next * 1e9))) { self.poke() }
         }
         let reader = ProbeResponseReader(outcome: outcome)
-        ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(Int64(timeout * 1e9)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(reader) }
             }
-            .connect(host: host, port: port)
-            .whenComplete { [self] result in
+        let connected = unixPath.map { bootstrap.connect(unixDomainSocketPath: $0) } ?? bootstrap.connect(host: host, port: port)
+        connected.whenComplete { [self] result in
                 switch result {
                 case .failure(let error):
                     outcome.succeed(ProbeOutcome(family: nil, sent: false, response: nil, error: "Open error (\(error))"))

@@ -47,11 +47,20 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         self.parser = RequestParser(maxHeadSize: parameters.httpRequestSize)
     }
 
+    /// `sess.timeout_idle` as VCL set it for this connection.
+    private var idleTimeoutOverride: Double?
+
+    func setSessionIdleTimeout(_ seconds: Double) {
+        idleTimeoutOverride = seconds
+        parameters.timeoutIdle = seconds
+    }
+
     private func refreshParameters() {
         let version = server.live.version
         guard version != parametersVersion else { return }
         parametersVersion = version
         parameters = server.live.current
+        if let idleTimeoutOverride { parameters.timeoutIdle = idleTimeoutOverride }
         parser = RequestParser(maxHeadSize: parameters.httpRequestSize)
     }
 

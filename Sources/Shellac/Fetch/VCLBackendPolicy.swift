@@ -63,8 +63,8 @@ final class VCLBackendPolicy {
             firstByte: bereq.firstByteTimeout ?? declared?.firstByteTimeout ?? parameters.firstByte,
             betweenBytes: bereq.betweenBytesTimeout ?? declared?.betweenBytesTimeout ?? parameters.betweenBytes)
         guard let declared else { return (program.backends.isEmpty ? fallback : nil, timeouts) }
-        guard program.isHealthy(declared.name), let port = Int(declared.port) else { return (nil, timeouts) }
-        return (Backend(name: declared.name, host: declared.host, port: port, maxConnections: declared.maxConnections), timeouts)
+        guard program.isHealthy(declared.name), let backend = Backend(declared) else { return (nil, timeouts) }
+        return (backend, timeouts)
     }
 
     /// Runs the user's `vcl_backend_fetch` (the built-in one only says fetch).
@@ -153,7 +153,7 @@ extension VCLProgram {
     /// The backend a `req.backend_hint` or `bereq.backend` names, through any director;
     /// `fallback` when it names none that resolves.
     func backend(named hint: String?, context: VCLContext, fallback: Backend) -> Backend {
-        guard let chosen = resolveBackend(hint, context: context), let port = Int(chosen.port) else { return fallback }
-        return Backend(name: chosen.name, host: chosen.host, port: port)
+        guard let chosen = resolveBackend(hint, context: context), let backend = Backend(chosen) else { return fallback }
+        return backend
     }
 }

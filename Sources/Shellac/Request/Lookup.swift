@@ -26,9 +26,11 @@ extension RequestStateMachine {
             return .deliver(object, isHit: true, isOwner: false)
         case .hitForPass:
             counters.increment(.cacheHitForPass)
+            vclSession?.context.req.isHitPass = true
             return .pass
         case .miss(let object, let hitForMiss, let stale):
             counters.increment(hitForMiss ? .cacheHitForMiss : .cacheMisses)
+            if hitForMiss { vclSession?.context.req.isHitMiss = true }
             return .miss(object, stale: stale)
         }
     }

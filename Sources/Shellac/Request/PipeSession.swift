@@ -24,15 +24,16 @@ final class PipeSession {
     func connect(to backend: Backend, sending request: ByteBuffer, connectTimeout: Double, failed: @escaping @Sendable () -> Void) {
         let client = self.client
         let loopBound = NIOLoopBound(self, eventLoop: client.eventLoop)
-        ClientBootstrap(group: client.eventLoop)
+        let bootstrap = ClientBootstrap(group: client.eventLoop)
             .connectTimeout(.nanoseconds(Int64(connectTimeout * 1e9)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(PipeRelayHandler(peer: client))
                 }
             }
-            .connect(host: backend.host, port: backend.port)
-            .whenComplete { result in
+        let connected = backend.unixPath.map { bootstrap.connect(unixDomainSocketPath: $0) }
+            ?? bootstrap.connect(host: backend.host, port: backend.port)
+        connected.whenComplete { result in
                 let session = loopBound.value
                 switch result {
                 case .success(let channel):

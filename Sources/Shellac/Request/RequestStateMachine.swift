@@ -11,6 +11,8 @@ protocol RequestOwner: AnyObject {
     /// The request became a pipe: from now on `pipe` carries the connection's bytes. Returns
     /// the client's bytes already read past the request.
     func startPiping(_ pipe: PipeSession) -> ByteBuffer?
+    /// VCL set `sess.timeout_idle`: the connection's idle timeout from now on.
+    func setSessionIdleTimeout(_ seconds: Double)
 }
 
 /// The request being answered on one client connection, run step by step (`RequestStep`)
@@ -94,6 +96,7 @@ final class RequestStateMachine {
             vclAddresses = addresses
             session.begin(head, xid: xid, client: addresses.client, local: addresses.local)
             session.maxRestarts = parameters.maxRestarts
+            session.context.sessionTimeoutIdle = parameters.timeoutIdle
             vclSession = session
             policy = session
         }
@@ -185,6 +188,9 @@ final class RequestStateMachine {
 
     private func finish() {
         body = nil
+        if let session = vclSession, session.context.sessionTimeoutIdleChanged {
+            owner.setSessionIdleTimeout(session.context.sessionTimeoutIdle)
+        }
         releaseVCLSession()
         owner.requestFinished(keepAlive: keepAlive)
     }

@@ -29,22 +29,31 @@ public struct VCLLoader: Sendable {
         guard let override = backendOverride else { return program }
         return program.overridingBackends { backend in
             var copy = backend
-            copy.host = override.host
-            copy.port = String(override.port)
+            if let path = override.unixPath {
+                copy.path = path
+                copy.host = ""
+            } else {
+                copy.path = nil
+                copy.host = override.host
+                copy.port = String(override.port)
+            }
             return copy
         }
     }
 
     /// The program for `-b host:port` without `-f`: the built-in VCL with one backend.
     public static func builtin(for backend: Backend) throws(VCLCompileError) -> VCLProgram {
-        try VCLCompiler.builtinOnly(backendHost: backend.host, port: String(backend.port))
+        if let path = backend.unixPath { return try VCLCompiler.builtinOnly(backendPath: path) }
+        return try VCLCompiler.builtinOnly(backendHost: backend.host, port: String(backend.port))
     }
 
     /// The address of `program`'s default (first declared) backend, for the parts of the
     /// server that fetch from one fixed backend; nil when it declares none.
     public static func defaultBackend(of program: VCLProgram) -> Backend? {
         let declared = program.backends.first { $0.name == program.defaultBackend } ?? program.backends.first
-        guard let declared, !declared.host.isEmpty else { return nil }
+        guard let declared else { return nil }
+        if let path = declared.path { return Backend(name: declared.name, unixPath: path) }
+        guard !declared.host.isEmpty else { return nil }
         return Backend(name: declared.name, host: declared.host, port: port(declared.port))
     }
 

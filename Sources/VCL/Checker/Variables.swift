@@ -61,6 +61,17 @@ enum Variables {
             v("req.esi_level", .int { Int64($0.req.esiLevel) }, read: .client),
             v("req.can_gzip", .bool { $0.req.canGzip }, read: .client),
             v("req.xid", .string { $0.req.xid }, read: .client),
+            v("req.is_hitmiss", .bool { $0.req.isHitMiss }, read: .client),
+            v("req.is_hitpass", .bool { $0.req.isHitPass }, read: .client),
+            v("sess.timeout_idle", .duration { $0.sessionTimeoutIdle }, read: .client, write: .client,
+              .duration { context, value in
+                  context.sessionTimeoutIdle = value
+                  context.sessionTimeoutIdleChanged = true
+              }),
+            v("resp.body", .string { $0.syntheticBody }, read: .none, write: .of(.synth),
+              .string { $0.syntheticBody = $1 ?? "" }),
+            v("beresp.body", .string { $0.syntheticBody }, read: .none, write: .of(.backendError),
+              .string { $0.syntheticBody = $1 ?? "" }),
 
             v("bereq.method", .string { $0.bereq.method }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.method = $1 ?? "" }),
             v("bereq.url", .string { $0.bereq.url }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.url = $1 ?? "" }),
@@ -69,7 +80,7 @@ enum Variables {
             v("bereq.retries", .int { Int64($0.bereq.retries) }, read: .backend),
             v("bereq.uncacheable", .bool { $0.bereq.uncacheable }, read: .backend),
             v("bereq.is_bgfetch", .bool { $0.bereq.isBackgroundFetch }, read: .backend),
-            v("bereq.xid", .string { $0.bereq.xid }, read: .backend),
+            v("bereq.xid", .string { $0.bereq.xid }, read: bereqWrite),
             v("bereq.connect_timeout", .duration { $0.bereq.connectTimeout ?? -1 }, read: bereqWrite, write: bereqWrite,
               .duration { $0.bereq.connectTimeout = $1 }),
             v("bereq.first_byte_timeout", .duration { $0.bereq.firstByteTimeout ?? -1 }, read: bereqWrite, write: bereqWrite,
@@ -148,7 +159,7 @@ enum Variables {
 
     /// True when `name` starts like a variable (so an unknown one is reported as such).
     static func looksLikeVariable(_ name: String) -> Bool {
-        let roots = ["req.", "bereq.", "beresp.", "obj.", "resp.", "client.", "server.", "local.", "remote."]
+        let roots = ["req.", "bereq.", "beresp.", "obj.", "resp.", "client.", "server.", "local.", "remote.", "sess."]
         return roots.contains { name.hasPrefix($0) }
     }
 

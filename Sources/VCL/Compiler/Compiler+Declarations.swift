@@ -76,6 +76,12 @@ extension Compiler {
                 backend.host = constantString(field, owner: owner) ?? ""
                 hasHost = true
             case "port": backend.port = constantString(field, owner: owner) ?? backend.port
+            case "path":
+                guard let path = constantString(field, owner: owner) else { continue }
+                if !path.hasPrefix("/") {
+                    sink.error(field.location, "Backend '\(declaration.name)': .path must be an absolute path to a Unix domain socket")
+                }
+                backend.path = path
             case "host_header": backend.hostHeader = constantString(field, owner: owner)
             case "connect_timeout": backend.connectTimeout = constantDuration(field, owner: owner)
             case "first_byte_timeout": backend.firstByteTimeout = constantDuration(field, owner: owner)
@@ -93,7 +99,7 @@ extension Compiler {
                 case .strings: sink.error(field.location, ".probe expects a probe name or { ... }")
                 }
             default:
-                sink.error(field.location, "Unknown backend field '.\(field.name)' (expected .host, .port, .host_header, .connect_timeout, .first_byte_timeout, .between_bytes_timeout, .max_connections, .probe)")
+                sink.error(field.location, "Unknown backend field '.\(field.name)' (expected .host, .port, .path, .host_header, .connect_timeout, .first_byte_timeout, .between_bytes_timeout, .max_connections, .probe)")
             }
         }
         if declaration.isNone { return nil }
@@ -108,8 +114,12 @@ extension Compiler {
                 backend.port = String(port)
             }
         }
-        if !hasHost {
-            sink.error(declaration.location, "Backend '\(declaration.name)' has no .host")
+        if hasHost && backend.path != nil {
+            sink.error(declaration.location, "Backend '\(declaration.name)': .host and .path are mutually exclusive")
+            return nil
+        }
+        if !hasHost && backend.path == nil {
+            sink.error(declaration.location, "Backend '\(declaration.name)' has no .host (or .path)")
             return nil
         }
         return backend

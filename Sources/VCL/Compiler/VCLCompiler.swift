@@ -72,6 +72,12 @@ public enum VCLCompiler {
                            name: "<-b \(host):\(port)>")
     }
 
+    /// The program for `-b /path/to.sock`: one backend at a Unix domain socket.
+    public static func builtinOnly(backendPath path: String) throws(VCLCompileError) -> VCLProgram {
+        let escaped = path.replacingOccurrences(of: "\"", with: "")
+        return try compile(source: "vcl 4.1;\nbackend default { .path = \"\(escaped)\"; }\n", name: "<-b \(path)>")
+    }
+
     /// Reads and compiles a VCL file; includes resolve relative to it, then along `searchPath`.
     public static func compile(file path: String, searchPath: [String] = []) throws(VCLCompileError) -> VCLProgram {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -121,7 +121,7 @@ extension Parser {
 
     mutating func parseBackend(at location: SourceLocation) throws -> BackendDecl {
         let (name, _) = try expectIdentifier("a backend name")
-        if current.isIdentifier("none") && peek().isSymbol(";") {
+        if (current.isIdentifier("none") || current.isIdentifier("None")) && peek().isSymbol(";") {
             // `backend NAME none;` (Varnish 6.4+): a backend that is never healthy.
             advance()
             advance()

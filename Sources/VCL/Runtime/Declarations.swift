@@ -21,6 +21,8 @@ public struct VCLBackend: Sendable, Equatable {
     public var name: String
     public var host: String
     public var port: String = "80"
+    /// `.path`: a Unix domain socket to connect to instead of `.host` and `.port`.
+    public var path: String?
     public var hostHeader: String?
     public var connectTimeout: Double?
     public var firstByteTimeout: Double?

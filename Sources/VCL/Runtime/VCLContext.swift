@@ -28,6 +28,9 @@ public final class VCLContext {
         var now: Double = 0
         var hashData: [String] = []
         var syntheticBody = ""
+        /// `sess.timeout_idle`, and whether VCL set it (it then holds for the session).
+        var sessionTimeoutIdle: Double = 5
+        var sessionTimeoutIdleChanged = false
         var logLines: [String] = []
         var syslogLines: [(priority: Int, text: String)] = []
         var bans: [String] = []
@@ -138,6 +141,18 @@ public final class VCLContext {
     public var hashData: [String] {
         _read { yield state.pointee.hashData }
         _modify { yield &state.pointee.hashData }
+    }
+
+    /// `sess.timeout_idle`: the connection's idle timeout (the server sets it per request).
+    public var sessionTimeoutIdle: Double {
+        _read { yield state.pointee.sessionTimeoutIdle }
+        _modify { yield &state.pointee.sessionTimeoutIdle }
+    }
+
+    /// Whether VCL set `sess.timeout_idle` in this request.
+    public var sessionTimeoutIdleChanged: Bool {
+        _read { yield state.pointee.sessionTimeoutIdleChanged }
+        _modify { yield &state.pointee.sessionTimeoutIdleChanged }
     }
 
     /// The body built by `synthetic()` in vcl_synth / vcl_backend_error.
@@ -263,6 +278,7 @@ public final class VCLContext {
         if !state.pointee.bans.isEmpty { state.pointee.bans.removeAll(keepingCapacity: true) }
         if !state.pointee.timestamps.isEmpty { state.pointee.timestamps.removeAll(keepingCapacity: true) }
         state.pointee.cacheRequestBodyLimit = nil
+        state.pointee.sessionTimeoutIdleChanged = false
         state.pointee.failure = nil
     }
 

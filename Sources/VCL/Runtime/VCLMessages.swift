@@ -12,6 +12,9 @@ public struct VCLClientRequest: Sendable {
     public var grace: Double?
     public var hashAlwaysMiss = false
     public var hashIgnoreBusy = false
+    /// `req.is_hitmiss` / `req.is_hitpass`: the lookup found a hit-for-miss or hit-for-pass mark.
+    public var isHitMiss = false
+    public var isHitPass = false
     public var esi = true
     public var esiLevel = 0
     public var canGzip = false
