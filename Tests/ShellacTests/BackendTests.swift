@@ -72,6 +72,19 @@ struct BackendTests {
         }
     }
 
+    @Test("a backend that hangs: 503 after first_byte_timeout, and its connection is closed, not leaked")
+    func hangingBackendLeaksNothing() async throws {
+        let origin = try await TestOrigin.start(always: .neverRespond)
+        try await withProxy(origin: origin, parameters: ["first_byte_timeout=0.5"]) { proxy in
+            for index in 0..<5 {
+                let response = try await Self.get(proxy, "/hang\(index)")
+                #expect(response.status == 503)
+            }
+            #expect(origin.connectionCount == 5)
+            #expect(await origin.waitForOpenConnections(0, timeout: .seconds(2)), "open: \(origin.openConnectionCount)")
+        }
+    }
+
     @Test("between_bytes_timeout=1 with a body that stalls 3 s: the client never gets a complete response",
           arguments: [TestOrigin.Response.Framing.chunked, .contentLength])
     func betweenBytesTimeout(_ framing: TestOrigin.Response.Framing) async throws {
