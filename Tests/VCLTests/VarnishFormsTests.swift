@@ -45,4 +45,34 @@ struct VarnishFormsTests {
         #expect(context.resp.headers["hp"] == "true" && context.resp.headers["hm"] == "false")
         #expect(!program.isHealthy("nothing"))
     }
+
+    @Test("std.time reads epoch seconds, HTTP dates and ISO 8601; std.real2time; std.ban_error says why a ban was refused")
+    func stdFunctions() throws {
+        #expect(ValueFormat.parseTime("1700000000") == 1_700_000_000)
+        #expect(ValueFormat.parseTime("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
+        #expect(ValueFormat.parseTime("Sunday, 06-Nov-94 08:49:37 GMT") == 784_111_777)
+        #expect(ValueFormat.parseTime("Sun Nov  6 08:49:37 1994") == 784_111_777)
+        #expect(ValueFormat.parseTime("1994-11-06T08:49:37Z") == 784_111_777)
+        #expect(ValueFormat.parseTime("yesterday") == nil)
+        let program = try VCLCompiler.compile(source: """
+            vcl 4.1;
+            import std;
+            backend b { .host = "127.0.0.1"; }
+            sub vcl_recv {
+                set req.http.t = std.time(req.http.date, now) == std.real2time(784111777, now);
+                if (!std.ban("req.url ~")) { set req.http.why = std.ban_error(); }
+                if (std.ban("req.url ~ ^/x")) { set req.http.ok = "banned"; }
+                set req.hash_ignore_vary = True;
+                set req.storage = storage.s0;
+            }
+            sub vcl_backend_response {
+                if (storage.Transient.happy && beresp.storage == storage.s0) { set beresp.storage = storage.Transient; }
+            }
+            """, name: "std.vcl")
+        let context = Support.request(program, headers: [("Date", "Sun, 06 Nov 1994 08:49:37 GMT")])
+        _ = program.run(.recv, context)
+        #expect(context.req.headers["t"] == "true")
+        #expect(!(context.req.headers["why"] ?? "").isEmpty && context.req.headers["ok"] == "banned")
+        #expect(context.bans == ["req.url ~ ^/x"] && context.req.hashIgnoreVary)
+    }
 }

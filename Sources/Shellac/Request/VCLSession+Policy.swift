@@ -22,7 +22,7 @@ extension VCLSession: RequestPolicy {
     var lookupOptions: LookupOptions {
         LookupOptions(
             ttl: context.req.ttl, grace: context.req.grace, alwaysMiss: context.req.hashAlwaysMiss,
-            ignoreBusy: context.req.hashIgnoreBusy)
+            ignoreBusy: context.req.hashIgnoreBusy, ignoreVary: context.req.hashIgnoreVary)
     }
 
     func hit(_ object: CachedObject, now: Double) -> VCLAction {

@@ -90,7 +90,7 @@ public final class CacheStore: Sendable {
                 case .streaming, .complete:
                     break
                 }
-                guard let metadata, matchesVary(metadata) else {
+                guard let metadata, options.ignoreVary || matchesVary(metadata) else {
                     if lifetime.isExpired(at: now) { unlink(current, from: &index) }
                     continue
                 }

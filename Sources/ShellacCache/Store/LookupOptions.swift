@@ -8,8 +8,14 @@ public struct LookupOptions: Sendable, Equatable {
     public var alwaysMiss = false
     /// Do not wait on another request's fetch of the key.
     public var ignoreBusy = false
+    /// Take any variant, whatever Vary says (`req.hash_ignore_vary`).
+    public var ignoreVary = false
 
-    public init(ttl: Double? = nil, grace: Double? = nil, alwaysMiss: Bool = false, ignoreBusy: Bool = false) {
+    public init(
+        ttl: Double? = nil, grace: Double? = nil, alwaysMiss: Bool = false, ignoreBusy: Bool = false,
+        ignoreVary: Bool = false
+    ) {
+        self.ignoreVary = ignoreVary
         self.ttl = ttl
         self.grace = grace
         self.alwaysMiss = alwaysMiss

@@ -50,6 +50,18 @@ extension Compiler {
             return .backend { director.pick(key: nil, context: $0) }
         }
         if symbols.probes[name] != nil { return typeError(expr, "Probe '\(name)' cannot be used in an expression") }
+        if name.hasPrefix("storage.") {
+            // A store (`storage.s0`, `storage.Transient`) and its gauges. Shellac keeps every
+            // object in one memory store, so these name it and report it as never full.
+            let parts = name.split(separator: ".")
+            switch (parts.count, parts.last) {
+            case (2, _): return .string { _ in name }
+            case (3, "free_space"): return .bytes { _ in Int64.max / 2 }
+            case (3, "used_space"): return .bytes { _ in 0 }
+            case (3, "happy"): return .bool { _ in true }
+            default: return typeError(expr, "Unknown store attribute '\(name)' (stores have free_space, used_space, happy)")
+            }
+        }
         if Variables.looksLikeVariable(name) { return typeError(expr, "Unknown variable '\(name)'\(Variables.legacyHint(name))") }
         return typeError(expr, "Unknown symbol '\(name)'")
     }

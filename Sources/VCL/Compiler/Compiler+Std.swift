@@ -124,9 +124,45 @@ extension Compiler {
         case "ban":
             guard let a = args(["spec"], required: 1), let text = compileString(a[0]!, what: full) else { return nil } // bound: required
             return .bool { context in
-                guard let spec = text(context), !spec.isEmpty else { return false }
+                guard let spec = text(context), !spec.isEmpty else {
+                    context.banError = "No ban conditions found."
+                    return false
+                }
+                do {
+                    _ = try VCLBan(spec)
+                } catch {
+                    context.banError = "\(error)"
+                    return false
+                }
+                context.banError = ""
                 context.bans.append(spec)
                 return true
+            }
+        case "ban_error":
+            guard args([], required: 0) != nil else { return nil }
+            return .string { $0.banError }
+        case "real2time":
+            guard let a = args(["r", "fallback"], required: 2),
+                  let real = compile(a[0]!, as: .real, what: full)?.asReal, // bound: required
+                  case .time(let fallback)? = compile(a[1]!, as: .time, what: full) else { return nil } // bound: required
+            return .time { context in
+                let value = real(context)
+                return value.isFinite ? value : fallback(context)
+            }
+        case "time":
+            guard let a = args(["s", "fallback"], required: 1),
+                  let text = compileString(a[0]!, what: full) else { return nil } // bound: required
+            var fallback: CompiledExpr.Fn<Double>?
+            if let f = a[1] {
+                guard case .time(let g)? = compile(f, as: .time, what: "\(full) fallback") else { return nil }
+                fallback = g
+            }
+            let fallbackFn = fallback
+            return .time { context in
+                if let value = text(context).flatMap(ValueFormat.parseTime) { return value }
+                if let fallbackFn { return fallbackFn(context) }
+                context.fail("std.time: not a date and no fallback")
+                return 0
             }
         case "port":
             guard let a = args(["ip"], required: 1), case .ip(let ip)? = compile(a[0]!, as: .ip, what: full) else { return nil } // bound: required
@@ -142,7 +178,7 @@ extension Compiler {
                 return lo + (hi - lo) * unit
             }
         default:
-            return typeError(expr, "Unknown function 'std.\(function)' (Shellac has log, syslog, tolower, toupper, integer, real, duration, ip, port, healthy, querysort, collect, timestamp, cache_req_body, strstr, ban, random)")
+            return typeError(expr, "Unknown function 'std.\(function)' (Shellac has log, syslog, tolower, toupper, integer, real, duration, ip, port, healthy, querysort, collect, timestamp, cache_req_body, strstr, ban, ban_error, random, time, real2time)")
         }
     }
 }

@@ -122,8 +122,8 @@ extension Parser {
             return inner
         case .identifier(let name):
             advance()
-            if name == "true" { return Expr(.bool(true), token.location) }
-            if name == "false" { return Expr(.bool(false), token.location) }
+            if name == "true" || name == "True" { return Expr(.bool(true), token.location) }
+            if name == "false" || name == "False" { return Expr(.bool(false), token.location) }
             if accept("(") {
                 var arguments: [Expr.Argument] = []
                 if !accept(")") {

@@ -34,6 +34,8 @@ public final class VCLContext {
         var logLines: [String] = []
         var syslogLines: [(priority: Int, text: String)] = []
         var bans: [String] = []
+        /// Why the last `std.ban()` was refused (`std.ban_error()`); empty when it was not.
+        var banError = ""
         var timestamps: [(label: String, time: Double)] = []
         var cacheRequestBodyLimit: Int64?
         var failure: String?
@@ -179,6 +181,12 @@ public final class VCLContext {
         _modify { yield &state.pointee.bans }
     }
 
+    /// `std.ban_error()`.
+    public var banError: String {
+        _read { yield state.pointee.banError }
+        _modify { yield &state.pointee.banError }
+    }
+
     /// `std.timestamp()` labels with the time they were taken.
     public var timestamps: [(label: String, time: Double)] {
         _read { yield state.pointee.timestamps }
@@ -279,6 +287,7 @@ public final class VCLContext {
         if !state.pointee.timestamps.isEmpty { state.pointee.timestamps.removeAll(keepingCapacity: true) }
         state.pointee.cacheRequestBodyLimit = nil
         state.pointee.sessionTimeoutIdleChanged = false
+        if !state.pointee.banError.isEmpty { state.pointee.banError = "" }
         state.pointee.failure = nil
     }
 

@@ -15,6 +15,10 @@ public struct VCLClientRequest: Sendable {
     /// `req.is_hitmiss` / `req.is_hitpass`: the lookup found a hit-for-miss or hit-for-pass mark.
     public var isHitMiss = false
     public var isHitPass = false
+    /// `req.hash_ignore_vary`: a lookup takes the first variant, whatever Vary says.
+    public var hashIgnoreVary = false
+    /// `req.storage`: the store a request body would be cached in (one memory store here).
+    public var storage: String?
     public var esi = true
     public var esiLevel = 0
     public var canGzip = false
@@ -60,6 +64,8 @@ public struct VCLBackendResponse: Sendable {
     public var doESI = false
     public var doStream = true
     public var was304 = false
+    /// `beresp.storage`: the store the object goes to (accepted; Shellac has one memory store).
+    public var storage: String?
     /// The name of the backend that answered.
     public var backendName = ""
     /// Set by `return (pass(DURATION))` (and legacy `return (pass)` in vcl_fetch): the object
