@@ -27,6 +27,10 @@ public struct Parameters: Sendable, Equatable {
     /// `http_range_support`: answer `Range` requests with 206 (kept here as a Bool for the
     /// delivery path; listed with the accepted parameters).
     public var httpRangeSupport = true
+    /// `max_esi_depth`: includes nest at most this deep.
+    public var maxESIDepth = 5
+    /// `feature=+esi_disable_xml_check`: read bodies as ESI even when they do not start with `<`.
+    public var esiSkipsXMLCheck = false
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
     public var accepted: [String: String] = [:]
 
@@ -85,6 +89,8 @@ public struct Parameters: Sendable, Equatable {
             guard let kept = other.normalized(value) else { throw .badValue(name: name, value: value) }
             accepted[name] = kept
             if name == "http_range_support" { httpRangeSupport = kept == "on" }
+            if name == "max_esi_depth", let depth = Int(kept) { maxESIDepth = depth }
+            if name == "feature" { esiSkipsXMLCheck = kept.contains("+esi_disable_xml_check") }
             return
         }
         switch entry.kind {

@@ -48,6 +48,8 @@ final class ObjectFetcher: FetchSink {
     /// Set when VCL abandoned the response: the rest of the body is dropped.
     private var abandoned = false
     private var receivedHead = false
+    /// `beresp.do_esi` on a body that is not compressed.
+    private var doESI = false
     private let unfinished: (Unfinished) -> Void
     /// The expired object this fetch revalidates: a 304 makes the new object from it.
     private let stale: CachedObject?
@@ -120,6 +122,7 @@ final class ObjectFetcher: FetchSink {
             uncacheable = decision.uncacheable
             hitForMissTTL = max(decision.lifetime.ttl, 0)
             hitForPass = decision.hitForPass
+            doESI = decision.doESI && !rawHeaders.contains("Content-Encoding")
         } else {
             uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil
         }
@@ -154,13 +157,13 @@ final class ObjectFetcher: FetchSink {
                 held?.body.reserveCapacity(declaredLength)
                 return
             } else {
-                object.beginStreaming(metadata: metadata, lifetime: objectLifetime)
+                object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI)
                 storing = context.store.publish(object) { $0.variant == metadata.variant }
                 if !storing { object.makePrivate() }
                 return
             }
         }
-        object.beginStreaming(metadata: metadata, lifetime: objectLifetime)
+        object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI)
     }
 
     func fetchDidReceiveBody(_ buffer: ByteBuffer, from fetch: BackendFetch) {
@@ -202,10 +205,14 @@ final class ObjectFetcher: FetchSink {
         if let (metadata, lifetime, body) = held {
             held = nil
             let complete = metadata.withInlineBody(body)
-            object.beginStreaming(metadata: complete, lifetime: lifetime)
+            object.beginStreaming(metadata: complete, lifetime: lifetime, expectsESI: doESI)
             if !context.store.publish(object, replacing: { $0.variant == complete.variant }) { object.makePrivate() }
         }
-        object.finish()
+        // `beresp.do_esi`: the body is read as ESI once, now (gzipped bodies are left as they are).
+        let esi = doESI
+            ? ESIDocument.parse(object.bodyBytes(inline: object.metadata?.inlineBody ?? []), checkXML: !context.parameters.esiSkipsXMLCheck)
+            : nil
+        object.finish(esi: esi)
     }
 
     /// VCL said `abandon` (or failed): readers get the fetch-failed answer.

@@ -34,6 +34,8 @@ final class VCLBackendPolicy {
         var uncacheable: Bool
         /// `return (pass(DURATION))`: mark the key hit-for-pass (not hit-for-miss) for the TTL.
         var hitForPass = false
+        /// `beresp.do_esi`: read the body as ESI when it is complete.
+        var doESI = false
     }
 
     /// Where a backend subroutine sends the fetch next (Varnish's `vbf_stp_*` steps).
@@ -145,7 +147,7 @@ final class VCLBackendPolicy {
         result.keep = beresp.keep
         return Decision(
             status: beresp.status, reason: beresp.reason, headers: beresp.headers, lifetime: result,
-            uncacheable: beresp.uncacheable || uncacheable, hitForPass: beresp.hitForPass)
+            uncacheable: beresp.uncacheable || uncacheable, hitForPass: beresp.hitForPass, doESI: beresp.doESI)
     }
 }
 

@@ -35,6 +35,7 @@ extension RequestStateMachine {
 
     /// The client's connection became writable: a delivery parked on it goes on.
     func clientBecameWritable() {
+        if let esiChild { return esiChild.clientBecameWritable() }
         guard delivery?.waitsForClient == true else { return }
         delivery?.waitsForClient = false
         run(.transmit)
@@ -75,6 +76,39 @@ extension RequestStateMachine {
                 if !current.headersSent {
                     if !current.isOwner && !metadata.variant.isEmpty && !metadata.variant.matches(request.headers) {
                         return lookUpAgain()
+                    }
+                    if phase == .complete, let document = esiDocument(of: current.object, metadata: metadata) {
+                        // An ESI page: its head (with no length), then its segments.
+                        if esiLevel == 0 {
+                            let action = writeHead(metadata, phase: phase, chunks: chunks, delivery: &current, esi: true)
+                            guard action == .deliver else {
+                                delivery = nil
+                                return otherwise(action)
+                            }
+                            esiChunked = current.chunked
+                        } else {
+                            let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
+                            guard action == .deliver else {
+                                delivery = nil
+                                return otherwise(action)
+                            }
+                        }
+                        esi = ESIProgress(document: document, inline: metadata.inlineBody, chunks: Array(chunks))
+                        delivery = nil
+                        return .esi
+                    }
+                    if esiLevel > 0 {
+                        // An include: vcl_deliver runs, but only its body goes into the page.
+                        let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
+                        guard action == .deliver else {
+                            delivery = nil
+                            return otherwise(action)
+                        }
+                        current.headersSent = true
+                        current.chunked = esiChunked
+                        if metadata.hasInlineBody { writeESIPart(ByteBuffer(bytes: metadata.inlineBody)) }
+                        delivery = current
+                        continue
                     }
                     if current.isHit, phase == .complete, request.isConditional,
                         ConditionalRequest.isNotModified(
@@ -118,7 +152,7 @@ extension RequestStateMachine {
                     return .waiting
                 }
                 if phase == .complete {
-                    if current.chunked && sendsBody { write(ByteBuffer(staticString: "0\r\n\r\n")) }
+                    if current.chunked && sendsBody && esiLevel == 0 { write(ByteBuffer(staticString: "0\r\n\r\n")) }
                     delivery = nil
                     return .done
                 }
@@ -192,8 +226,17 @@ extension RequestStateMachine {
     /// Writes the response head: `vcl_deliver`'s status line and fields, then the framing
     /// (the delivery learns whether the body goes chunked, and its range for a 206). Writes
     /// nothing, and returns what `vcl_deliver` said, unless that is `.deliver`.
+    /// `vcl_deliver` for an include: it runs (and may restart or answer with a synth), but
+    /// what it makes of the head goes nowhere.
+    private func runDeliverForInclude(_ metadata: ObjectMetadata, object: CachedObject, isHit: Bool) -> VCLAction {
+        var scratch = channel.channel.allocator.buffer(capacity: 0)
+        return policy.writeDeliveryHead(
+            object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &scratch)
+    }
+
     private func writeHead(
-        _ metadata: ObjectMetadata, phase: ObjectPhase, chunks: ArraySlice<ByteBuffer>, delivery: inout Delivery
+        _ metadata: ObjectMetadata, phase: ObjectPhase, chunks: ArraySlice<ByteBuffer>, delivery: inout Delivery,
+        esi: Bool = false
     ) -> VCLAction {
         let head = request
         let object = delivery.object
@@ -208,9 +251,12 @@ extension RequestStateMachine {
         if acceptsRanges { out.writeStaticString("Accept-Ranges: bytes\r\n") }
         delivery.chunked = false
         var inlineBody = metadata.inlineBody
+        if esi { sendsInlineBody = false }
         if ResponseStatus.hasBody(metadata.status) {
             var length: Int?
-            if metadata.hasInlineBody {
+            if esi {
+                // An ESI page's length is known only once its includes are in.
+            } else if metadata.hasInlineBody {
                 length = metadata.inlineBody.count
             } else if head.method == "HEAD", let declared = metadata.declaredLength {
                 length = declared  // a passed HEAD's object has no body to count

@@ -53,6 +53,19 @@ final class RequestStateMachine {
     /// Bumped whenever a delivery starts or ends, so stale wake-ups find nothing to do.
     var deliveryGeneration = 0
 
+    // ESI (see `ESIDelivery.swift`).
+    /// The ESI page being delivered, and the include running for it now.
+    var esi: ESIProgress?
+    var esiChild: RequestStateMachine?
+    /// The owner its includes report to (kept here: a machine holds its owner unowned).
+    lazy var esiAdapter = ESIParent(parent: self)
+    /// 0 for a client's request; an include is one deeper than its page.
+    var esiLevel = 0
+    /// The page's body is chunked: every piece written into it is framed so.
+    var esiChunked = false
+    /// Set while an include starts, which may finish it at once.
+    var startingInclude = false
+
     private let vclSessions: VCLSessionPool
     private let transactionIDs: TransactionIDBlock
     /// The connection's addresses as VCL sees them, converted on its first VCL request.
@@ -97,6 +110,7 @@ final class RequestStateMachine {
             session.begin(head, xid: xid, client: addresses.client, local: addresses.local)
             session.maxRestarts = parameters.maxRestarts
             session.context.sessionTimeoutIdle = parameters.timeoutIdle
+            if esiLevel > 0 { session.context.req.esiLevel = esiLevel }
             vclSession = session
             policy = session
         }
@@ -133,6 +147,7 @@ final class RequestStateMachine {
             case .synth(let status, let reason): step = synth(status: status, reason: reason)
             case .deliver(let object, let isHit, let isOwner): step = deliver(object, isHit: isHit, isOwner: isOwner)
             case .transmit: step = transmit()
+            case .esi: step = esiStep()
             case .restart: step = restart()
             case .waiting: return
             case .done:
@@ -181,6 +196,9 @@ final class RequestStateMachine {
 
     /// The connection closed: drop the request (a fetch under way goes on for its object).
     func abandon() {
+        esiChild?.abandon()
+        esiChild = nil
+        esi = nil
         delivery = nil
         deliveryGeneration += 1
         releaseVCLSession()

@@ -46,6 +46,8 @@ enum RequestStep {
     case deliver(CachedObject, isHit: Bool, isOwner: Bool)
     /// Send the delivered object's bytes as far as they have arrived and the client takes them.
     case transmit
+    /// Send an ESI page: its verbatim bytes, and each include through a request of its own.
+    case esi
     /// `return (restart)`: back to `recv` with the request as VCL left it.
     case restart
     /// Parked: a wake-up (an object's news, the client's writability) resumes the request.

@@ -10,6 +10,11 @@ extension RequestStateMachine {
         guard let body = policy.synthesize(status: status, reason: reason, xid: xid, into: &out) else {
             return .restart
         }
+        if esiLevel > 0 {
+            // An include's synthetic answer: its body goes into the page, its head nowhere.
+            writeESIPart(ByteBuffer(string: body))
+            return .done
+        }
         out.writeStaticString("Content-Length: ")
         out.writeDecimal(body.utf8.count)
         out.writeStaticString("\r\n")

@@ -54,9 +54,13 @@ public final class CachedObject: @unchecked Sendable {
         /// The key's bytes until the metadata takes them over (see `ObjectMetadata.keyBytes`).
         var pendingKey: [UInt8]
         var listeners: [@Sendable () -> Void] = []
+        /// The body read as ESI, once complete (nil: not ESI).
+        var esi: ESIDocument?
         // The small fields last, so they pack together.
         var phase: ObjectPhase = .busy
         var isPrivate = false
+        /// VCL asked for ESI: readers wait for the whole body (it is parsed when complete).
+        var expectsESI = false
 
         init(lifetime: ObjectLifetime, pendingKey: [UInt8]) {
             self.lifetime = lifetime
@@ -121,6 +125,9 @@ public final class CachedObject: @unchecked Sendable {
             case .busy:
                 if let listener { state.listeners.append(listener) }
                 return .waiting
+            case .streaming where state.expectsESI:
+                if let listener { state.listeners.append(listener) }
+                return .waiting
             case .streaming, .complete:
                 guard let metadata = state.metadata else { return .failed }
                 let held = state.chunks.count
@@ -135,12 +142,29 @@ public final class CachedObject: @unchecked Sendable {
     }
 
     /// The fetch has response headers: readers may start.
-    public func beginStreaming(metadata: ObjectMetadata, lifetime: ObjectLifetime) {
+    /// `expectsESI`: VCL set `beresp.do_esi`; readers wait for `finish(esi:)`.
+    public func beginStreaming(metadata: ObjectMetadata, lifetime: ObjectLifetime, expectsESI: Bool = false) {
         notify { state in
-            state.metadata = metadata.prefixed(withKey: state.pendingKey)
+            var stored = metadata.prefixed(withKey: state.pendingKey)
+            stored.mayBeESI = expectsESI
+            state.metadata = stored
             state.pendingKey = []
             state.lifetime = lifetime
             state.phase = .streaming
+            state.expectsESI = expectsESI
+        }
+    }
+
+    /// The body read as ESI, once the object is complete (nil: send it as it is).
+    public var esiDocument: ESIDocument? { state.withLock { $0.esi } }
+
+    /// The body as one array (for the ESI parse, once, when the fetch ends).
+    public func bodyBytes(inline: ArraySlice<UInt8>) -> [UInt8] {
+        state.withLock { state in
+            var bytes = Array(inline)
+            bytes.reserveCapacity(inline.count + state.bodyBytes)
+            for chunk in state.chunks { bytes.append(contentsOf: chunk.readableBytesView) }
+            return bytes
         }
     }
 
@@ -192,7 +216,12 @@ public final class CachedObject: @unchecked Sendable {
         resume?()
     }
 
-    public func finish() { notify { $0.phase = .complete } }
+    public func finish(esi: ESIDocument? = nil) {
+        notify { state in
+            state.esi = esi
+            state.phase = .complete
+        }
+    }
     public func fail() { notify { if $0.phase != .complete { $0.phase = .failed } } }
     /// The response may not be shared (pass, hit-for-miss, too large to store): only its owner
     /// reads on; waiters are woken to go to the backend themselves.

@@ -10,6 +10,8 @@ import VCL
 /// bans, VCL's `obj.http.*` and `resp.http.*`).
 public struct ObjectMetadata: Sendable {
     public var status: Int
+    /// VCL asked for ESI (`beresp.do_esi`): the object's `esiDocument` says what to send.
+    public var mayBeESI = false
     /// The cache key's bytes (once stored), then `HTTP/1.1 <status> <reason>\r\n` and every
     /// stored header line (CRLF-terminated, no blank line: per-delivery fields follow), then
     /// the inline body if there is one.

@@ -1,0 +1,133 @@
+import NIOCore
+import ShellacCache
+import VCL
+
+/// Where a page read as ESI is in its delivery: the segments, and the next one to send.
+struct ESIProgress {
+    var document: ESIDocument
+    /// The stored body: inline bytes, or the chunks.
+    var inline: ArraySlice<UInt8>
+    var chunks: [ByteBuffer]
+    var next = 0
+}
+
+/// The parent of an ESI include: told when its child request is done.
+final class ESIParent: RequestOwner {
+    private unowned let parent: RequestStateMachine
+
+    init(parent: RequestStateMachine) { self.parent = parent }
+
+    var isDraining: Bool { parent.owner.isDraining }
+    func requestFinished(keepAlive: Bool) { parent.esiChildFinished() }
+    func startPiping(_ pipe: PipeSession) -> ByteBuffer? { nil }
+    func setSessionIdleTimeout(_ seconds: Double) {}
+}
+
+/// ESI delivery (Varnish's `cache_esi_deliver.c`): the page's verbatim bytes, and between
+/// them each include as a sub-request of its own through VCL (its own lookup, cache entry
+/// and TTL), written in order into the page's chunked (HTTP/1.1) or close-delimited
+/// (HTTP/1.0) body. An include may itself be ESI, up to `max_esi_depth`.
+extension RequestStateMachine {
+    /// Whether this delivery is read as ESI: VCL asked for it (`beresp.do_esi`), the body
+    /// parsed as ESI, `req.esi` is on, and the depth allows.
+    func esiDocument(of object: CachedObject, metadata: ObjectMetadata) -> ESIDocument? {
+        guard metadata.mayBeESI, request.method != "HEAD", esiLevel < parameters.maxESIDepth,
+              vclSession?.context.req.esi ?? true else { return nil }
+        return object.esiDocument
+    }
+
+    /// Sends the verbatim segments up to the next include, then starts that include; at the
+    /// end of the page, ends the body.
+    func esiStep() -> RequestStep {
+        guard var progress = esi else { return .done }
+        while progress.next < progress.document.segments.count {
+            let segment = progress.document.segments[progress.next]
+            progress.next += 1
+            switch segment {
+            case .verbatim(let range):
+                writeESIBytes(range, of: progress)
+            case .include(let src, _):
+                esi = progress
+                startInclude(src)
+                // A child answered at once (a hit) has finished already: go on here.
+                if esiChild != nil { return .waiting }
+            }
+        }
+        esi = nil
+        delivery = nil
+        if esiLevel == 0 && esiChunked { write(ByteBuffer(staticString: "0\r\n\r\n")) }
+        return .done
+    }
+
+    /// A child include is done: the page goes on (unless it is still starting it).
+    func esiChildFinished() {
+        esiChild = nil
+        guard !startingInclude else { return }
+        run(.esi)
+    }
+
+    private func startInclude(_ src: String) {
+        var headers = request.headers
+        var uri = src
+        if src.hasPrefix("http://") || src.hasPrefix("https://") {
+            // Another host: its Host header, its path.
+            let rest = src.drop { $0 != "/" }.dropFirst(2)
+            let host = rest.prefix { $0 != "/" }
+            uri = String(rest.dropFirst(host.count))
+            if uri.isEmpty { uri = "/" }
+            headers.set("Host", String(host))
+        } else if !src.hasPrefix("/") {
+            // Relative to the including page's path.
+            let path = request.uri.prefix { $0 != "?" }
+            let directory = path.lastIndex(of: "/").map { path[...$0] } ?? "/"
+            uri = directory + src
+        }
+        headers.remove("Range")
+        headers.remove("If-None-Match")
+        headers.remove("If-Modified-Since")
+        let head = RequestHead(
+            method: "GET", uri: uri, minorVersion: request.minorVersion, headers: headers, body: .none,
+            expectsContinue: false, keepAlive: true)
+        let child = RequestStateMachine(owner: esiAdapter, server: server, channel: channel, parameters: parameters)
+        child.esiLevel = esiLevel + 1
+        child.esiChunked = esiChunked
+        esiChild = child
+        startingInclude = true
+        child.start(head, body: nil, xid: makeXID(), parameters: parameters)
+        startingInclude = false
+    }
+
+    /// Writes body bytes `range` of the page (slices of its stored buffers), framed as the page is.
+    private func writeESIBytes(_ range: Range<Int>, of progress: ESIProgress) {
+        if !progress.inline.isEmpty {
+            let start = progress.inline.startIndex
+            writeESIPart(ByteBuffer(bytes: progress.inline[(start + range.lowerBound)..<(start + range.upperBound)]))
+            return
+        }
+        var offset = 0
+        for chunk in progress.chunks {
+            let end = offset + chunk.readableBytes
+            let low = max(offset, range.lowerBound)
+            let high = min(end, range.upperBound)
+            if low < high, let slice = chunk.getSlice(at: chunk.readerIndex + (low - offset), length: high - low) {
+                writeESIPart(slice)
+            }
+            offset = end
+            if offset >= range.upperBound { break }
+        }
+    }
+
+    /// One piece of an ESI page's body, chunk-framed when the page is chunked.
+    func writeESIPart(_ part: ByteBuffer) {
+        guard part.readableBytes > 0 else { return }
+        if esiChunked {
+            var size = channel.channel.allocator.buffer(capacity: 10)
+            size.writeChunkSize(part.readableBytes)
+            write(size)
+            write(part)
+            write(ByteBuffer(staticString: "\r\n"))
+        } else {
+            write(part)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Testing
+
+@testable import ShellacCache
+
+/// The ESI parse, on bytes: what is sent as it is, what is included, what goes.
+@Suite("ESI parse")
+struct ESIDocumentTests {
+    /// The document as text: verbatim runs as they are, includes as `{src}` (`{src?}` with onerror).
+    static func render(_ body: String, checkXML: Bool = true) -> String? {
+        let bytes = Array(body.utf8)
+        guard let document = ESIDocument.parse(bytes, checkXML: checkXML) else { return nil }
+        return document.segments.map { segment in
+            switch segment {
+            case .verbatim(let range): String(decoding: bytes[range], as: UTF8.self)
+            case .include(let src, let onError): "{\(src)\(onError ? "?" : "")}"
+            }
+        }.joined()
+    }
+
+    @Test("include, remove, <!--esi -->, comment; entities in src; onerror")
+    func elements() {
+        #expect(Self.render("<p>a<esi:include src=\"/f\"/>b</p>") == "<p>a{/f}b</p>")
+        #expect(Self.render("<p><esi:include src='/a?x=1&amp;y=2' onerror=\"continue\"/></p>") == "<p>{/a?x=1&y=2?}</p>")
+        #expect(Self.render("<p>1<esi:remove>gone<esi:include src=\"/no\"/></esi:remove>2</p>") == "<p>12</p>")
+        #expect(Self.render("<p><!--esi <b><esi:include src=\"/in\"/></b> -->x</p>") == "<p> <b>{/in}</b> x</p>")
+        #expect(Self.render("<p><esi:comment text=\"hi\"/>z</p>") == "<p>z</p>")
+        #expect(Self.render("<p><esi:include src=\"/f\"></esi:include>!</p>") == "<p>{/f}!</p>")
+    }
+
+    @Test("not ESI: no elements, or not XML (unless the check is off)")
+    func notESI() {
+        #expect(Self.render("<p>plain</p>") == nil)
+        #expect(Self.render("text <esi:include src=\"/f\"/>") == nil)
+        #expect(Self.render("text <esi:include src=\"/f\"/>", checkXML: false) == "text {/f}")
+        #expect(Self.render("  \n<esi:include src=\"/f\"/>") == "  \n{/f}")
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import NIOHTTP1
+import Synchronization
+import Testing
+
+@testable import Shellac
+
+/// ESI over real sockets: a page assembled from fragments that each go through VCL, with
+/// their own cache entries and TTLs.
+@Suite("ESI")
+struct ESITests {
+    final class Counter: Sendable {
+        private let count = Atomic<Int>(0)
+        func next() -> Int { count.add(1, ordering: .relaxed).newValue }
+    }
+
+    static let vcl = """
+        vcl 4.1;
+        backend origin { .host = "192.0.2.1"; .port = "80"; }
+        sub vcl_recv {
+            if (req.url ~ "^/fragment/level") { set req.http.X-Level = req.esi_level; }
+        }
+        sub vcl_backend_response {
+            if (bereq.url ~ "^/page" || bereq.url ~ "^/nested") { set beresp.do_esi = true; }
+            if (bereq.url ~ "^/fragment/short") { set beresp.ttl = 0.3s; set beresp.grace = 0s; }
+        }
+        """
+
+    static func origin(_ fragments: Counter) async throws -> TestOrigin {
+        try await TestOrigin.start { request in
+            switch request.path {
+            case "/page":
+                return TestOrigin.Response(body: """
+                    <html><esi:include src="/fragment/a"/>|<esi:include src="fragment/short"/>|\
+                    <esi:remove>not shown</esi:remove><!--esi <b>shown</b> -->|\
+                    <esi:include src="http://other.example/fragment/host"/></html>
+                    """)
+            case "/nested":
+                return TestOrigin.Response(body: "<n><esi:include src=\"/page\"/>:<esi:include src=\"/fragment/level\"/></n>")
+            case "/fragment/short":
+                return TestOrigin.Response(body: "short\(fragments.next())")
+            case "/fragment/host":
+                return TestOrigin.Response(body: "host=\(request.header("Host") ?? "")")
+            case "/fragment/level":
+                return TestOrigin.Response(body: "level=\(request.header("X-Level") ?? "?")")
+            default:
+                return TestOrigin.Response(body: "A")
+            }
+        }
+    }
+
+    @Test("includes are requests of their own (absolute, relative, another host), each cached with its TTL")
+    func assembles() async throws {
+        let fragments = Counter()
+        let origin = try await Self.origin(fragments)
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            let first = try await fetch(proxy.url("/page"))
+            #expect(first.status == 200)
+            #expect(first.body == "<html>A|short1| <b>shown</b> |host=other.example</html>")
+            #expect(first.header("Content-Length") == nil)
+            let second = try await fetch(proxy.url("/page"))
+            #expect(second.body == first.body)  // every part from the cache
+            try await Task.sleep(for: .milliseconds(500))
+            let third = try await fetch(proxy.url("/page"))
+            #expect(third.body == "<html>A|short2| <b>shown</b> |host=other.example</html>")  // only the short one refetched
+            #expect(origin.requestCount(path: "/page") == 1 && origin.requestCount(path: "/fragment/a") == 1)
+        }
+    }
+
+    @Test("ESI nests (req.esi_level counts the depth); HTTP/1.0 gets the page without chunking")
+    func nestedAndHTTP10() async throws {
+        let origin = try await Self.origin(Counter())
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            let nested = try await fetch(proxy.url("/nested"))
+            #expect(nested.body == "<n><html>A|short1| <b>shown</b> |host=other.example</html>:level=1</n>")
+            let old = try await RawHTTPClient.exchange(
+                port: proxy.port, "GET /page HTTP/1.0\r\nHost: example.com\r\n\r\n", timeout: .seconds(5))
+            #expect(old.status == 200 && old.header("Transfer-Encoding") == nil)
+            #expect(old.bodyString.hasPrefix("<html>A|short"))
+        }
+    }
+}
