@@ -9,11 +9,6 @@ import Testing
 /// their own cache entries and TTLs.
 @Suite("ESI")
 struct ESITests {
-    final class Counter: Sendable {
-        private let count = Atomic<Int>(0)
-        func next() -> Int { count.add(1, ordering: .relaxed).newValue }
-    }
-
     static let vcl = """
         vcl 4.1;
         backend origin { .host = "192.0.2.1"; .port = "80"; }
@@ -26,7 +21,7 @@ struct ESITests {
         }
         """
 
-    static func origin(_ fragments: Counter) async throws -> TestOrigin {
+    static func origin(_ fragments: TestCounter) async throws -> TestOrigin {
         try await TestOrigin.start { request in
             switch request.path {
             case "/page":
@@ -51,7 +46,7 @@ struct ESITests {
 
     @Test("includes are requests of their own (absolute, relative, another host), each cached with its TTL")
     func assembles() async throws {
-        let fragments = Counter()
+        let fragments = TestCounter()
         let origin = try await Self.origin(fragments)
         try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
             let first = try await fetch(proxy.url("/page"))
@@ -69,7 +64,7 @@ struct ESITests {
 
     @Test("ESI nests (req.esi_level counts the depth); HTTP/1.0 gets the page without chunking")
     func nestedAndHTTP10() async throws {
-        let origin = try await Self.origin(Counter())
+        let origin = try await Self.origin(TestCounter())
         try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
             let nested = try await fetch(proxy.url("/nested"))
             #expect(nested.body == "<n><html>A|short1| <b>shown</b> |host=other.example</html>:level=1</n>")

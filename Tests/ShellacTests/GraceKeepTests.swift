@@ -13,12 +13,6 @@ import VCL
 /// lookup switches VCL has (req.grace, req.hash_always_miss); expired objects reaped.
 @Suite("Grace, keep and revalidation")
 struct GraceKeepTests {
-    final class Counter: Sendable {
-        private let count = Atomic<Int>(0)
-        func next() -> Int { count.add(1, ordering: .relaxed).newValue }
-        var value: Int { count.load(ordering: .relaxed) }
-    }
-
     static let vcl = """
         vcl 4.1;
         backend origin { .host = "192.0.2.1"; .port = "80"; }
@@ -42,7 +36,7 @@ struct GraceKeepTests {
 
     /// An origin for `/page`: 200 with validators at first; a conditional request gets a 304
     /// with a new Cache-Control header to merge.
-    static func revalidatingOrigin(_ seen: Counter, conditional: Counter) async throws -> TestOrigin {
+    static func revalidatingOrigin(_ seen: TestCounter, conditional: TestCounter) async throws -> TestOrigin {
         try await TestOrigin.start { request in
             let number = seen.next()
             if request.header("If-None-Match") == "\"v1\"" && request.header("If-Modified-Since") != nil {
@@ -57,8 +51,8 @@ struct GraceKeepTests {
 
     @Test("a graced object is answered at once while one background fetch revalidates it; the 304 keeps the body")
     func gracedRevalidation() async throws {
-        let seen = Counter()
-        let conditional = Counter()
+        let seen = TestCounter()
+        let conditional = TestCounter()
         let origin = try await Self.revalidatingOrigin(seen, conditional: conditional)
         try await withProxy(origin: origin, vclFile: try Self.file()) { proxy in
             let first = try await fetch(proxy.url("/page"))
@@ -81,8 +75,8 @@ struct GraceKeepTests {
 
     @Test("past grace but inside keep: the client waits for a conditional fetch; a 304 answers it with the stored body")
     func keptRevalidation() async throws {
-        let seen = Counter()
-        let conditional = Counter()
+        let seen = TestCounter()
+        let conditional = TestCounter()
         let origin = try await Self.revalidatingOrigin(seen, conditional: conditional)
         try await withProxy(origin: origin, vclFile: try Self.file()) { proxy in
             _ = try await fetch(proxy.url("/nograce"))
@@ -99,7 +93,7 @@ struct GraceKeepTests {
 
     @Test("req.grace below the object's grace turns a graced hit into a miss; hash_always_miss refetches a fresh object")
     func lookupSwitches() async throws {
-        let seen = Counter()
+        let seen = TestCounter()
         let origin = try await TestOrigin.start { _ in TestOrigin.Response(body: "n\(seen.next())") }
         try await withProxy(origin: origin, vclFile: try Self.file()) { proxy in
             #expect(try await fetch(proxy.url("/g")).body == "n1")

@@ -14,7 +14,7 @@ struct RequestBodyTests {
     @Test("flow control: past the window the client is paused; written bytes resume it at half")
     func flowControl() {
         let body = RequestBody(declaredLength: nil)
-        let resumed = Counter()
+        let resumed = TestCounter()
         body.onDrained = { resumed.bump() }
         var sent: [Int] = []
         body.send { event in if case .data(let part) = event { sent.append(part.readableBytes) } }
@@ -49,12 +49,6 @@ struct RequestBodyTests {
         body.append(ByteBuffer(string: "world"))
         body.finish()
         #expect(first == ["hello"] && second == ["hello", "world"] && ended)
-    }
-
-    final class Counter: Sendable {
-        private let count = Atomic<Int>(0)
-        func bump() { count.add(1, ordering: .relaxed) }
-        var value: Int { count.load(ordering: .relaxed) }
     }
 
     /// A raw origin: counts the bytes it receives and answers `200 ok` once it has `expect`.

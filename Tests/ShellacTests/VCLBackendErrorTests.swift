@@ -8,13 +8,6 @@ import Testing
 /// `return (error(...))`.
 @Suite("VCL backend errors and retries")
 struct VCLBackendErrorTests {
-    /// Counts the requests an origin handler has seen (the handler runs on the origin's loops).
-    final class Counter: Sendable {
-        private let count = Atomic<Int>(0)
-        /// 1 for the first call, 2 for the second, …
-        func next() -> Int { count.add(1, ordering: .relaxed).newValue }
-    }
-
     static let vcl = """
         vcl 4.1;
         backend origin { .host = "192.0.2.1"; .port = "80"; }
@@ -122,7 +115,7 @@ struct VCLBackendErrorTests {
 
     @Test("return (retry) from vcl_backend_response fetches again with bereq.retries one higher")
     func retrySucceeds() async throws {
-        let counter = Counter()
+        let counter = TestCounter()
         let origin = try await TestOrigin.start { _ in
             if counter.next() == 1 { return Response(status: .internalServerError, body: "broken") }
             return Response(headers: ["Cache-Control": "max-age=60"], body: "second answer")
@@ -139,7 +132,7 @@ struct VCLBackendErrorTests {
 
     @Test("return (retry) from vcl_backend_error after a dropped connection fetches again")
     func retryFromBackendError() async throws {
-        let counter = Counter()
+        let counter = TestCounter()
         let origin = try await TestOrigin.start { _ in
             counter.next() == 1 ? .dropConnection : Response(body: "back again")
         }

@@ -21,7 +21,7 @@ struct VCLHitForPassTests {
 
     /// An origin that numbers its answers, so that each response shows which fetch made it.
     static func numberingOrigin(delay: Duration = .zero) async throws -> TestOrigin {
-        let counter = VCLBackendErrorTests.Counter()
+        let counter = TestCounter()
         return try await TestOrigin.start { request in
             if delay > .zero { try await Task.sleep(for: delay) }
             return Response(headers: ["Cache-Control": "max-age=60"], body: "\(request.method) #\(counter.next())")

@@ -165,17 +165,7 @@ extension RequestStateMachine {
     private func writeBody(_ chunks: ArraySlice<ByteBuffer>, chunked: Bool) -> Int {
         var sent = 0
         for chunk in chunks {
-            if chunk.readableBytes > 0 {
-                if chunked {
-                    var size = channel.channel.allocator.buffer(capacity: 10)
-                    size.writeChunkSize(chunk.readableBytes)
-                    write(size)
-                    write(chunk)
-                    write(ByteBuffer(staticString: "\r\n"))
-                } else {
-                    write(chunk)
-                }
-            }
+            writeBodyPart(chunk, chunked: chunked)
             sent += 1
             if !channel.channel.isWritable { break }
         }
