@@ -41,10 +41,17 @@ struct ParametersTests {
             ("timeout_linger", "0.1"), ("pool_req", "10,100,10"), ("vcl_path", "/etc/varnish"),
           ])
     func acceptedValues(_ name: String, _ value: String) throws {
+        // (see flagsAccumulate for how feature and debug combine)
         var parameters = Parameters()
         try parameters.set("\(name)=\(value)")
         let shown = try #require(parameters.listing().first { $0.name == name })
-        #expect(shown.value == (name == "vcc_allow_inline_c" ? "on" : value))
+        let expected = switch name {
+        case "vcc_allow_inline_c": "on"
+        case "feature": "+validate_headers,+esi_disable_xml_check"  // flags add to the defaults
+        case "debug": "+syncvsl"
+        default: value
+        }
+        #expect(shown.value == expected)
         #expect(shown.help.contains("no effect in Shellac"))
     }
 
@@ -62,5 +69,21 @@ struct ParametersTests {
     func unknownName() {
         var parameters = Parameters()
         #expect(throws: Parameters.SetError.unknownName("no_such_param")) { try parameters.set("no_such_param", "1") }
+    }
+}
+
+@Suite("Flag parameters")
+struct FlagParameterTests {
+    @Test("feature and debug flags accumulate as varnishd's do: +x on, -x off, none clears; ESI's xml check follows")
+    func flagsAccumulate() throws {
+        var parameters = Parameters()
+        try parameters.set("feature=+esi_disable_xml_check")
+        try parameters.set("feature=+esi_include_onerror")
+        #expect(parameters.value(of: "feature") == "+validate_headers,+esi_disable_xml_check,+esi_include_onerror")
+        #expect(parameters.esiSkipsXMLCheck)
+        try parameters.set("feature=-esi_disable_xml_check")
+        #expect(!parameters.esiSkipsXMLCheck)
+        try parameters.set("feature=none")
+        #expect(parameters.value(of: "feature") == "none")
     }
 }

@@ -86,11 +86,15 @@ public struct Parameters: Sendable, Equatable {
     public mutating func set(_ name: String, _ value: String) throws(SetError) {
         guard let entry = Self.table.first(where: { $0.name == name }) else {
             guard let other = AcceptedParameter.byName[name] else { throw .unknownName(name) }
-            guard let kept = other.normalized(value) else { throw .badValue(name: name, value: value) }
+            guard var kept = other.normalized(value) else { throw .badValue(name: name, value: value) }
+            if name == "feature" || name == "debug" { kept = Self.mergeFlags(accepted[name] ?? other.defaultValue, kept) }
             accepted[name] = kept
             if name == "http_range_support" { httpRangeSupport = kept == "on" }
             if name == "max_esi_depth", let depth = Int(kept) { maxESIDepth = depth }
-            if name == "feature" { esiSkipsXMLCheck = kept.contains("+esi_disable_xml_check") }
+            if name == "feature" {
+                let flags = Set(kept.split(separator: ","))
+                esiSkipsXMLCheck = flags.contains("+esi_disable_xml_check")
+            }
             return
         }
         switch entry.kind {
@@ -126,6 +130,25 @@ public struct Parameters: Sendable, Equatable {
             return (parameter.name, value(of: parameter.name) ?? "", "\(parameter.help)\(unit); accepted, no effect in Shellac")
         }
         return (used + accepted).sorted { $0.0 < $1.0 }
+    }
+
+    /// A flag parameter changed as varnishd changes one: `+x` turns x on, `-x` off, `none`
+    /// everything off; the others keep their state. The result lists the flags that are on.
+    static func mergeFlags(_ current: String, _ change: String) -> String {
+        var on: [Substring] = current.split(separator: ",").compactMap { item in
+            item.hasPrefix("-") || item == "none" ? nil : item.hasPrefix("+") ? item.dropFirst() : item
+        }
+        for item in change.split(separator: ",") {
+            if item == "none" {
+                on.removeAll()
+            } else if item.hasPrefix("-") {
+                on.removeAll { $0 == item.dropFirst() }
+            } else {
+                let name = item.hasPrefix("+") ? item.dropFirst() : item
+                if !on.contains(name) { on.append(name) }
+            }
+        }
+        return on.isEmpty ? "none" : on.map { "+" + $0 }.joined(separator: ",")
     }
 
     private static func format(_ seconds: Double) -> String {

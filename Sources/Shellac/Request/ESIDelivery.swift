@@ -92,6 +92,7 @@ extension RequestStateMachine {
         child.esiLevel = esiLevel + 1
         child.esiChunked = esiChunked
         esiChild = child
+        counters.increment(.esiRequests)
         startingInclude = true
         child.start(head, body: nil, xid: makeXID(), parameters: parameters)
         startingInclude = false

@@ -24,6 +24,8 @@ public final class Statistics: Sendable {
         /// Fetches refused because the backend was at `.max_connections`; fetches that waited
         /// for a connection, and those whose wait ran out.
         case backendBusy, backendWait, backendWaitFail
+        /// ESI includes requested; ESI parse errors and warnings (none are raised yet).
+        case esiRequests, esiErrors, esiWarnings
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -53,6 +55,9 @@ public final class Statistics: Sendable {
             case .backendBusy: "MAIN.backend_busy"
             case .backendWait: "MAIN.backend_wait"
             case .backendWaitFail: "MAIN.backend_wait_fail"
+            case .esiRequests: "MAIN.esi_req"
+            case .esiErrors: "MAIN.esi_errors"
+            case .esiWarnings: "MAIN.esi_warnings"
             }
         }
     }
