@@ -59,6 +59,9 @@ struct ESITests {
             let third = try await fetch(proxy.url("/page"))
             #expect(third.body == "<html>A|short2| <b>shown</b> |host=other.example</html>")  // only the short one refetched
             #expect(origin.requestCount(path: "/page") == 1 && origin.requestCount(path: "/fragment/a") == 1)
+            // Body bytes count what the clients got, without chunk framing; three includes a page.
+            #expect(proxy.server.statistics.value(.responseBodyBytes) == 3 * first.body.utf8.count)
+            #expect(proxy.server.statistics.value(.esiRequests) == 9)
         }
     }
 

@@ -172,6 +172,18 @@ extension RequestStateMachine {
         return sent
     }
 
+    /// One piece of a response body, as a chunk of its own when the body is chunked.
+    func writeBodyPart(_ part: ByteBuffer, chunked: Bool) {
+        guard part.readableBytes > 0 else { return }
+        counters.add(.responseBodyBytes, part.readableBytes)
+        guard chunked else { return write(part) }
+        var size = channel.channel.allocator.buffer(capacity: 10)
+        size.writeChunkSize(part.readableBytes)
+        write(size)
+        write(part)
+        write(ByteBuffer(staticString: "\r\n"))
+    }
+
     /// Writes the part of `chunks` inside the delivery's range (slices of the shared buffers,
     /// no copies), while the client takes it; returns how many chunks went.
     private func writeRange(_ chunks: ArraySlice<ByteBuffer>, of delivery: inout Delivery) -> Int {
@@ -183,7 +195,7 @@ extension RequestStateMachine {
             let low = max(start, delivery.rangeLow)
             let high = min(end, delivery.rangeEnd)
             if low < high, let slice = chunk.getSlice(at: chunk.readerIndex + (low - start), length: high - low) {
-                write(slice)
+                writeBodyPart(slice, chunked: false)
             }
             sent += 1
             if !channel.channel.isWritable || delivery.bodyOffset >= delivery.rangeEnd { break }
@@ -293,7 +305,11 @@ extension RequestStateMachine {
         }
         writeConnectionHeader(&out)
         out.writeStaticString("\r\n")
-        if sendsInlineBody { out.writeBytes(inlineBody) }  // small objects: one write
+        counters.add(.responseHeaderBytes, out.readableBytes)
+        if sendsInlineBody {
+            out.writeBytes(inlineBody)  // small objects: one write
+            counters.add(.responseBodyBytes, inlineBody.count)
+        }
         write(out)
         return .deliver
     }
@@ -345,6 +361,7 @@ extension RequestStateMachine {
         out.writeStaticString("\r\nVia: 1.1 shellac\r\n")
         writeConnectionHeader(&out)
         out.writeStaticString("\r\n")
+        counters.add(.responseHeaderBytes, out.readableBytes)
         write(out)
     }
 }

@@ -122,15 +122,4 @@ extension RequestStateMachine {
     func writeESIPart(_ part: ByteBuffer) {
         writeBodyPart(part, chunked: esiChunked)
     }
-
-    /// One piece of a response body, as a chunk of its own when the body is chunked.
-    func writeBodyPart(_ part: ByteBuffer, chunked: Bool) {
-        guard part.readableBytes > 0 else { return }
-        guard chunked else { return write(part) }
-        var size = channel.channel.allocator.buffer(capacity: 10)
-        size.writeChunkSize(part.readableBytes)
-        write(size)
-        write(part)
-        write(ByteBuffer(staticString: "\r\n"))
-    }
 }

@@ -20,7 +20,10 @@ extension RequestStateMachine {
         out.writeStaticString("\r\n")
         writeConnectionHeader(&out)
         out.writeStaticString("\r\n")
-        if request.method != "HEAD" { out.writeString(body) }
+        counters.add(.responseHeaderBytes, out.readableBytes)
+        if request.method != "HEAD" {
+            counters.add(.responseBodyBytes, out.writeString(body))
+        }
         write(out)
         return .done
     }

@@ -26,6 +26,8 @@ public final class Statistics: Sendable {
         case backendBusy, backendWait, backendWaitFail
         /// ESI includes requested; ESI parse errors and warnings (none are raised yet).
         case esiRequests, esiErrors, esiWarnings
+        /// Bytes of response heads and bodies written to clients (bodies without chunk framing).
+        case responseHeaderBytes, responseBodyBytes
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -58,6 +60,8 @@ public final class Statistics: Sendable {
             case .esiRequests: "MAIN.esi_req"
             case .esiErrors: "MAIN.esi_errors"
             case .esiWarnings: "MAIN.esi_warnings"
+            case .responseHeaderBytes: "MAIN.s_resp_hdrbytes"
+            case .responseBodyBytes: "MAIN.s_resp_bodybytes"
             }
         }
     }
@@ -103,6 +107,11 @@ final class CounterBlock: Sendable {
     @inline(__always)
     func increment(_ counter: Statistics.Counter) {
         counters[counter.rawValue].wrappingIncrement(ordering: .relaxed)
+    }
+
+    @inline(__always)
+    func add(_ counter: Statistics.Counter, _ amount: Int) {
+        counters[counter.rawValue].wrappingIncrement(by: amount, ordering: .relaxed)
     }
 
     func value(_ counter: Statistics.Counter) -> Int {
