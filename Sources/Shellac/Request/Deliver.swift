@@ -77,6 +77,9 @@ extension RequestStateMachine {
                     if !current.isOwner && !metadata.variant.isEmpty && !metadata.variant.matches(request.headers) {
                         return lookUpAgain()
                     }
+                    if current.isOwner && !current.isHit && request.method != "GET" && request.method != "HEAD" {
+                        invalidateAfterUnsafeRequest(status: metadata.status, headers: metadata.headers)
+                    }
                     if phase == .complete, let document = esiDocument(of: current.object, metadata: metadata) {
                         // An ESI page: its head (with no length), then its segments.
                         if esiLevel == 0 {

@@ -28,6 +28,8 @@ public final class Statistics: Sendable {
         case esiRequests, esiErrors, esiWarnings
         /// Bytes of response heads and bodies written to clients (bodies without chunk framing).
         case responseHeaderBytes, responseBodyBytes
+        /// Keys invalidated by an unsafe request's response (RFC 9111 §4.4; not in Varnish).
+        case invalidations
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -62,6 +64,7 @@ public final class Statistics: Sendable {
             case .esiWarnings: "MAIN.esi_warnings"
             case .responseHeaderBytes: "MAIN.s_resp_hdrbytes"
             case .responseBodyBytes: "MAIN.s_resp_bodybytes"
+            case .invalidations: "MAIN.n_invalidated"
             }
         }
     }
