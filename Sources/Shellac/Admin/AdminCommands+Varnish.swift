@@ -18,6 +18,13 @@ extension AdminCommands {
                 try loader.compile(source: source, name: "<vcl.inline>")
             }
         case "param.reset": return resetParameter(arguments[0])
+        case "xkey.purge":
+            // Shellac's: purge (or with -s, soft-purge) the objects tagged with these keys.
+            let soft = arguments.first == "-s"
+            let keys = Array(arguments.dropFirst(soft ? 1 : 0))
+            guard !keys.isEmpty else { return AdminResponse(.tooFew, "Too few parameters") }
+            let count = store.purge(surrogateKeys: keys, soft: soft, now: Date().timeIntervalSince1970)
+            return AdminResponse(.ok, "Purged \(count) objects")
         case "vcl.show": return showVCL(arguments)
         case "storage.list": return AdminResponse(.ok, "Storage devices:\n\tstorage.s0 = malloc\n\tstorage.Transient = malloc")
         case "panic.show": return AdminResponse(.cannot, "Child has not panicked or panic has been cleared")

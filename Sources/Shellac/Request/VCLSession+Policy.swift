@@ -14,9 +14,15 @@ extension VCLSession: RequestPolicy {
     }
 
     func hash(_ request: RequestHead, serverAddress: () -> String) -> CacheKey {
-        guard defines(.hash) else { return BuiltinPolicy.shared.hash(request, serverAddress: serverAddress) }
+        guard defines(.hash) else {
+            let key = BuiltinPolicy.shared.hash(request, serverAddress: serverAddress)
+            lookupKey = key
+            return key
+        }
         _ = run(.hash)
-        return cacheKey()
+        let key = cacheKey()
+        lookupKey = key
+        return key
     }
 
     var lookupOptions: LookupOptions {

@@ -14,12 +14,18 @@ final class VCLSession {
     let context: VCLContext
     /// For the records VCL produces outside its own log lines (a ban that does not parse).
     private let log: TransactionLog
+    /// Where the purge functions purge.
+    let store: CacheStore?
+    /// The key this request looked up (`purge.hard()`, `purge.soft()` purge it).
+    var lookupKey: CacheKey?
 
-    init(loaded: VCLRegistry.Loaded, log: TransactionLog) {
+    init(loaded: VCLRegistry.Loaded, log: TransactionLog, store: CacheStore? = nil) {
         self.loaded = loaded
         self.log = log
+        self.store = store
         self.program = loaded.program
         self.context = loaded.program.makeContext()
+        context.purger = self
     }
 
     /// Whether the user's VCL defines `subroutine` (the built-in ones of hit, miss, pass and
@@ -44,6 +50,7 @@ final class VCLSession {
         // `obj` and `resp` are filled in whole before any subroutine reads them (setObject,
         // writeDelivery, and vcl_synth's fresh response), so the reset leaves them be.
         program.resetContext(context, objectAndResponse: false)
+        lookupKey = nil
         context.req.method = head.method
         context.req.url = head.uri
         context.req.proto = head.proto
@@ -182,5 +189,17 @@ final class VCLSession {
             guard let base = target.baseAddress, target.count >= count else { return 0 }
             return headers.write(to: base)
         }
+    }
+}
+
+extension VCLSession: VCLPurger {
+    func purgeLookedUpObject(soft: Bool, ttl: Double, grace: Double, keep: Double) -> Int {
+        guard let store, let lookupKey else { return 0 }
+        if soft { return store.softPurge(key: lookupKey, now: HTTPDate.currentTime(), ttl: ttl, grace: grace, keep: keep) }
+        return store.purge(key: lookupKey)
+    }
+
+    func purge(surrogateKeys keys: [String], soft: Bool) -> Int {
+        store?.purge(surrogateKeys: keys, soft: soft, now: HTTPDate.currentTime()) ?? 0
     }
 }

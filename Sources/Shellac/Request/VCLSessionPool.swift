@@ -1,3 +1,4 @@
+import ShellacCache
 /// The VCL sessions of one event loop that no request is using.
 ///
 /// A request borrows a session when it starts and gives it back when its response is done. A
@@ -13,9 +14,11 @@ final class VCLSessionPool {
     private let capacity: Int
     /// Where the sessions report what the transaction log takes outside `flushLogs`.
     private let log: TransactionLog
+    private let store: CacheStore?
 
-    init(log: TransactionLog, capacity: Int = 64) {
+    init(log: TransactionLog, store: CacheStore? = nil, capacity: Int = 64) {
         self.log = log
+        self.store = store
         self.capacity = capacity
     }
 
@@ -25,7 +28,7 @@ final class VCLSessionPool {
             self.loaded = loaded
             free.removeAll()
         }
-        return free.popLast() ?? VCLSession(loaded: loaded, log: log)
+        return free.popLast() ?? VCLSession(loaded: loaded, log: log, store: store)
     }
 
     /// Returns a session whose request has finished. Sessions of a replaced program are dropped.

@@ -40,7 +40,7 @@ final class ServerContext: Sendable {
         let byLoop = Dictionary(allPools.map { (ObjectIdentifier($0.eventLoop), $0) }, uniquingKeysWith: { first, _ in first })
         self.allPools = allPools
         self.pools = PerEventLoop(group: group) { loop in byLoop[ObjectIdentifier(loop)] ?? BackendConnectionPool(eventLoop: loop) }
-        self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool(log: log) }
+        self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool(log: log, store: store) }
         self.counters = PerEventLoop(group: group) { _ in statistics.makeBlock() }
         self.ids = ids
         self.transactionIDs = PerEventLoop(group: group) { _ in TransactionIDBlock(source: ids) }

@@ -28,6 +28,8 @@ public final class CacheStore: Sendable {
         var expiry = ExpiryHeap()
         /// Objects reaped because they expired.
         var expired = 0
+        /// Objects by surrogate key.
+        var surrogates = SurrogateKeys()
     }
 
     private let index = Mutex(Index())
@@ -162,6 +164,7 @@ public final class CacheStore: Sendable {
             insertInLRU(object, in: &index)
             let lifetime = object.lifetime
             index.expiry.insert(object, expires: lifetime.entered + max(lifetime.ttl, 0) + lifetime.grace + lifetime.keep)
+            if let metadata = object.metadata { index.surrogates.add(object, keys: SurrogateKeys.keys(in: metadata)) }
             guard charge(object, bytes: headerBytes, in: &index) else {
                 unlink(object, from: &index)
                 return false
@@ -245,6 +248,45 @@ public final class CacheStore: Sendable {
         }
     }
 
+    /// Expires every variant stored under `key` now, keeping it for grace and keep (as vmod
+    /// purge's `soft()`; negative `grace` or `keep` leaves them as they are). Returns how many.
+    @discardableResult
+    public func softPurge(key: CacheKey, now: Double, ttl: Double = 0, grace: Double = -1, keep: Double = -1) -> Int {
+        index.withLock { index in
+            var expired: [CachedObject] = []
+            var object = index.heads[key.digest]
+            while let current = object {
+                object = current.indexNextVariant
+                if current.isMarker || current.phase != .complete || current.key != key { continue }
+                expired.append(current)
+            }
+            for object in expired { reschedule(object, now: now, ttl: ttl, grace: grace, keep: keep, in: &index) }
+            return expired.count
+        }
+    }
+
+    /// Purges the objects tagged with any of `keys` (vmod xkey's `purge`, or `softpurge` when
+    /// `soft`: expired now but kept for grace). Costs the objects tagged. Returns how many.
+    @discardableResult
+    public func purge(surrogateKeys keys: [String], soft: Bool, now: Double) -> Int {
+        index.withLock { index in
+            let objects = index.surrogates.objects(for: keys)
+            for object in objects {
+                if soft {
+                    reschedule(object, now: now, ttl: 0, grace: -1, keep: -1, in: &index)
+                } else {
+                    unlink(object, from: &index)
+                }
+            }
+            return objects.count
+        }
+    }
+
+    private func reschedule(_ object: CachedObject, now: Double, ttl: Double, grace: Double, keep: Double, in index: inout Index) {
+        let lifetime = object.expire(now: now, ttl: ttl, grace: grace, keep: keep)
+        index.expiry.insert(object, expires: lifetime.entered + max(lifetime.ttl, 0) + lifetime.grace + lifetime.keep)
+    }
+
     /// Bans every object stored before now that `ban` matches: each is tested when a lookup
     /// finds it (see `BanList`). Past `BanList.sweepThreshold` pending bans, every object is
     /// tested at once and the list emptied.
@@ -315,6 +357,7 @@ public final class CacheStore: Sendable {
             index.objectCount -= 1
         }
         index.expiry.remove(object)
+        if object.surrogateKeys != nil { index.surrogates.remove(object) }
         index.usedBytes -= object.chargedBytes
         object.chargedBytes = 0
     }

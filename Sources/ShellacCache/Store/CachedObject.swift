@@ -83,6 +83,8 @@ public final class CachedObject: @unchecked Sendable {
     var isInLRU = false
     /// Where the object sits in the store's `ExpiryHeap` (-1: not in it).
     var expiryIndex = -1
+    /// The surrogate keys it is indexed under (see `SurrogateKeys`).
+    var surrogateKeys: [String]?
     /// Set when this is no response but a marker (hit-for-miss or hit-for-pass) for its key.
     /// (Declared with the other small fields so they pack together.)
     public let marker: LookupMarker?
@@ -214,6 +216,19 @@ public final class CachedObject: @unchecked Sendable {
             return resume
         }
         resume?()
+    }
+
+    /// Makes the object stale now (`ttl` from now, usually 0), keeping or setting its grace
+    /// and keep (negative: unchanged), as a soft purge does. Returns its new lifetime.
+    func expire(now: Double, ttl: Double, grace: Double, keep: Double) -> ObjectLifetime {
+        state.withLock { state in
+            var lifetime = state.lifetime
+            lifetime.ttl = min(lifetime.ttl, now - lifetime.entered + max(ttl, 0))
+            if grace >= 0 { lifetime.grace = grace }
+            if keep >= 0 { lifetime.keep = keep }
+            state.lifetime = lifetime
+            return lifetime
+        }
     }
 
     public func finish(esi: ESIDocument? = nil) {

@@ -39,8 +39,8 @@ struct Checker {
             switch declaration {
             case .version: break
             case .import(let name, let location):
-                if !["std", "directors"].contains(name) {
-                    sink.error(location, "Unknown VMOD '\(name)' (available: std, directors)")
+                if !["std", "directors", "purge", "xkey"].contains(name) {
+                    sink.error(location, "Unknown VMOD '\(name)' (available: std, directors, purge, xkey)")
                 }
                 symbols.imports.insert(name)
             case .backend(let backend):

@@ -49,6 +49,9 @@ extension Compiler {
             let method = String(name[name.index(after: dot)...])
             return compileDirectorMethod(director, method, arguments, expr)
         }
+        if name.hasPrefix("purge.") || name.hasPrefix("xkey.") {
+            return compilePurge(name, arguments, expr)
+        }
         if name == "directors.lookup" {
             // The backend (or director) of that name, as vmod_directors' lookup().
             guard let args = bind(arguments, ["name"], required: 1, function: name, at: expr),
@@ -128,5 +131,43 @@ extension Compiler {
         }
         guard let director = directors[name] else { return nil }
         return .backend { director.shard(by: key, alternative: Int(alternative($0)), health: health, context: $0) }
+    }
+
+    /// vmod purge (`hard()`, `soft(ttl, grace, keep)`, in vcl_hit and vcl_miss) and vmod xkey
+    /// (`purge(keys)`, `softpurge(keys)`): INT, how many objects went.
+    private func compilePurge(_ name: String, _ arguments: [Expr.Argument], _ expr: Expr) -> CompiledExpr? {
+        let vmod = String(name.prefix { $0 != "." })
+        guard symbols.imports.contains(vmod) else { return typeError(expr, "'\(name)' is used without 'import \(vmod);'") }
+        switch name {
+        case "purge.hard":
+            guard bind(arguments, [], required: 0, function: name, at: expr) != nil else { return nil }
+            return .int { Int64($0.purger?.purgeLookedUpObject(soft: false, ttl: 0, grace: 0, keep: 0) ?? 0) }
+        case "purge.soft":
+            guard let args = bind(arguments, ["ttl", "grace", "keep"], required: 0, function: name, at: expr) else { return nil }
+            var durations: [CompiledExpr.Fn<Double>] = []
+            for (index, argument) in args.enumerated() {
+                guard let argument else {
+                    let fallback: Double = index == 0 ? 0 : -1
+                    durations.append { _ in fallback }
+                    continue
+                }
+                guard case .duration(let f)? = compile(argument, as: .duration, what: "\(name) argument") else { return nil }
+                durations.append(f)
+            }
+            let (ttl, grace, keep) = (durations[0], durations[1], durations[2])
+            return .int { context in
+                Int64(context.purger?.purgeLookedUpObject(soft: true, ttl: ttl(context), grace: grace(context), keep: keep(context)) ?? 0)
+            }
+        case "xkey.purge", "xkey.softpurge":
+            guard let args = bind(arguments, ["keys"], required: 1, function: name, at: expr),
+                  let keys = compileString(args[0]!, what: "\(name) keys") else { return nil } // bound: required
+            let soft = name == "xkey.softpurge"
+            return .int { context in
+                let list = (keys(context) ?? "").split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+                return Int64(context.purger?.purge(surrogateKeys: list, soft: soft) ?? 0)
+            }
+        default:
+            return typeError(expr, "Unknown function '\(name)' (vmod purge has hard, soft; vmod xkey has purge, softpurge)")
+        }
     }
 }

@@ -40,6 +40,8 @@ public final class VCLContext {
         var cacheRequestBodyLimit: Int64?
         var failure: String?
         var backendHealth: ((String) -> Bool)?
+        /// The store, for the purge functions (weak: the server's session owns this context).
+        weak var purger: VCLPurger?
         var randomState: UInt64 = 0x9E37_79B9_7F4A_7C15
     }
 
@@ -210,6 +212,12 @@ public final class VCLContext {
     public var backendHealth: ((String) -> Bool)? {
         _read { yield state.pointee.backendHealth }
         _modify { yield &state.pointee.backendHealth }
+    }
+
+    /// What purge and xkey functions purge in; nil outside a server (they then purge nothing).
+    public var purger: VCLPurger? {
+        get { state.pointee.purger }
+        set { state.pointee.purger = newValue }
     }
 
     /// Regex match space for this request's thread.
