@@ -53,6 +53,18 @@ extension CacheStoreTests {
         #expect(isHit(cache, "/keep", now: 1001))
     }
 
+    @Test("the ban lurker tests bans once they are ban_lurker_age old: matches go without a lookup, the list empties")
+    func banLurker() throws {
+        let cache = CacheStore(capacity: 1 << 20)
+        store(cache, "/keep", body: 10, ttl: 600)
+        store(cache, "/drop", body: 10, ttl: 600)
+        cache.ban(try VCLBan("req.url == /drop"), now: 1000)
+        #expect(cache.lurkBans(now: 1030, age: 60) == 0 && cache.pendingBans == 1)
+        #expect(cache.lurkBans(now: 1061, age: 60) == 1)
+        #expect(cache.pendingBans == 0 && cache.statistics.objects == 1)
+        #expect(isHit(cache, "/keep", now: 1062))
+    }
+
     @Test("a hit moves its object to the LRU front at most once per lru_interval")
     func lruInterval() {
         // Three 1000-byte bodies do not fit with their heads: the third store evicts one.

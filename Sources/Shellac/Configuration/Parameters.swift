@@ -31,6 +31,14 @@ public struct Parameters: Sendable, Equatable {
     public var maxESIDepth = 5
     /// `feature=+esi_disable_xml_check`: read bodies as ESI even when they do not start with `<`.
     public var esiSkipsXMLCheck = false
+    /// `ban_lurker_age`: a ban this old is tested against every stored object in the
+    /// background; `ban_lurker_sleep` 0 turns that off.
+    public var banLurkerAge: Double = 60
+    public var banLurkerSleep: Double = 0.01
+    /// Parameters kept with the accepted ones (for their varnishd syntax) that do act here.
+    static let actedOnAccepted: Set<String> = [
+        "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep",
+    ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
     public var accepted: [String: String] = [:]
 
@@ -91,6 +99,8 @@ public struct Parameters: Sendable, Equatable {
             accepted[name] = kept
             if name == "http_range_support" { httpRangeSupport = kept == "on" }
             if name == "max_esi_depth", let depth = Int(kept) { maxESIDepth = depth }
+            if name == "ban_lurker_age", let seconds = Self.parseDuration(kept) { banLurkerAge = seconds }
+            if name == "ban_lurker_sleep", let seconds = Self.parseDuration(kept) { banLurkerSleep = seconds }
             if name == "feature" {
                 let flags = Set(kept.split(separator: ","))
                 esiSkipsXMLCheck = flags.contains("+esi_disable_xml_check")
@@ -127,7 +137,8 @@ public struct Parameters: Sendable, Equatable {
         let used = Self.table.map { ($0.name, value(of: $0.name) ?? "", $0.help) }
         let accepted = AcceptedParameter.all.map { parameter in
             let unit = parameter.unit.isEmpty ? "" : " (\(parameter.unit))"
-            return (parameter.name, value(of: parameter.name) ?? "", "\(parameter.help)\(unit); accepted, no effect in Shellac")
+            let effect = Self.actedOnAccepted.contains(parameter.name) ? "" : "; accepted, no effect in Shellac"
+            return (parameter.name, value(of: parameter.name) ?? "", "\(parameter.help)\(unit)\(effect)")
         }
         return (used + accepted).sorted { $0.0 < $1.0 }
     }

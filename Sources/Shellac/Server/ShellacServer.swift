@@ -63,7 +63,8 @@ public final class ShellacServer: Sendable {
     private let quiescers = Mutex<[ServerQuiescingHelper]>([])
     /// The health probes of the loaded VCLs.
     private let probes: HealthProbes
-    /// Reaps expired objects once a second (Varnish's expiry thread).
+    /// Reaps expired objects and runs the ban lurker once a second (Varnish's expiry thread
+    /// and ban lurker).
     private let reaper = Mutex<RepeatedTask?>(nil)
 
     public init(configuration: ShellacConfiguration) {
@@ -125,9 +126,14 @@ public final class ShellacServer: Sendable {
             if let address = channel.localAddress { bound.append(address) }
         }
         let store = self.store
+        let live = parameters
         let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             // In batches, so that requests get the store's lock between them.
             while store.reapExpired(now: HTTPDate.currentTime(), limit: 1000) == 1000 {}
+            let parameters = live.current
+            if parameters.banLurkerSleep > 0 {
+                store.lurkBans(now: HTTPDate.currentTime(), age: parameters.banLurkerAge)
+            }
         }
         reaper.withLock { $0 = task }
         let probes = self.probes

@@ -297,6 +297,19 @@ public final class CacheStore: Sendable {
         }
     }
 
+    /// The ban lurker's pass (Varnish's `ban_lurker`): once the oldest pending ban is
+    /// `age` old, every pending ban is tested against every stored object older than it, the
+    /// matches go (their memory with them) and the list is emptied. Returns how many went.
+    @discardableResult
+    public func lurkBans(now: Double, age: Double) -> Int {
+        index.withLock { index in
+            guard let oldest = index.bans.entries.first, now - oldest.created >= age else { return 0 }
+            let before = index.banned
+            sweepBans(&index, now: now)
+            return index.banned - before
+        }
+    }
+
     /// Bans issued and not yet tested against every older object.
     public var pendingBans: Int { index.withLock { $0.bans.count } }
 
