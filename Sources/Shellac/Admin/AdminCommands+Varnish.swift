@@ -18,6 +18,23 @@ extension AdminCommands {
                 try loader.compile(source: source, name: "<vcl.inline>")
             }
         case "param.reset": return resetParameter(arguments[0])
+        case "vcl.label":
+            do {
+                try registry.label(arguments[0], to: arguments[1])
+                return AdminResponse(.ok, "")
+            } catch {
+                return AdminResponse(.parameter, error.description)
+            }
+        case "vcl.state":
+            // Every loaded VCL stays warm here (its probes run until it is discarded).
+            guard registry.resolve(arguments[0]) != nil else { return AdminResponse(.parameter, "No VCL named \(arguments[0]) known.") }
+            guard ["auto", "cold", "warm"].contains(arguments[1]) else {
+                return AdminResponse(.parameter, "State must be one of auto, cold or warm.")
+            }
+            if arguments[1] == "cold" && registry.activeName == arguments[0] {
+                return AdminResponse(.cannot, "Cannot set the active VCL cold.")
+            }
+            return AdminResponse(.ok, "")
         case "xkey.purge":
             // Shellac's: purge (or with -s, soft-purge) the objects tagged with these keys.
             let soft = arguments.first == "-s"

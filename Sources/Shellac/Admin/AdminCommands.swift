@@ -65,7 +65,7 @@ public final class AdminCommands: Sendable {
         case "vcl.load": return load(name: arguments[0], file: arguments[1])
         case "vcl.use": return use(arguments[0])
         case "vcl.discard": return discard(arguments[0])
-        case "vcl.list": return list()
+        case "vcl.list": return list(arguments)
         case "ban": return ban(arguments)
         case "param.show": return showParameters(arguments)
         case "param.set": return setParameter(arguments[0], arguments[1])
@@ -139,10 +139,23 @@ public final class AdminCommands: Sendable {
 
     /// `active      auto    warm         0    boot`, as varnishadm prints (the busy count is
     /// not tracked and shows 0).
-    private func list() -> AdminResponse {
-        let lines = registry.list().map { entry in
-            Self.padded(entry.isActive ? "active" : "available", 12) + Self.padded("auto", 8) + "warm"
-                + String(repeating: " ", count: 9) + "0    " + entry.name
+    private func list(_ arguments: [String]) -> AdminResponse {
+        let entries = registry.list()
+        if arguments.first == "-j" {
+            let items = entries.map { entry in
+                let status = entry.isActive ? "active" : "available"
+                let label = entry.labelTarget.map { ",\n    \"label\": \"\($0)\"" } ?? ""
+                return "  {\n    \"status\": \"\(status)\",\n    \"state\": \"\(entry.labelTarget == nil ? "auto" : "label")\",\n"
+                    + "    \"temperature\": \"warm\",\n    \"busy\": 0,\n    \"name\": \"\(entry.name)\"\(label)\n  }"
+            }
+            let time = String(format: "%.3f", Date().timeIntervalSince1970)
+            return AdminResponse(.ok, "[ 2, [\"vcl.list\", \"-j\"], \(time),\n" + items.joined(separator: ",\n") + "\n]")
+        }
+        let lines = entries.map { entry in
+            let state = entry.labelTarget == nil ? "auto" : "label"
+            let name = entry.labelTarget.map { "\(entry.name) -> \($0)" } ?? entry.name
+            return Self.padded(entry.isActive ? "active" : "available", 12) + Self.padded(state, 8) + "warm"
+                + String(repeating: " ", count: 9) + "0    " + name
         }
         return AdminResponse(.ok, lines.joined(separator: "\n"))
     }

@@ -48,6 +48,8 @@ extension RequestStateMachine {
                 writeESIBytes(range, of: progress)
             case .include(let src, _):
                 esi = progress
+                // What the page has so far goes out before the include, which may take a while.
+                channel.flush()
                 startInclude(src)
                 // A child answered at once (a hit) has finished already: go on here.
                 if esiChild != nil { return .waiting }

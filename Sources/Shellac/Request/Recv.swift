@@ -10,6 +10,7 @@ extension RequestStateMachine {
         case .pass: return .pass
         case .pipe: return .pipe
         case .purge: return .purge
+        case .vcl(let label): return switchVCL(to: label)
         case let other: return otherwise(other)
         }
     }

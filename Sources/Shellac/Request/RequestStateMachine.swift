@@ -65,6 +65,8 @@ final class RequestStateMachine {
     var esiChunked = false
     /// Set while an include starts, which may finish it at once.
     var startingInclude = false
+    /// `return (vcl(label))` has moved this request to another VCL already.
+    var switchedVCL = false
 
     private let vclSessions: VCLSessionPool
     private let transactionIDs: TransactionIDBlock
@@ -101,21 +103,39 @@ final class RequestStateMachine {
         self.keepAlive = head.keepAlive
         self.relookups = 0
         counters.increment(.clientRequests)
+        switchedVCL = false
         let loaded = server.vcl.current
-        if loaded.program.hasUserCode {
-            let session = vclSessions.borrow(loaded)
-            let addresses = vclAddresses ?? (
-                VCLSession.vclAddress(channel.channel.remoteAddress), VCLSession.vclAddress(channel.channel.localAddress))
-            vclAddresses = addresses
-            session.begin(head, xid: xid, client: addresses.client, local: addresses.local)
-            session.maxRestarts = parameters.maxRestarts
-            session.context.sessionTimeoutIdle = parameters.timeoutIdle
-            if esiLevel > 0 { session.context.req.esiLevel = esiLevel }
-            vclSession = session
-            policy = session
-        }
+        if loaded.program.hasUserCode { beginVCL(loaded) }
         // (Otherwise `policy` is the built-in one: every request leaves it so.)
         run(.recv)
+    }
+
+    /// Borrows a session of `loaded`'s program for this request and starts it.
+    private func beginVCL(_ loaded: VCLRegistry.Loaded) {
+        let session = vclSessions.borrow(loaded)
+        let addresses = vclAddresses ?? (
+            VCLSession.vclAddress(channel.channel.remoteAddress), VCLSession.vclAddress(channel.channel.localAddress))
+        vclAddresses = addresses
+        session.begin(request, xid: xid, client: addresses.client, local: addresses.local)
+        session.maxRestarts = parameters.maxRestarts
+        session.context.sessionTimeoutIdle = parameters.timeoutIdle
+        if esiLevel > 0 { session.context.req.esiLevel = esiLevel }
+        vclSession = session
+        policy = session
+    }
+
+    /// `return (vcl(label))` from vcl_recv: the request goes on in the VCL the label names,
+    /// from its vcl_recv, as VCL left it. Once per request; an unknown label fails it.
+    func switchVCL(to label: String) -> RequestStep {
+        guard !switchedVCL, let loaded = server.vcl.resolve(label) else { return vclFailed() }
+        switchedVCL = true
+        let restarts = vclSession?.context.req.restarts ?? 0
+        releaseVCLSession()
+        if loaded.program.hasUserCode {
+            beginVCL(loaded)
+            vclSession?.context.req.restarts = restarts
+        }
+        return .recv
     }
 
     /// Answers a request that could not be read (malformed, too large): the error page, and

@@ -26,10 +26,12 @@ public final class VCLRegistry: Sendable {
         }
     }
 
-    /// One line of `vcl.list`.
+    /// One line of `vcl.list`: a program, or a label (`labelTarget` set).
     public struct Listing: Sendable, Equatable {
         public let name: String
         public let isActive: Bool
+        /// For a label: the program it names.
+        public var labelTarget: String?
     }
 
     public enum RegistryError: Error, Equatable, CustomStringConvertible {
@@ -37,9 +39,13 @@ public final class VCLRegistry: Sendable {
         case badName(String)
         case unknown(String)
         case discardingActive(String)
+        case labelled(String, by: String)
+        case labelOfLabel(String)
 
         public var description: String {
             switch self {
+            case .labelled(let name, let label): "Cannot discard labeled (\(label)) VCL program \(name)"
+            case .labelOfLabel(let name): "VCL labels cannot point to labels (\(name) is one)"
             case .nameTaken(let name): "Already a VCL named \(name)"
             case .badName(let name): "Illegal VCL name \"\(name)\": use letters, digits, '_', '-' and '.', starting with a letter"
             case .unknown(let name): "No VCL named \(name) known"
@@ -51,6 +57,8 @@ public final class VCLRegistry: Sendable {
     private struct State {
         var loaded: [Loaded]
         var active: Loaded
+        /// `vcl.label`: label → program name.
+        var labels: [String: String] = [:]
     }
 
     private let state: Mutex<State>
@@ -88,10 +96,32 @@ public final class VCLRegistry: Sendable {
 
     public var activeName: String { current.name }
 
-    /// Every loaded program in load order, marking the active one.
+    /// Every loaded program in load order, marking the active one, then the labels.
     public func list() -> [Listing] {
         state.withLock { state in
             state.loaded.map { Listing(name: $0.name, isActive: $0 === state.active) }
+                + state.labels.sorted { $0.key < $1.key }.map { Listing(name: $0.key, isActive: false, labelTarget: $0.value) }
+        }
+    }
+
+    /// `vcl.label LABEL NAME`: LABEL names program NAME from now on (a label may be moved).
+    public func label(_ label: String, to name: String) throws(RegistryError) {
+        guard Self.isValidName(label) else { throw .badName(label) }
+        let outcome = state.withLock { state -> RegistryError? in
+            if state.labels[name] != nil { return .labelOfLabel(name) }
+            guard state.loaded.contains(where: { $0.name == name }) else { return .unknown(name) }
+            if state.loaded.contains(where: { $0.name == label }) { return .nameTaken(label) }
+            state.labels[label] = name
+            return nil
+        }
+        if let outcome { throw outcome }
+    }
+
+    /// The program a name or a label stands for.
+    public func resolve(_ name: String) -> Loaded? {
+        state.withLock { state in
+            let target = state.labels[name] ?? name
+            return state.loaded.first { $0.name == target }
         }
     }
 
@@ -120,7 +150,8 @@ public final class VCLRegistry: Sendable {
     /// Makes `name` the active program for every request that starts from now on.
     public func use(_ name: String) throws(RegistryError) {
         let found = state.withLock { state -> Bool in
-            guard let entry = state.loaded.first(where: { $0.name == name }) else { return false }
+            let target = state.labels[name] ?? name
+            guard let entry = state.loaded.first(where: { $0.name == target }) else { return false }
             state.active = entry
             return true
         }
@@ -149,14 +180,17 @@ public final class VCLRegistry: Sendable {
 
     /// Forgets `name`; the active program cannot be discarded.
     public func discard(_ name: String) throws(RegistryError) {
-        let outcome = state.withLock { state -> Result<Loaded, RegistryError> in
+        let outcome = state.withLock { state -> Result<Loaded?, RegistryError> in
+            if state.labels.removeValue(forKey: name) != nil { return .success(nil) }
             guard let index = state.loaded.firstIndex(where: { $0.name == name }) else { return .failure(.unknown(name)) }
             if state.loaded[index] === state.active { return .failure(.discardingActive(name)) }
+            if let label = state.labels.first(where: { $0.value == name })?.key { return .failure(.labelled(name, by: label)) }
             return .success(state.loaded.remove(at: index))
         }
         switch outcome {
         case .failure(let error): throw error
-        case .success(let entry): observer.withLock { $0 }?.discarded(entry)
+        case .success(let entry):
+            if let entry { observer.withLock { $0 }?.discarded(entry) }
         }
     }
 
