@@ -121,7 +121,7 @@ struct AdminTests {
                 #expect(try await client.send(["no.such.command"]).status == 101)
                 #expect(try await client.send(["vcl.use"]).status == 104)
                 #expect(try await client.send(["vcl.load", "only-a-name"]).status == 104)
-                #expect(try await client.send(["vcl.list", "extra"]).status == 105)
+                #expect(try await client.send(["vcl.list", "-j", "extra"]).status == 105)
                 #expect(try await client.send(line: "vcl.use \"unterminated").status == 100)
                 #expect(try await client.send(["quit"]).status == 500)
             }

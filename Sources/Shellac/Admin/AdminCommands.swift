@@ -140,6 +140,7 @@ public final class AdminCommands: Sendable {
     /// `active      auto    warm         0    boot`, as varnishadm prints (the busy count is
     /// not tracked and shows 0).
     private func list(_ arguments: [String]) -> AdminResponse {
+        if let flag = arguments.first, flag != "-j" { return AdminResponse(.parameter, "Unknown option \(flag)") }
         let entries = registry.list()
         if arguments.first == "-j" {
             let items = entries.map { entry in
