@@ -28,6 +28,10 @@ struct AdminMoreCommandsTests {
         #expect(lines.count == 4)
         #expect(lines[1].hasSuffix("-  obj.status == 404") && lines[2].hasSuffix("-  req.url ~ ^/a"))
         #expect(lines[3].hasSuffix(" C"))
+        let json = admin.execute(["ban.list", "-j"]).body
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [Any])
+        #expect(parsed.count == 6)  // version, command, time, two bans and the first, complete one
+        #expect((parsed[3] as? [String: Any])?["spec"] as? String == "obj.status == 404")
     }
 
     @Test("vcl.inline compiles VCL given as text; errors come back as 106 with the compiler's message")

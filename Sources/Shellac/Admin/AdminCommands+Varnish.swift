@@ -9,7 +9,7 @@ extension AdminCommands {
     /// The commands of this file, or nil for a name they do not cover.
     func more(_ name: String, _ arguments: [String]) -> AdminResponse? {
         switch name {
-        case "ban.list": return banList()
+        case "ban.list": return arguments.first == "-j" ? banListJSON() : banList()
         case "backend.list": return backendList(arguments)
         case "backend.set_health": return setBackendHealth(pattern: arguments[0], state: arguments[1])
         case "vcl.inline":
@@ -81,6 +81,19 @@ extension AdminCommands {
         }
         lines.append(Self.banLine(time: started.timeIntervalSince1970, completed: true, text: ""))
         return AdminResponse(.ok, lines.joined(separator: "\n"))
+    }
+
+    /// `ban.list -j`, varnishd's JSON: one object per ban, newest first.
+    func banListJSON() -> AdminResponse {
+        func item(_ time: Double, completed: Bool, spec: String) -> String {
+            let escaped = spec.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return String(format: "  {\n    \"time\": %.6f,\n    \"refs\": 0,\n", time)
+                + "    \"completed\": \(completed),\n    \"spec\": \"\(escaped)\"\n  }"
+        }
+        let items = store.banList.map { item($0.created, completed: false, spec: $0.ban.text) }
+            + [item(started.timeIntervalSince1970, completed: true, spec: "")]
+        let time = String(format: "%.3f", Date().timeIntervalSince1970)
+        return AdminResponse(.ok, "[ 2, [\"ban.list\", \"-j\"], \(time),\n" + items.joined(separator: ",\n") + "\n]")
     }
 
     private static func banLine(time: Double, completed: Bool, text: String) -> String {
