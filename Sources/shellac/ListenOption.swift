@@ -2,7 +2,8 @@ import ArgumentParser
 import Shellac
 
 /// varnishd's `-a [name=][address][:port][,PROTO][,user=…][,group=…][,mode=…]`: a TCP
-/// address, or the path of a Unix domain socket (`/…`) whose file gets `mode`. The name is
+/// address, or the path of a Unix domain socket (`/…`) whose file gets `mode`; `PROXY`
+/// makes its connections start with a PROXY protocol header. The name is
 /// accepted (Shellac does not show it yet); `user=` and `group=` are accepted and not applied.
 enum ListenOption {
     static func endpoint(_ text: String) throws -> Endpoint {
@@ -12,7 +13,9 @@ enum ListenOption {
             address = String(address[address.index(after: equals)...])
         }
         var mode: UInt16?
+        var proxy = false
         for option in parts {
+            if option == "PROXY" { proxy = true }
             if option.hasPrefix("mode=") {
                 guard let parsed = UInt16(option.dropFirst(5), radix: 8), parsed <= 0o777 else {
                     throw ValidationError("-a \(text): mode= expects an octal mode such as 0660")
@@ -20,12 +23,16 @@ enum ListenOption {
                 mode = parsed
             }
         }
+        var endpoint: Endpoint
         if address.hasPrefix("/") {
-            return Endpoint(unixPath: address, mode: mode)
+            endpoint = Endpoint(unixPath: address, mode: mode)
+        } else {
+            guard let parsed = Endpoint(parsing: address, defaultPort: 80) else {
+                throw ValidationError("-a \(text): expected [host]:port or /path/to/socket")
+            }
+            endpoint = parsed
         }
-        guard let endpoint = Endpoint(parsing: address, defaultPort: 80) else {
-            throw ValidationError("-a \(text): expected [host]:port or /path/to/socket")
-        }
+        endpoint.expectsProxyHeader = proxy
         return endpoint
     }
 }

@@ -80,4 +80,18 @@ struct VarnishdOptionsTests {
         #expect(request.stdout == "over uds")
         #expect(await child.stop() == .exited(0))
     }
+
+    @Test("-a host:port,PROXY takes a PROXY header before each connection's first request (curl --haproxy-protocol)")
+    func proxyListener() async throws {
+        let curl = try #require(ChildProcess.which("curl"), "curl is needed")
+        let origin = try await TestOrigin.start { request in
+            Response(headers: ["Cache-Control": "no-store"], body: request.header("X-Forwarded-For") ?? "none")
+        }
+        let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0,PROXY", "-b", origin.address, "-F"])
+        let listening = try await child.waitForListening(timeout: .seconds(10))
+        let request = try ChildProcess.launch(curl, ["-s", "--haproxy-protocol", "http://127.0.0.1:\(listening.port)/p"])
+        #expect(await request.waitForExit() == .exited(0))
+        #expect(request.stdout == "127.0.0.1")  // curl sends its own address as the client's
+        #expect(await child.stop() == .exited(0))
+    }
 }

@@ -56,6 +56,8 @@ public struct Endpoint: Sendable, Hashable {
     public var unixPath: String?
     /// The permissions of a Unix domain socket's file (`-a /path,mode=0660`).
     public var unixMode: UInt16?
+    /// A listener whose connections start with a PROXY protocol header (`-a ...,PROXY`).
+    public var expectsProxyHeader = false
 
     public init(host: String, port: Int) {
         self.host = host

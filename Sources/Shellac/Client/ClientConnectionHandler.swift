@@ -11,6 +11,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     typealias OutboundOut = ByteBuffer
 
     private enum State {
+        /// A `PROXY` listener's connection: its header comes first.
+        case awaitingProxyHeader
         case awaitingHead
         /// Reading a whole body before the request begins (the VCL calls `std.cache_req_body`).
         case readingBody(RequestHead, RequestBodyReader, ByteBuffer)
@@ -40,8 +42,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     /// bytes go; after the response, nowhere: the rest is read and dropped).
     private var streaming: (reader: RequestBodyReader, body: RequestBody)?
 
-    init(server: ServerContext) {
+    /// What a PROXY header said of the client and the server.
+    private(set) var proxiedAddresses: (client: SocketAddress?, server: SocketAddress?) = (nil, nil)
+
+    init(server: ServerContext, expectsProxyHeader: Bool = false) {
         self.server = server
+        if expectsProxyHeader { state = .awaitingProxyHeader }
         self.parametersVersion = server.live.version
         self.parameters = server.live.current
         self.parser = RequestParser(maxHeadSize: parameters.httpRequestSize)
@@ -98,7 +104,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         switch state {
         case .piping(let pipe): return pipe.clientSent(bytes)
         case .closed: return
-        case .awaitingHead, .readingBody, .responding, .drainingBody: break
+        case .awaitingProxyHeader, .awaitingHead, .readingBody, .responding, .drainingBody: break
         }
         input.setOrWriteBuffer(&bytes)
         if let input, input.readableBytes > parameters.httpRequestSize + parameters.httpRequestBodyMax {
@@ -125,14 +131,18 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         if event is ChannelShouldQuiesceEvent {
             // The server is stopping: finish the response under way, then close.
             isDraining = true
-            if case .awaitingHead = state, (input?.readableBytes ?? 0) == 0 { close() }
+            switch state {
+            case .awaitingHead where (input?.readableBytes ?? 0) == 0, .awaitingProxyHeader: close()
+            default: break
+            }
         } else if case ChannelEvent.inputClosed = event {
             // The client sent all it will (`printf ... | nc`): answer what it asked, then close.
             inputClosed = true
             switch state {
-            case .awaitingHead:
+            case .awaitingHead, .awaitingProxyHeader:
                 processInput()
                 if case .awaitingHead = state { close() }
+                if case .awaitingProxyHeader = state { close() }
             case .readingBody, .drainingBody: close()
             case .responding where streaming != nil:
                 streaming?.body.fail()
@@ -156,6 +166,20 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         defer { processingInput = false }
         while true {
             switch state {
+            case .awaitingProxyHeader:
+                guard var buffer = input, buffer.readableBytes > 0 else { return }
+                switch ProxyHeader.parse(buffer) {
+                case .needMore:
+                    deadline?.armRequest(parameters.timeoutRequest)
+                    return
+                case .invalid:
+                    return close()  // not a PROXY header: nothing on this connection can be trusted
+                case .complete(let length, let client, let server):
+                    buffer.moveReaderIndex(forwardBy: length)
+                    input = buffer
+                    proxiedAddresses = (client, server)
+                    state = .awaitingHead
+                }
             case .awaitingHead:
                 guard var buffer = input, buffer.readableBytes > 0 else { return }
                 refreshParameters()
@@ -333,7 +357,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
 
     private func deadlineExpired() {
         switch state {
-        case .awaitingHead, .readingBody, .drainingBody: close()
+        case .awaitingProxyHeader, .awaitingHead, .readingBody, .drainingBody: close()
         case .responding where streaming != nil: close()  // the client stopped sending its body
         case .responding, .piping, .closed: break
         }

@@ -21,6 +21,7 @@ final class ESIParent: RequestOwner {
     func requestFinished(keepAlive: Bool) { parent.esiChildFinished() }
     func startPiping(_ pipe: PipeSession) -> ByteBuffer? { nil }
     func setSessionIdleTimeout(_ seconds: Double) {}
+    var proxiedAddresses: (client: SocketAddress?, server: SocketAddress?) { parent.owner.proxiedAddresses }
 }
 
 /// ESI delivery (Varnish's `cache_esi_deliver.c`): the page's verbatim bytes, and between

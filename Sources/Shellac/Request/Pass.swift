@@ -25,7 +25,7 @@ extension RequestStateMachine {
         let fetchXID = object.xid
         counters.increment(.fetches)
         let backendRequest = BackendRequest(
-            client: request, body: body, mode: mode, clientIP: channel.channel.remoteAddress?.ipAddress, xid: fetchXID,
+            client: request, body: body, mode: mode, clientIP: clientAddress?.ipAddress, xid: fetchXID,
             stale: stale?.metadata)
         let vcl = policy.backendPolicy(for: backendRequest, xid: fetchXID, log: server.log)
         vcl?.context.bereq.isBackgroundFetch = isBackground

@@ -19,7 +19,7 @@ extension RequestStateMachine {
     /// Connects to the backend and relays: the request head, its body, then bytes both ways.
     private func startPipe() {
         var headers = HopByHop.endToEnd(request.headers, alsoDropping: ["content-length"])
-        BackendRequest.appendForwardedFor(&headers, clientIP: channel.channel.remoteAddress?.ipAddress)
+        BackendRequest.appendForwardedFor(&headers, clientIP: clientAddress?.ipAddress)
         headers.set("X-Varnish", String(xid))
         headers.set("Connection", "close")
         var out = channel.channel.allocator.buffer(capacity: 512)

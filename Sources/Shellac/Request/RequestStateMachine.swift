@@ -13,6 +13,9 @@ protocol RequestOwner: AnyObject {
     func startPiping(_ pipe: PipeSession) -> ByteBuffer?
     /// VCL set `sess.timeout_idle`: the connection's idle timeout from now on.
     func setSessionIdleTimeout(_ seconds: Double)
+    /// The client's and the server's addresses as a PROXY header gave them (nil: the
+    /// connection's own).
+    var proxiedAddresses: (client: SocketAddress?, server: SocketAddress?) { get }
 }
 
 /// The request being answered on one client connection, run step by step (`RequestStep`)
@@ -114,7 +117,7 @@ final class RequestStateMachine {
     private func beginVCL(_ loaded: VCLRegistry.Loaded) {
         let session = vclSessions.borrow(loaded)
         let addresses = vclAddresses ?? (
-            VCLSession.vclAddress(channel.channel.remoteAddress), VCLSession.vclAddress(channel.channel.localAddress))
+            VCLSession.vclAddress(clientAddress), VCLSession.vclAddress(localAddress))
         vclAddresses = addresses
         session.begin(request, xid: xid, client: addresses.client, local: addresses.local)
         session.maxRestarts = parameters.maxRestarts
@@ -195,7 +198,13 @@ final class RequestStateMachine {
     }
 
     /// The connection's local address, for the cache key of a request without Host.
-    var serverAddress: String { channel.channel.localAddress?.ipAddress ?? "" }
+    var serverAddress: String { localAddress?.ipAddress ?? "" }
+
+    /// The client's address: a PROXY header's, or the connection's peer.
+    var clientAddress: SocketAddress? { owner.proxiedAddresses.client ?? channel.channel.remoteAddress }
+
+    /// The address the client connected to: a PROXY header's, or the connection's own.
+    var localAddress: SocketAddress? { owner.proxiedAddresses.server ?? channel.channel.localAddress }
 
     /// Writes `Connection` for this response, as keep-alive and the client's version need.
     func writeConnectionHeader(_ out: inout ByteBuffer) {

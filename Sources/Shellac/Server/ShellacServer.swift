@@ -105,7 +105,8 @@ public final class ShellacServer: Sendable {
                         return channel.close()
                     }
                     return channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(server: context))
+                        try channel.pipeline.syncOperations.addHandler(
+                            ClientConnectionHandler(server: context, expectsProxyHeader: endpoint.expectsProxyHeader))
                     }
                 }
                 if let path = endpoint.unixPath {
