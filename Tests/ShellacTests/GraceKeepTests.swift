@@ -150,4 +150,31 @@ struct GraceKeepTests {
         #expect(store.statistics.objects == 0 && store.statistics.usedBytes == 0)
         #expect(store.expiredObjects == 50)
     }
+
+    @Test("beresp.do_stream = false: clients get the object once it is whole, so a body that breaks is a 503, not a cut response")
+    func noStreaming() async throws {
+        let origin = try await TestOrigin.start { request in
+            if request.path == "/broken" {
+                return .raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n004\r\n1234\r\nzz\r\n", thenClose: true)
+            }
+            return TestOrigin.Response.streamed(
+                chunks: ["a", "b", "c"].map { String(repeating: $0, count: 3000) }, delayBetweenChunks: .milliseconds(100))
+        }
+        let vcl = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_backend_response { set beresp.do_stream = false; }
+            """)
+        try await withProxy(origin: origin, vclFile: vcl) { proxy in
+            for _ in 0..<3 {
+                let broken = try await RawHTTPClient.exchange(
+                    port: proxy.port, "GET /broken HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n", timeout: .seconds(5))
+                #expect(broken.status == 503)
+            }
+            let whole = try await RawHTTPClient.exchange(
+                port: proxy.port, "GET /whole HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n", timeout: .seconds(5))
+            #expect(whole.status == 200 && whole.body.count == 9000)
+            #expect(whole.header("Content-Length") == "9000")  // known once whole: not chunked
+        }
+    }
 }

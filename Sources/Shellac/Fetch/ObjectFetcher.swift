@@ -50,6 +50,8 @@ final class ObjectFetcher: FetchSink {
     private var receivedHead = false
     /// `beresp.do_esi` on a body that is not compressed.
     private var doESI = false
+    /// `beresp.do_stream = false` (or ESI): clients get the object once it is complete.
+    private var holdsReaders = false
     private let unfinished: (Unfinished) -> Void
     /// The expired object this fetch revalidates: a 304 makes the new object from it.
     private let stale: CachedObject?
@@ -123,6 +125,7 @@ final class ObjectFetcher: FetchSink {
             hitForMissTTL = max(decision.lifetime.ttl, 0)
             hitForPass = decision.hitForPass
             doESI = decision.doESI && !rawHeaders.contains("Content-Encoding")
+            holdsReaders = doESI || !decision.doStream
         } else {
             uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil
         }
@@ -157,13 +160,13 @@ final class ObjectFetcher: FetchSink {
                 held?.body.reserveCapacity(declaredLength)
                 return
             } else {
-                object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI)
+                object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI, holdsReaders: holdsReaders)
                 storing = context.store.publish(object) { $0.variant == metadata.variant }
                 if !storing { object.makePrivate() }
                 return
             }
         }
-        object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI)
+        object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI, holdsReaders: holdsReaders)
     }
 
     func fetchDidReceiveBody(_ buffer: ByteBuffer, from fetch: BackendFetch) {
@@ -184,7 +187,8 @@ final class ObjectFetcher: FetchSink {
             storing = false  // too large for the store: readers already on it go on uncached
         }
         let held = object.append(copy)
-        if followsReader && held > Self.privateWindow, let fetch {
+        // (Not while readers wait for the whole body: they would never catch up.)
+        if followsReader && !holdsReaders && held > Self.privateWindow, let fetch {
             // The client is slow: read no more from the backend until it has caught up.
             fetch.pauseReading()
             let loopBound = NIOLoopBound(fetch, eventLoop: fetch.eventLoop)
@@ -205,7 +209,7 @@ final class ObjectFetcher: FetchSink {
         if let (metadata, lifetime, body) = held {
             held = nil
             let complete = metadata.withInlineBody(body)
-            object.beginStreaming(metadata: complete, lifetime: lifetime, expectsESI: doESI)
+            object.beginStreaming(metadata: complete, lifetime: lifetime, expectsESI: doESI, holdsReaders: holdsReaders)
             if !context.store.publish(object, replacing: { $0.variant == complete.variant }) { object.makePrivate() }
         }
         // `beresp.do_esi`: the body is read as ESI once, now (gzipped bodies are left as they are).

@@ -36,6 +36,8 @@ final class VCLBackendPolicy {
         var hitForPass = false
         /// `beresp.do_esi`: read the body as ESI when it is complete.
         var doESI = false
+        /// `beresp.do_stream`: clients may read the body while it arrives.
+        var doStream = true
     }
 
     /// Where a backend subroutine sends the fetch next (Varnish's `vbf_stp_*` steps).
@@ -147,7 +149,8 @@ final class VCLBackendPolicy {
         result.keep = beresp.keep
         return Decision(
             status: beresp.status, reason: beresp.reason, headers: beresp.headers, lifetime: result,
-            uncacheable: beresp.uncacheable || uncacheable, hitForPass: beresp.hitForPass, doESI: beresp.doESI)
+            uncacheable: beresp.uncacheable || uncacheable, hitForPass: beresp.hitForPass, doESI: beresp.doESI,
+            doStream: beresp.doStream)
     }
 }
 

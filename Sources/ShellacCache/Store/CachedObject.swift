@@ -59,8 +59,9 @@ public final class CachedObject: @unchecked Sendable {
         // The small fields last, so they pack together.
         var phase: ObjectPhase = .busy
         var isPrivate = false
-        /// VCL asked for ESI: readers wait for the whole body (it is parsed when complete).
-        var expectsESI = false
+        /// VCL asked for ESI (the body is parsed when complete) or turned streaming off:
+        /// readers wait for the whole body.
+        var holdsReaders = false
 
         init(lifetime: ObjectLifetime, pendingKey: [UInt8]) {
             self.lifetime = lifetime
@@ -127,7 +128,7 @@ public final class CachedObject: @unchecked Sendable {
             case .busy:
                 if let listener { state.listeners.append(listener) }
                 return .waiting
-            case .streaming where state.expectsESI:
+            case .streaming where state.holdsReaders:
                 if let listener { state.listeners.append(listener) }
                 return .waiting
             case .streaming, .complete:
@@ -144,8 +145,11 @@ public final class CachedObject: @unchecked Sendable {
     }
 
     /// The fetch has response headers: readers may start.
-    /// `expectsESI`: VCL set `beresp.do_esi`; readers wait for `finish(esi:)`.
-    public func beginStreaming(metadata: ObjectMetadata, lifetime: ObjectLifetime, expectsESI: Bool = false) {
+    /// `expectsESI`: VCL set `beresp.do_esi`; with it, or with `holdsReaders` (VCL set
+    /// `beresp.do_stream = false`), readers wait for `finish(esi:)`.
+    public func beginStreaming(
+        metadata: ObjectMetadata, lifetime: ObjectLifetime, expectsESI: Bool = false, holdsReaders: Bool = false
+    ) {
         notify { state in
             var stored = metadata.prefixed(withKey: state.pendingKey)
             stored.mayBeESI = expectsESI
@@ -153,7 +157,7 @@ public final class CachedObject: @unchecked Sendable {
             state.pendingKey = []
             state.lifetime = lifetime
             state.phase = .streaming
-            state.expectsESI = expectsESI
+            state.holdsReaders = expectsESI || holdsReaders
         }
     }
 
