@@ -14,14 +14,15 @@ extension VCLSession: RequestPolicy {
     }
 
     func hash(_ request: RequestHead, serverAddress: () -> String) -> CacheKey {
-        guard defines(.hash) else {
-            let key = BuiltinPolicy.shared.hash(request, serverAddress: serverAddress)
-            lookupKey = key
-            return key
+        let key: CacheKey
+        if defines(.hash) {
+            _ = run(.hash)
+            key = cacheKey()
+        } else {
+            key = BuiltinPolicy.shared.hash(request, serverAddress: serverAddress)
         }
-        _ = run(.hash)
-        let key = cacheKey()
-        lookupKey = key
+        // Kept only for vmod purge, so that other requests copy nothing more.
+        if program.purgesLookedUpObjects { lookupKey = key }
         return key
     }
 

@@ -50,7 +50,7 @@ final class VCLSession {
         // `obj` and `resp` are filled in whole before any subroutine reads them (setObject,
         // writeDelivery, and vcl_synth's fresh response), so the reset leaves them be.
         program.resetContext(context, objectAndResponse: false)
-        lookupKey = nil
+        if lookupKey != nil { lookupKey = nil }
         context.req.method = head.method
         context.req.url = head.uri
         context.req.proto = head.proto

@@ -61,7 +61,8 @@ public enum VCLCompiler {
         return VCLProgram(name: name, backends: backends, defaultBackend: symbols.backends.first?.name, probes: probes, acls: compiler.acls,
                           directors: compiler.directors, warnings: sink.diagnostics, isLegacy: isLegacy,
                           userSubroutines: userSubroutines, subroutines: subroutines,
-                          readsObjectHeaders: compiler.readsObjectHeaders, cachesRequestBody: compiler.cachesRequestBody)
+                          readsObjectHeaders: compiler.readsObjectHeaders, cachesRequestBody: compiler.cachesRequestBody,
+                          purgesLookedUpObjects: symbols.imports.contains("purge"))
     }
 
     /// The program for `-b host:port` without `-f`: one backend named `default` and the built-in VCL.

@@ -33,13 +33,17 @@ public final class VCLProgram: Sendable {
     /// Whether the VCL calls `std.cache_req_body()`: request bodies are then read whole
     /// before `vcl_recv` (so that a retry or restart can send them again), not streamed.
     public let cachesRequestBody: Bool
+    /// Whether the VCL imports vmod purge (whose `hard()` and `soft()` purge the key the
+    /// request looked up): only then does a request keep its key for them.
+    public let purgesLookedUpObjects: Bool
     /// Each declared backend's health (probes and `backend.set_health` write it).
     public let health: BackendHealthBoard
 
     init(name: String, backends: [VCLBackend], defaultBackend: String?, probes: [VCLProbe], acls: [String: VCLACL],
          directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool,
          userSubroutines: Set<VCLSubroutine>, subroutines: [Step], readsObjectHeaders: Bool = true,
-         cachesRequestBody: Bool = false) {
+         cachesRequestBody: Bool = false, purgesLookedUpObjects: Bool = false) {
+        self.purgesLookedUpObjects = purgesLookedUpObjects
         self.readsObjectHeaders = readsObjectHeaders
         self.cachesRequestBody = cachesRequestBody
         self.name = name
@@ -71,7 +75,8 @@ public final class VCLProgram: Sendable {
     public func overridingBackends(_ transform: (VCLBackend) -> VCLBackend) -> VCLProgram {
         VCLProgram(name: name, backends: backends.map(transform), defaultBackend: defaultBackend, probes: probes, acls: acls, directors: directors,
                    warnings: warnings, isLegacy: isLegacy, userSubroutines: userSubroutines, subroutines: subroutines,
-                   readsObjectHeaders: readsObjectHeaders, cachesRequestBody: cachesRequestBody)
+                   readsObjectHeaders: readsObjectHeaders, cachesRequestBody: cachesRequestBody,
+                   purgesLookedUpObjects: purgesLookedUpObjects)
     }
 
     /// A fresh context for one request, with `req.backend_hint` set to the default backend.
