@@ -27,6 +27,12 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
+        // zlib from Debian's zlib1g-dev: gzip and gunzip of stored bodies (Varnish uses zlib too).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "VCL",
             dependencies: ["CPCRE2"],
@@ -36,6 +42,7 @@ let package = Package(
             name: "ShellacCache",
             dependencies: [
                 "VCL",
+                "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ],

@@ -13,6 +13,7 @@ struct ESIDocumentTests {
             switch segment {
             case .verbatim(let range): String(decoding: bytes[range], as: UTF8.self)
             case .include(let src, let onError): "{\(src)\(onError ? "?" : "")}"
+            case .compressed: "<gz>"
             }
         }.joined()
     }

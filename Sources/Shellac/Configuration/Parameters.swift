@@ -27,6 +27,12 @@ public struct Parameters: Sendable, Equatable {
     /// `http_range_support`: answer `Range` requests with 206 (kept here as a Bool for the
     /// delivery path; listed with the accepted parameters).
     public var httpRangeSupport = true
+    /// `http_gzip_support`: fetches ask for gzip and store it, deliveries inflate it for clients
+    /// that do not accept it; `gzip_level`, `gzip_memlevel` and `gzip_buffer` shape zlib's work.
+    public var httpGzipSupport = true
+    public var gzipLevel = 6
+    public var gzipMemoryLevel = 8
+    public var gzipBuffer = 32 * 1024
     /// `max_esi_depth`: includes nest at most this deep.
     public var maxESIDepth = 5
     /// `feature=+esi_disable_xml_check`: read bodies as ESI even when they do not start with `<`.
@@ -38,6 +44,7 @@ public struct Parameters: Sendable, Equatable {
     /// Parameters kept with the accepted ones (for their varnishd syntax) that do act here.
     static let actedOnAccepted: Set<String> = [
         "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep",
+        "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
     ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
     public var accepted: [String: String] = [:]
@@ -99,6 +106,10 @@ public struct Parameters: Sendable, Equatable {
             accepted[name] = kept
             if name == "http_range_support" { httpRangeSupport = kept == "on" }
             if name == "max_esi_depth", let depth = Int(kept) { maxESIDepth = depth }
+            if name == "http_gzip_support" { httpGzipSupport = kept == "on" }
+            if name == "gzip_level", let level = Int(kept) { gzipLevel = level }
+            if name == "gzip_memlevel", let level = Int(kept) { gzipMemoryLevel = level }
+            if name == "gzip_buffer", let size = Self.parseBytes(kept) { gzipBuffer = size }
             if name == "ban_lurker_age", let seconds = Self.parseDuration(kept) { banLurkerAge = seconds }
             if name == "ban_lurker_sleep", let seconds = Self.parseDuration(kept) { banLurkerSleep = seconds }
             if name == "feature" {

@@ -17,7 +17,7 @@ struct BackendRequest {
 
     init(
         client head: RequestHead, body clientBody: RequestBody?, mode: ObjectFetcher.Mode, clientIP: String?, xid: UInt64,
-        stale: ObjectMetadata? = nil
+        stale: ObjectMetadata? = nil, gzipSupport: Bool = true
     ) {
         var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "expect"])
         if mode == .store {
@@ -31,7 +31,13 @@ struct BackendRequest {
                 if let modified = staleHeaders["Last-Modified"] { headers.add("If-Modified-Since", modified) }
                 if let tag = staleHeaders["ETag"] { headers.add("If-None-Match", tag) }
             }
-            if let encoding = AcceptEncoding.normalized(headers["Accept-Encoding"]) {
+            // Stored gzip serves every client (delivery inflates it where needed), so a miss
+            // asks for gzip whatever this client accepts, as Varnish does.
+            // Without http_gzip_support the client's is passed on, reduced to gzip-or-not (as
+            // Vary matches it), where Varnish passes it on as it is.
+            if gzipSupport {
+                headers.set("Accept-Encoding", "gzip")
+            } else if let encoding = AcceptEncoding.normalized(headers["Accept-Encoding"]) {
                 headers.set("Accept-Encoding", encoding)
             } else {
                 headers.remove("Accept-Encoding")

@@ -191,7 +191,8 @@ final class BackendTransaction {
         let metadata = ObjectMetadata(
             status: decision.status, reason: decision.reason,
             headers: HopByHop.endToEnd(decision.headers, alsoDropping: ["content-length", "age"]),
-            declaredLength: nil, variant: ObjectFetcher.variant(of: decision.headers, request: clientHeaders)
+            declaredLength: nil,
+            variant: ObjectFetcher.variant(of: decision.headers, request: clientHeaders, gzipSupport: server.parameters.httpGzipSupport)
         ).withInlineBody(body)
         let stores = mode == .store && !decision.uncacheable
         if mode == .pass { object.makePrivate() } else if !stores { server.store.remove(object) }

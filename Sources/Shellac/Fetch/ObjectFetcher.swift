@@ -59,6 +59,11 @@ final class ObjectFetcher: FetchSink {
     private var revalidatedBody: [ByteBuffer] = []
     /// The `Range` the backend request asked for (a pass forwards the client's).
     private let requestRange: String?
+    /// What happens to the body's content coding on its way into the store.
+    private var coding = FetchCoding.none
+    /// An ESI page to be stored gzipped: the body as received, until it is complete.
+    private var gathered: [ByteBuffer] = []
+    private var gatheredBytes = 0
 
     init(
         object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList,
@@ -124,10 +129,21 @@ final class ObjectFetcher: FetchSink {
             uncacheable = decision.uncacheable
             hitForMissTTL = max(decision.lifetime.ttl, 0)
             hitForPass = decision.hitForPass
-            doESI = decision.doESI && !rawHeaders.contains("Content-Encoding")
+            doESI = decision.doESI
+            do {
+                coding = try FetchCoding.choose(
+                    status: status, declaredLength: declaredLength, headers: &headers, doGzip: decision.doGzip,
+                    doGunzip: decision.doGunzip, doESI: &doESI, parameters: parameters)
+            } catch {
+                return abandon()
+            }
             holdsReaders = doESI || !decision.doStream
         } else {
             uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil
+            var noESI = false
+            coding = (try? FetchCoding.choose(
+                status: status, declaredLength: declaredLength, headers: &headers, doGzip: false, doGunzip: false,
+                doESI: &noESI, parameters: parameters)) ?? .none
         }
         if parameters.httpRangeSupport, !ByteRange.backendResponseIsConsistent(
             requestRange: requestRange, contentRange: rawHeaders["Content-Range"], contentLength: declaredLength,
@@ -135,9 +151,11 @@ final class ObjectFetcher: FetchSink {
         {
             return giveUp(.noResponse("invalid or unexpected Content-Range from the backend"))
         }
-        let metadata = ObjectMetadata(
+        if coding.changesBytes { declaredLength = nil }
+        var metadata = ObjectMetadata(
             status: status, reason: reason, headers: headers, declaredLength: declaredLength,
-            variant: Self.variant(of: varyOn, request: requestHeaders))
+            variant: Self.variant(of: varyOn, request: requestHeaders, gzipSupport: parameters.httpGzipSupport))
+        metadata.isGzip = coding.storesGzip
 
         switch mode {
         case .pass:
@@ -153,7 +171,7 @@ final class ObjectFetcher: FetchSink {
             } else if let declaredLength, declaredLength > context.store.capacity {
                 context.store.remove(object)
                 object.makePrivate()
-            } else if let declaredLength, declaredLength <= Self.inlineBodyLimit {
+            } else if let declaredLength, declaredLength <= Self.inlineBodyLimit, !coding.changesBytes {
                 // Small: gather the body first and publish it inline with the headers (one
                 // exact-size allocation). Waiters wait microseconds longer; nothing to stream.
                 held = (metadata, objectLifetime, [])
@@ -171,7 +189,32 @@ final class ObjectFetcher: FetchSink {
 
     func fetchDidReceiveBody(_ buffer: ByteBuffer, from fetch: BackendFetch) {
         if abandoned { return }
-        appendBody(buffer, from: fetch)
+        receive(buffer, from: fetch)
+    }
+
+    /// Body bytes from the backend (or a 304's stale body), through the content coding.
+    private func receive(_ buffer: ByteBuffer, from fetch: BackendFetch?) {
+        do {
+            switch coding {
+            case .none:
+                appendBody(buffer, from: fetch)
+            case .testGunzip(let gunzipper):
+                try gunzipper.push(buffer) { _ in }
+                appendBody(buffer, from: fetch)
+            case .gunzip(let gunzipper):
+                try gunzipper.push(buffer) { appendBody($0, from: fetch) }
+            case .gzip(let gzipper):
+                gzipper.push(buffer) { appendBody($0, from: fetch) }
+            case .esiGzip:
+                gatheredBytes += buffer.readableBytes
+                guard gatheredBytes <= context.store.capacity else { throw GzipError("ESI page larger than the store") }
+                gathered.append(buffer)
+            }
+        } catch {
+            context.log.append(xid: xid, side: .backend, tag: .fetchError, texts: ["\(error)"])
+            abandoned = true
+            Self.fail(object, mode: mode, store: context.store)
+        }
     }
 
     /// Adds body bytes to the object (`fetch` is nil for the stale body of a 304).
@@ -204,7 +247,23 @@ final class ObjectFetcher: FetchSink {
         if !revalidatedBody.isEmpty {
             let body = revalidatedBody
             revalidatedBody = []
-            for buffer in body { appendBody(buffer, from: nil) }
+            for buffer in body { receive(buffer, from: nil) }
+            if abandoned { return }
+        }
+        var bits: GzipBits?
+        var gzipESI: ESIDocument?
+        do {
+            switch coding {
+            case .none: break
+            case .testGunzip(let gunzipper): bits = try gunzipper.finish()
+            case .gunzip(let gunzipper): _ = try gunzipper.finish()
+            case .gzip(let gzipper): bits = gzipper.finish { appendBody($0, from: nil) }
+            case .esiGzip(let inputIsGzip): (gzipESI, bits) = try storeESIGzip(inputIsGzip: inputIsGzip)
+            }
+        } catch {
+            context.log.append(xid: xid, side: .backend, tag: .fetchError, texts: ["\(error)"])
+            abandoned = true
+            return Self.fail(object, mode: mode, store: context.store)
         }
         if let (metadata, lifetime, body) = held {
             held = nil
@@ -213,10 +272,40 @@ final class ObjectFetcher: FetchSink {
             if !context.store.publish(object, replacing: { $0.variant == complete.variant }) { object.makePrivate() }
         }
         // `beresp.do_esi`: the body is read as ESI once, now (gzipped bodies are left as they are).
-        let esi = doESI
-            ? ESIDocument.parse(object.bodyBytes(inline: object.metadata?.inlineBody ?? []), checkXML: !context.parameters.esiSkipsXMLCheck)
-            : nil
-        object.finish(esi: esi)
+        var esi = gzipESI
+        if doESI, case .esiGzip = coding {} else if doESI {
+            esi = ESIDocument.parse(
+                object.bodyBytes(inline: object.metadata?.inlineBody ?? []), checkXML: !context.parameters.esiSkipsXMLCheck)
+        }
+        object.finish(esi: esi, gzip: bits)
+    }
+
+    /// The gathered ESI page, read as ESI and stored as an `ESIGzip` page (or, when it holds
+    /// no ESI, as plain gzip). Returns its document and bits.
+    private func storeESIGzip(inputIsGzip: Bool) throws -> (ESIDocument?, GzipBits) {
+        let parameters = context.parameters
+        var plain: [UInt8] = []
+        plain.reserveCapacity(gatheredBytes)
+        var receivedBits: GzipBits?
+        if inputIsGzip {
+            let gunzipper = try Gunzipper(tracksBits: true, bufferSize: parameters.gzipBuffer)
+            for buffer in gathered { try gunzipper.push(buffer) { plain.append(contentsOf: $0.readableBytesView) } }
+            receivedBits = try gunzipper.finish()
+        } else {
+            for buffer in gathered { plain.append(contentsOf: buffer.readableBytesView) }
+        }
+        let document = ESIDocument.parse(plain, checkXML: !parameters.esiSkipsXMLCheck)
+        if document == nil, let receivedBits {
+            for buffer in gathered { appendBody(buffer, from: nil) }  // as the backend sent it
+            gathered = []
+            return (nil, receivedBits)
+        }
+        gathered = []
+        let made = try ESIGzip.compress(
+            plain, document: document ?? ESIDocument(segments: [.verbatim(0..<plain.count)]),
+            level: parameters.gzipLevel, bufferSize: parameters.gzipBuffer, allocator: allocator)
+        for buffer in made.body { appendBody(buffer, from: nil) }
+        return (document == nil ? nil : made.document, made.bits)
     }
 
     /// VCL said `abandon` (or failed): readers get the fetch-failed answer.
@@ -277,8 +366,11 @@ final class ObjectFetcher: FetchSink {
     }
 
     /// The request values of the fields the response's Vary names (`Vary: *` is never stored).
-    static func variant(of response: HeaderList, request: HeaderList) -> VariantKey {
-        guard case .fields(let names) = VaryFields(response), !names.isEmpty else { return VariantKey(entries: []) }
-        return VariantKey(fields: names, request: request)
+    /// With `http_gzip_support` Accept-Encoding is not one of them: every client gets the one
+    /// stored object, inflated for those that do not accept gzip (as Varnish's `vry_cmp`).
+    static func variant(of response: HeaderList, request: HeaderList, gzipSupport: Bool) -> VariantKey {
+        guard case .fields(var names) = VaryFields(response), !names.isEmpty else { return VariantKey(entries: []) }
+        if gzipSupport { names.removeAll { $0.lowercased() == "accept-encoding" } }
+        return names.isEmpty ? VariantKey(entries: []) : VariantKey(fields: names, request: request)
     }
 }

@@ -38,6 +38,9 @@ final class VCLBackendPolicy {
         var doESI = false
         /// `beresp.do_stream`: clients may read the body while it arrives.
         var doStream = true
+        /// `beresp.do_gzip` and `beresp.do_gunzip`.
+        var doGzip = false
+        var doGunzip = false
     }
 
     /// Where a backend subroutine sends the fetch next (Varnish's `vbf_stp_*` steps).
@@ -150,7 +153,7 @@ final class VCLBackendPolicy {
         return Decision(
             status: beresp.status, reason: beresp.reason, headers: beresp.headers, lifetime: result,
             uncacheable: beresp.uncacheable || uncacheable, hitForPass: beresp.hitForPass, doESI: beresp.doESI,
-            doStream: beresp.doStream)
+            doStream: beresp.doStream, doGzip: beresp.doGzip, doGunzip: beresp.doGunzip)
     }
 }
 

@@ -17,6 +17,8 @@ public final class TransactionLog: Sendable {
         case vclLog = "VCL_Log"
         /// A VCL run-time failure (the request got a 503).
         case vclError = "VCL_Error"
+        /// Why a fetch failed after its response head (a corrupt gzip body).
+        case fetchError = "FetchError"
     }
 
     public struct Record: Sendable, Equatable {

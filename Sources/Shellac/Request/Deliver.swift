@@ -19,6 +19,10 @@ struct Delivery {
     var rangeLow = 0
     var rangeEnd = 0
     var bodyOffset = 0
+    /// A gzip object going to a client that does not accept gzip: the inflater.
+    var gunzip: Gunzipper?
+    /// A plain include in a gzip ESI page: its bytes go in stored blocks.
+    var wrapsInStoredBlocks = false
 }
 
 /// deliver and transmit: `vcl_deliver`, then the object's bytes as they arrive and as fast
@@ -89,6 +93,7 @@ extension RequestStateMachine {
                                 return otherwise(action)
                             }
                             esiChunked = current.chunked
+                            startESIStream(metadata)
                         } else {
                             let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
                             guard action == .deliver else {
@@ -100,6 +105,21 @@ extension RequestStateMachine {
                         delivery = nil
                         return .esi
                     }
+                    if esiLevel > 0, let stream = esiGzip, metadata.isGzip {
+                        // A gzip include in a gzip page: spliced in whole, once complete.
+                        guard phase == .complete else {
+                            if current.object.notifyWhenSettled(makeWakeUp()) {
+                                delivery = current
+                                return .waiting
+                            }
+                            continue
+                        }
+                        let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
+                        delivery = nil
+                        guard action == .deliver else { return otherwise(action) }
+                        writeGzipInclude(metadata, chunks: chunks, object: current.object, into: stream)
+                        return .done
+                    }
                     if esiLevel > 0 {
                         // An include: vcl_deliver runs, but only its body goes into the page.
                         let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
@@ -109,7 +129,20 @@ extension RequestStateMachine {
                         }
                         current.headersSent = true
                         current.chunked = esiChunked
-                        if metadata.hasInlineBody { writeESIPart(ByteBuffer(bytes: metadata.inlineBody)) }
+                        if deliversGunzipped(metadata) {
+                            guard startGunzip(&current) else { return closeDelivery() }
+                        }
+                        current.wrapsInStoredBlocks = esiGzip != nil
+                        if metadata.hasInlineBody {
+                            let inline = ByteBuffer(bytes: metadata.inlineBody)
+                            if let stream = esiGzip {
+                                writeStoredBlocks(inline, into: stream)
+                            } else if current.gunzip != nil {
+                                guard writeGunzipped([inline], delivery: &current) != nil else { return closeDelivery() }
+                            } else {
+                                writeESIPart(inline)
+                            }
+                        }
                         delivery = current
                         continue
                     }
@@ -133,7 +166,17 @@ extension RequestStateMachine {
                 }
                 let sendsBody = request.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
                 let sent: Int
-                if current.isRanged {
+                if sendsBody, current.wrapsInStoredBlocks, let stream = esiGzip {
+                    for chunk in chunks { writeStoredBlocks(chunk, into: stream) }
+                    sent = chunks.count
+                } else if sendsBody, current.gunzip != nil {
+                    guard let inflated = writeGunzipped(chunks, delivery: &current) else { return closeDelivery() }
+                    sent = inflated
+                    if current.isRanged && current.bodyOffset >= current.rangeEnd {
+                        delivery = nil
+                        return .done
+                    }
+                } else if current.isRanged {
                     sent = writeRange(chunks, of: &current)
                     if current.bodyOffset >= current.rangeEnd {
                         // The range is sent: the rest of the object (maybe still arriving) is not needed.
@@ -164,6 +207,14 @@ extension RequestStateMachine {
         }
     }
 
+    /// The body cannot go on (a stored gzip body that does not inflate): the connection
+    /// closes, so the client sees a cut response rather than a wrong one.
+    private func closeDelivery() -> RequestStep {
+        delivery = nil
+        keepAlive = false
+        return .done
+    }
+
     /// Writes chunks while the client's connection stays writable; returns how many went.
     private func writeBody(_ chunks: ArraySlice<ByteBuffer>, chunked: Bool) -> Int {
         var sent = 0
@@ -192,14 +243,7 @@ extension RequestStateMachine {
     private func writeRange(_ chunks: ArraySlice<ByteBuffer>, of delivery: inout Delivery) -> Int {
         var sent = 0
         for chunk in chunks {
-            let start = delivery.bodyOffset
-            let end = start + chunk.readableBytes
-            delivery.bodyOffset = end
-            let low = max(start, delivery.rangeLow)
-            let high = min(end, delivery.rangeEnd)
-            if low < high, let slice = chunk.getSlice(at: chunk.readerIndex + (low - start), length: high - low) {
-                writeBodyPart(slice, chunked: false)
-            }
+            writeWindowed(chunk, delivery: &delivery)
             sent += 1
             if !channel.channel.isWritable || delivery.bodyOffset >= delivery.rangeEnd { break }
         }
@@ -253,6 +297,14 @@ extension RequestStateMachine {
         let action = policy.writeDeliveryHead(
             object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
         guard action == .deliver else { return action }
+        let inflates = ResponseStatus.hasBody(metadata.status) && deliversGunzipped(metadata)
+        if inflates { out = Self.gunzippedHead(out) }
+        // (An ESI page inflates run by run: see esiStep.)
+        let gunzips = inflates && !esi
+        if gunzips {
+            if head.method != "HEAD" && !startGunzip(&delivery) { keepAlive = false }
+            sendsInlineBody = false
+        }
         if acceptsRanges { out.writeStaticString("Accept-Ranges: bytes\r\n") }
         delivery.chunked = false
         var inlineBody = metadata.inlineBody
@@ -261,6 +313,8 @@ extension RequestStateMachine {
             var length: Int?
             if esi {
                 // An ESI page's length is known only once its includes are in.
+            } else if gunzips {
+                length = phase == .complete ? object.gzipBits?.plainLength : nil
             } else if metadata.hasInlineBody {
                 length = metadata.inlineBody.count
             } else if head.method == "HEAD", let declared = metadata.declaredLength {
@@ -314,6 +368,9 @@ extension RequestStateMachine {
             counters.add(.responseBodyBytes, inlineBody.count)
         }
         write(out)
+        if gunzips, metadata.hasInlineBody, head.method != "HEAD", delivery.gunzip != nil {
+            if writeGunzipped([ByteBuffer(bytes: metadata.inlineBody)], delivery: &delivery) == nil { keepAlive = false }
+        }
         return .deliver
     }
 

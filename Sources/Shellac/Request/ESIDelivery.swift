@@ -46,7 +46,24 @@ extension RequestStateMachine {
             progress.next += 1
             switch segment {
             case .verbatim(let range):
-                writeESIBytes(range, of: progress)
+                if let stream = esiGzip {
+                    for part in slices(range, of: progress) { writeStoredBlocks(part, into: stream) }
+                } else {
+                    writeESIBytes(range, of: progress)
+                }
+            case .compressed(let range, let crc, let plainLength):
+                let pieces = slices(range, of: progress)
+                if let stream = esiGzip {
+                    for piece in pieces { writeESIPart(piece) }
+                    stream.add(crc: crc, length: plainLength)
+                } else {
+                    // A plain page: the run inflated (it stands alone: see `ESIGzip`).
+                    guard let plain = try? Gunzipper.inflatePiece(pieces, allocator: channel.channel.allocator) else {
+                        keepAlive = false
+                        return .done
+                    }
+                    for part in plain { writeESIPart(part) }
+                }
             case .include(let src, _):
                 esi = progress
                 // What the page has so far goes out before the include, which may take a while.
@@ -58,6 +75,10 @@ extension RequestStateMachine {
         }
         esi = nil
         delivery = nil
+        if esiLevel == 0, let stream = esiGzip {
+            writeESIPart(ByteBuffer(bytes: GzipStream.tail(crc: stream.crc, length: stream.length)))
+            esiGzip = nil
+        }
         if esiLevel == 0 && esiChunked { write(ByteBuffer(staticString: "0\r\n\r\n")) }
         return .done
     }
@@ -88,12 +109,15 @@ extension RequestStateMachine {
         headers.remove("Range")
         headers.remove("If-None-Match")
         headers.remove("If-Modified-Since")
+        // Includes are asked for in the page's coding (and delivered in it: see ESIGzipDelivery).
+        if esiGzip != nil { headers.set("Accept-Encoding", "gzip") } else { headers.remove("Accept-Encoding") }
         let head = RequestHead(
             method: "GET", uri: uri, minorVersion: request.minorVersion, headers: headers, body: .none,
             expectsContinue: false, keepAlive: true)
         let child = RequestStateMachine(owner: esiAdapter, server: server, channel: channel, parameters: parameters)
         child.esiLevel = esiLevel + 1
         child.esiChunked = esiChunked
+        child.esiGzip = esiGzip
         esiChild = child
         counters.increment(.esiRequests)
         startingInclude = true
@@ -103,22 +127,28 @@ extension RequestStateMachine {
 
     /// Writes body bytes `range` of the page (slices of its stored buffers), framed as the page is.
     private func writeESIBytes(_ range: Range<Int>, of progress: ESIProgress) {
+        for part in slices(range, of: progress) { writeESIPart(part) }
+    }
+
+    /// Body bytes `range` of the page: slices of its stored buffers (a copy when inline).
+    private func slices(_ range: Range<Int>, of progress: ESIProgress) -> [ByteBuffer] {
         if !progress.inline.isEmpty {
             let start = progress.inline.startIndex
-            writeESIPart(ByteBuffer(bytes: progress.inline[(start + range.lowerBound)..<(start + range.upperBound)]))
-            return
+            return [ByteBuffer(bytes: progress.inline[(start + range.lowerBound)..<(start + range.upperBound)])]
         }
+        var parts: [ByteBuffer] = []
         var offset = 0
         for chunk in progress.chunks {
             let end = offset + chunk.readableBytes
             let low = max(offset, range.lowerBound)
             let high = min(end, range.upperBound)
             if low < high, let slice = chunk.getSlice(at: chunk.readerIndex + (low - offset), length: high - low) {
-                writeESIPart(slice)
+                parts.append(slice)
             }
             offset = end
             if offset >= range.upperBound { break }
         }
+        return parts
     }
 
     /// One piece of an ESI page's body, chunk-framed when the page is chunked.

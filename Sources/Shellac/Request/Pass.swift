@@ -26,7 +26,7 @@ extension RequestStateMachine {
         counters.increment(.fetches)
         let backendRequest = BackendRequest(
             client: request, body: body, mode: mode, clientIP: clientAddress?.ipAddress, xid: fetchXID,
-            stale: stale?.metadata)
+            stale: stale?.metadata, gzipSupport: parameters.httpGzipSupport)
         let vcl = policy.backendPolicy(for: backendRequest, xid: fetchXID, log: server.log)
         vcl?.context.bereq.isBackgroundFetch = isBackground
         BackendTransaction(

@@ -5,7 +5,16 @@ import VCL
 extension RequestStateMachine {
     /// `vcl_recv`: classify the request (it may also be rewritten, and bans issued).
     func recv() -> RequestStep {
-        switch policy.receive(&request, store: server.store) {
+        let action = policy.receive(&request, store: server.store)
+        if parameters.httpGzipSupport, action != .pass, action != .pipe {
+            // Accept-Encoding washed for lookup and Vary, as Varnish does after vcl_recv.
+            if let gzip = AcceptEncoding.normalized(request.headers) {
+                if request.headers["Accept-Encoding"] != gzip { request.headers.set("Accept-Encoding", gzip) }
+            } else if request.headers.contains("Accept-Encoding") {
+                request.headers.remove("Accept-Encoding")
+            }
+        }
+        switch action {
         case .hash, .lookup: return .hash
         case .pass: return .pass
         case .pipe: return .pipe

@@ -66,6 +66,8 @@ final class RequestStateMachine {
     var esiLevel = 0
     /// The page's body is chunked: every piece written into it is framed so.
     var esiChunked = false
+    /// The page goes out as one gzip stream (shared by the page and its includes).
+    var esiGzip: ESIGzipStream?
     /// Set while an include starts, which may finish it at once.
     var startingInclude = false
     /// `return (vcl(label))` has moved this request to another VCL already.

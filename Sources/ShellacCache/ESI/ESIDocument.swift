@@ -12,6 +12,9 @@ public struct ESIDocument: Sendable, Equatable {
         /// A fragment fetched through VCL: `src` as written (decoded), and whether the page
         /// goes on when it fails (`onerror="continue"`).
         case include(src: String, continueOnError: Bool)
+        /// A gzipped page's verbatim run: bytes `range` of the stored body are deflate blocks
+        /// that stand alone (see `GzipStream`), of `plainLength` bytes with CRC `crc` inflated.
+        case compressed(Range<Int>, crc: UInt32, plainLength: Int)
     }
 
     public var segments: [Segment]

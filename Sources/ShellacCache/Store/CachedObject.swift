@@ -56,6 +56,8 @@ public final class CachedObject: @unchecked Sendable {
         var listeners: [@Sendable () -> Void] = []
         /// The body read as ESI, once complete (nil: not ESI).
         var esi: ESIDocument?
+        /// Where a gzip body's deflate data lies, once complete.
+        var gzip: GzipBits?
         // The small fields last, so they pack together.
         var phase: ObjectPhase = .busy
         var isPrivate = false
@@ -163,6 +165,18 @@ public final class CachedObject: @unchecked Sendable {
 
     /// The body read as ESI, once the object is complete (nil: send it as it is).
     public var esiDocument: ESIDocument? { state.withLock { $0.esi } }
+    /// A complete gzip body's bits (nil: not gzip, or not complete yet).
+    public var gzipBits: GzipBits? { state.withLock { $0.gzip } }
+
+    /// Calls `listener` once the object is complete, failed or abandoned; false (and no call)
+    /// when it already is.
+    public func notifyWhenSettled(_ listener: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state in
+            guard state.phase == .busy || state.phase == .streaming else { return false }
+            state.listeners.append(listener)
+            return true
+        }
+    }
 
     /// The body as one array (for the ESI parse, once, when the fetch ends).
     public func bodyBytes(inline: ArraySlice<UInt8>) -> [UInt8] {
@@ -235,9 +249,10 @@ public final class CachedObject: @unchecked Sendable {
         }
     }
 
-    public func finish(esi: ESIDocument? = nil) {
+    public func finish(esi: ESIDocument? = nil, gzip: GzipBits? = nil) {
         notify { state in
             state.esi = esi
+            state.gzip = gzip
             state.phase = .complete
         }
     }

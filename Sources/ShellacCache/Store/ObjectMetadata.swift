@@ -12,6 +12,9 @@ public struct ObjectMetadata: Sendable {
     public var status: Int
     /// VCL asked for ESI (`beresp.do_esi`): the object's `esiDocument` says what to send.
     public var mayBeESI = false
+    /// The stored body is gzip (checked, or made, by the fetch): a client that does not
+    /// accept gzip gets it inflated.
+    public var isGzip = false
     /// The cache key's bytes (once stored), then `HTTP/1.1 <status> <reason>\r\n` and every
     /// stored header line (CRLF-terminated, no blank line: per-delivery fields follow), then
     /// the inline body if there is one.

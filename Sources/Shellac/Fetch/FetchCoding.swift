@@ -1,0 +1,105 @@
+import NIOCore
+import ShellacCache
+import VCL
+
+/// What a fetch does to the body's content coding before it is stored (Varnish's gzip fetch
+/// filters, chosen as its `vbf_default_filter_list` chooses them). Shellac stores gzip when
+/// the backend sends gzip, so that one copy serves every client: delivery inflates it for a
+/// client that does not accept gzip.
+enum FetchCoding {
+    /// Stored as received.
+    case none
+    /// Stored as received (gzip), inflated on the side to check it and learn its bits.
+    case testGunzip(Gunzipper)
+    /// `beresp.do_gunzip`: stored inflated.
+    case gunzip(Gunzipper)
+    /// `beresp.do_gzip`: stored deflated.
+    case gzip(Gzipper)
+    /// `beresp.do_esi` on a body that is (or is to be) gzip: gathered, read as ESI when
+    /// complete, and stored as an `ESIGzip` page.
+    case esiGzip(inputIsGzip: Bool)
+
+    /// Whether the stored body is gzip.
+    var storesGzip: Bool {
+        switch self {
+        case .testGunzip, .gzip, .esiGzip: true
+        case .none, .gunzip: false
+        }
+    }
+
+    /// Whether the stored body has other bytes than the backend sent.
+    var changesBytes: Bool {
+        switch self {
+        case .gunzip, .gzip, .esiGzip: true
+        case .none, .testGunzip: false
+        }
+    }
+
+    /// The coding for a response with `headers` (after `vcl_backend_response`), and the
+    /// fields as they are to be stored: `Content-Encoding` as the stored body is, `Vary`
+    /// naming Accept-Encoding where the coding depends on it, and a weak `ETag` where the
+    /// bytes differ from the backend's. `doESI` comes back false when the body cannot be read
+    /// as ESI (a coding other than gzip).
+    static func choose(
+        status: Int, declaredLength: Int?, headers: inout HeaderList, doGzip: Bool, doGunzip: Bool,
+        doESI: inout Bool, parameters: Parameters
+    ) throws -> FetchCoding {
+        let encoding = headers["Content-Encoding"]
+        let hasBody = ResponseStatus.hasBody(status) && declaredLength != 0
+        guard hasBody, status != 206 else {
+            if hasBody == false { headers.remove("Content-Encoding") }
+            doESI = doESI && encoding == nil
+            return .none
+        }
+        let isGzip = encoding.map { $0.trimmingCharacters(in: .whitespaces).lowercased() == "gzip" } ?? false
+        let isPlain = encoding == nil
+        let support = parameters.httpGzipSupport
+        let gzip = doGzip && support && isPlain
+        let gunzip = doGunzip && support && isGzip
+        let buffer = parameters.gzipBuffer
+        if doESI {
+            if gzip || (isGzip && !gunzip) {
+                headers.set("Content-Encoding", "gzip")
+                weakenETag(&headers)
+                addVaryAcceptEncoding(&headers)
+                return .esiGzip(inputIsGzip: isGzip)
+            }
+            if gunzip {
+                headers.remove("Content-Encoding")
+                weakenETag(&headers)
+                return .gunzip(try Gunzipper(bufferSize: buffer))
+            }
+            doESI = isPlain
+            return .none
+        }
+        if gzip {
+            headers.set("Content-Encoding", "gzip")
+            weakenETag(&headers)
+            addVaryAcceptEncoding(&headers)
+            return .gzip(try Gzipper(level: parameters.gzipLevel, memoryLevel: parameters.gzipMemoryLevel, bufferSize: buffer))
+        }
+        if gunzip {
+            headers.remove("Content-Encoding")
+            weakenETag(&headers)
+            return .gunzip(try Gunzipper(bufferSize: buffer))
+        }
+        if isGzip && support {
+            addVaryAcceptEncoding(&headers)
+            return .testGunzip(try Gunzipper(tracksBits: true, bufferSize: buffer))
+        }
+        return .none
+    }
+
+    /// `ETag: "x"` becomes `W/"x"` (RFC 9110 §8.8.3: other bytes, same meaning).
+    static func weakenETag(_ headers: inout HeaderList) {
+        guard let tag = headers["ETag"], tag.hasPrefix("\"") else { return }
+        headers.set("ETag", "W/" + tag)
+    }
+
+    /// Adds Accept-Encoding to `Vary` unless it is named already.
+    static func addVaryAcceptEncoding(_ headers: inout HeaderList) {
+        guard let vary = headers["Vary"] else { return headers.set("Vary", "Accept-Encoding") }
+        let names = vary.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        if !names.contains("accept-encoding") && !names.contains("*") { headers.set("Vary", vary + ", Accept-Encoding") }
+    }
+}

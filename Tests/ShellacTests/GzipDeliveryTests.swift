@@ -1,0 +1,125 @@
+import NIOHTTP1
+import Testing
+
+@testable import Shellac
+
+/// gzip over real sockets: one stored gzip object for every client, inflated on delivery
+/// for those that do not accept gzip; `beresp.do_gzip` and `do_gunzip`; ESI pages
+/// assembled as one gzip stream. Bodies are checked with Debian's `gzip`.
+@Suite("gzip delivery")
+struct GzipDeliveryTests {
+    static let vcl = """
+        vcl 4.1;
+        backend origin { .host = "192.0.2.1"; .port = "80"; }
+        sub vcl_backend_response {
+            if (bereq.url ~ "^/plain" || bereq.url ~ "^/zpage") { set beresp.do_gzip = true; }
+            if (bereq.url ~ "^/unzip") { set beresp.do_gunzip = true; }
+            if (bereq.url ~ "page") { set beresp.do_esi = true; }
+        }
+        """
+
+    static let large = GzipStreamTests.text(75 * 1024, seed: 75)
+    static let small = GzipStreamTests.text(300, seed: 3)
+    static let page = "<html><esi:include src=\"/frag/gz\"/>|<esi:include src=\"/frag/plain\"/>|end</html>"
+    static let assembled = "<html>" + String(decoding: small, as: UTF8.self) + "|plain fragment|end</html>"
+
+    static func origin() async throws -> TestOrigin {
+        let largeGzip = try SystemGzip.compress(large)
+        let smallGzip = try SystemGzip.compress(small)
+        let pageGzip = try SystemGzip.compress(Array(page.utf8))
+        return try await TestOrigin.start { request in
+            let gzip: HTTPHeaders = ["Content-Encoding": "gzip", "ETag": "\"v1\""]
+            switch request.path {
+            case "/large", "/unzip": return TestOrigin.Response(headers: gzip, bytes: largeGzip)
+            case "/small", "/frag/gz": return TestOrigin.Response(headers: gzip, bytes: smallGzip)
+            case "/plain": return TestOrigin.Response(headers: ["ETag": "\"p\""], bytes: large)
+            case "/corrupt": return TestOrigin.Response(headers: gzip, bytes: Array(smallGzip.prefix(40)) + [1, 2, 3, 4, 5, 6, 7, 8])
+            case "/page": return TestOrigin.Response(headers: gzip, bytes: pageGzip)
+            case "/zpage": return TestOrigin.Response(body: page)
+            default: return TestOrigin.Response(body: "plain fragment")
+            }
+        }
+    }
+
+    static func get(_ proxy: ShellacFixture, _ path: String, gzip: Bool, extra: String = "", method: String = "GET") async throws -> RawHTTPClient.Response {
+        let encoding = gzip ? "Accept-Encoding: deflate, gzip;q=0.8\r\n" : "Accept-Encoding: br\r\n"
+        return try await RawHTTPClient.exchange(
+            port: proxy.port, "\(method) \(path) HTTP/1.1\r\nHost: example.com\r\n\(encoding)\(extra)Connection: close\r\n\r\n",
+            forHEAD: method == "HEAD")
+    }
+
+    @Test("one stored gzip object: gzip clients get it as stored, others inflated (length, weak ETag, Range, HEAD)")
+    func oneObjectForEveryClient() async throws {
+        let origin = try await Self.origin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            for path in ["/large", "/small"] {
+                let expected = path == "/large" ? Self.large : Self.small
+                let identity = try await Self.get(proxy, path, gzip: false)  // the miss: asks the backend for gzip
+                #expect(identity.status == 200 && identity.header("Content-Encoding") == nil)
+                #expect(identity.body == expected)
+                #expect(identity.header("ETag") == "W/\"v1\"")
+                let zipped = try await Self.get(proxy, path, gzip: true)
+                #expect(zipped.header("Content-Encoding") == "gzip" && zipped.header("ETag") == "\"v1\"")
+                #expect(try SystemGzip.decompress(zipped.body) == expected)
+                #expect(zipped.header("Vary")?.contains("Accept-Encoding") == true)
+                let again = try await Self.get(proxy, path, gzip: false)  // a hit, complete: its length is known
+                #expect(again.header("Content-Length") == String(expected.count) && again.body == expected)
+                let ranged = try await Self.get(proxy, path, gzip: false, extra: "Range: bytes=10-19\r\n")
+                #expect(ranged.status == 206 && ranged.body == Array(expected[10...19]))
+                #expect(ranged.header("Content-Range") == "bytes 10-19/\(expected.count)")
+                let head = try await Self.get(proxy, path, gzip: false, method: "HEAD")
+                #expect(head.header("Content-Length") == String(expected.count) && head.body.isEmpty)
+                #expect(origin.requestCount(path: path) == 1)
+                #expect(origin.requests(path: path).first?.header("Accept-Encoding") == "gzip")
+            }
+        }
+    }
+
+    @Test("beresp.do_gzip stores gzip (with Vary and a weak ETag); beresp.do_gunzip stores plain")
+    func doGzipAndGunzip() async throws {
+        let origin = try await Self.origin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            let zipped = try await Self.get(proxy, "/plain", gzip: true)
+            #expect(zipped.header("Content-Encoding") == "gzip" && zipped.header("ETag") == "W/\"p\"")
+            #expect(zipped.header("Vary") == "Accept-Encoding")
+            #expect(try SystemGzip.decompress(zipped.body) == Self.large)
+            #expect(zipped.body.count < Self.large.count / 2)
+            let identity = try await Self.get(proxy, "/plain", gzip: false)
+            #expect(identity.body == Self.large && identity.header("Content-Encoding") == nil)
+            let unzipped = try await Self.get(proxy, "/unzip", gzip: true)
+            #expect(unzipped.header("Content-Encoding") == nil && unzipped.body == Self.large)
+            #expect(origin.requestCount(path: "/plain") == 1 && origin.requestCount(path: "/unzip") == 1)
+        }
+    }
+
+    @Test("a corrupt gzip body from the backend is a failed fetch (503), not a response")
+    func corruptBody() async throws {
+        let origin = try await Self.origin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            let response = try await Self.get(proxy, "/corrupt", gzip: true)
+            #expect(response.status == 503)
+            let logged = proxy.server.log.read(from: 0, limit: 100).records.map(\.text)
+            #expect(logged.contains { $0.contains("invalid gzip data") })
+        }
+    }
+
+    @Test("ESI on gzip: one gzip stream of stored runs and spliced includes; inflated for other clients")
+    func esiOnGzip() async throws {
+        let origin = try await Self.origin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            for path in ["/page", "/zpage"] {
+                let zipped = try await Self.get(proxy, path, gzip: true)
+                #expect(zipped.status == 200 && zipped.header("Content-Encoding") == "gzip")
+                #expect(String(decoding: try SystemGzip.decompress(zipped.body), as: UTF8.self) == Self.assembled)
+                let identity = try await Self.get(proxy, path, gzip: false)
+                #expect(identity.header("Content-Encoding") == nil)
+                #expect(identity.bodyString == Self.assembled)
+                let old = try await RawHTTPClient.exchange(
+                    port: proxy.port, "GET \(path) HTTP/1.0\r\nHost: example.com\r\nAccept-Encoding: gzip\r\n\r\n")
+                #expect(old.header("Transfer-Encoding") == nil)
+                #expect(String(decoding: try SystemGzip.decompress(old.body), as: UTF8.self) == Self.assembled)
+            }
+            #expect(origin.requestCount(path: "/frag/gz") == 1 && origin.requestCount(path: "/frag/plain") == 1)
+        }
+    }
+}
