@@ -9,7 +9,11 @@ struct ESIDocumentTests {
     static func render(_ body: String, checkXML: Bool = true) -> String? {
         let bytes = Array(body.utf8)
         guard let document = ESIDocument.parse(bytes, checkXML: checkXML) else { return nil }
-        return document.segments.map { segment in
+        return text(document, bytes)
+    }
+
+    static func text(_ document: ESIDocument, _ bytes: [UInt8]) -> String {
+        document.segments.map { segment in
             switch segment {
             case .verbatim(let range): String(decoding: bytes[range], as: UTF8.self)
             case .include(let src, let onError): "{\(src)\(onError ? "?" : "")}"
@@ -34,5 +38,18 @@ struct ESIDocumentTests {
         #expect(Self.render("text <esi:include src=\"/f\"/>") == nil)
         #expect(Self.render("text <esi:include src=\"/f\"/>", checkXML: false) == "text {/f}")
         #expect(Self.render("  \n<esi:include src=\"/f\"/>") == "  \n{/f}")
+    }
+
+    @Test("CDATA is character data: an end tag in it ends nothing; a byte order mark may go")
+    func cdataAndBOM() {
+        #expect(Self.render("<p><esi:remove>a<![CDATA[</esi:remove>]]>b</esi:remove>c</p>") == "<p>c</p>")
+        #expect(Self.render("<p><![CDATA[<esi:include src=\"/no\"/>]]><esi:include src=\"/f\"/></p>")
+            == "<p><![CDATA[<esi:include src=\"/no\"/>]]>{/f}</p>")
+        let bom = "\u{FEFF}<p><esi:include src=\"/f\"/></p>"
+        let bytes = Array(bom.utf8)
+        let kept = ESIDocument.parse(bytes).map { Self.text($0, bytes) }
+        let removed = ESIDocument.parse(bytes, removeBOM: true).map { Self.text($0, bytes) }
+        #expect(kept == bom.replacingOccurrences(of: "<esi:include src=\"/f\"/>", with: "{/f}"))
+        #expect(removed == "<p>{/f}</p>")
     }
 }

@@ -77,4 +77,30 @@ struct ESITests {
             #expect(old.bodyString.hasPrefix("<html>A|short"))
         }
     }
+
+    @Test("feature=+esi_include_onerror: a failed include stops the page, or is left out with onerror=continue")
+    func includeOnError() async throws {
+        let origin = try await TestOrigin.start { request in
+            switch request.path {
+            case "/abort": return TestOrigin.Response(body: "<p>before <esi:include src=\"/fail\"/> after</p>")
+            case "/continue": return TestOrigin.Response(body: "<p>before <esi:include src=\"/fail\" onerror=\"continue\"/> after</p>")
+            default: return .raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", thenClose: true)
+            }
+        }
+        try await withProxy(origin: origin, parameters: ["feature=+esi_include_onerror"],
+                            vclFile: try VCLRequestStatesTests.file(Self.vcl.replacingOccurrences(of: "^/page", with: "^/(page|abort|continue)"))) { proxy in
+            let continued = try await RawHTTPClient.exchange(port: proxy.port, "GET /continue HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(continued.bodyString == "<p>before  after</p>")
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET /abort HTTP/1.1\r\nHost: a\r\n\r\n")
+            // The body stops after "before ": the connection closes with no last chunk.
+            await #expect {
+                _ = try await client.readResponse(timeout: .seconds(5))
+            } throws: { error in
+                guard case RawHTTPClient.ClientError.closedBeforeResponse(let received) = error else { return false }
+                return received.contains("<p>before ") && !received.contains("after")
+            }
+            await client.close()
+        }
+    }
 }

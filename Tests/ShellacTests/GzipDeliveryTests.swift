@@ -15,6 +15,11 @@ struct GzipDeliveryTests {
             if (bereq.url ~ "^/plain" || bereq.url ~ "^/zpage") { set beresp.do_gzip = true; }
             if (bereq.url ~ "^/unzip") { set beresp.do_gunzip = true; }
             if (bereq.url ~ "page") { set beresp.do_esi = true; }
+            if (bereq.url ~ "^/reval") { set beresp.do_gzip = true; set beresp.ttl = 0.5s; set beresp.grace = 0s; set beresp.keep = 60s; }
+        }
+        sub vcl_deliver {
+            set resp.http.can-gzip = req.can_gzip;
+            set resp.http.can-esi = obj.can_esi;
         }
         """
 
@@ -36,6 +41,12 @@ struct GzipDeliveryTests {
             case "/corrupt": return TestOrigin.Response(headers: gzip, bytes: Array(smallGzip.prefix(40)) + [1, 2, 3, 4, 5, 6, 7, 8])
             case "/page": return TestOrigin.Response(headers: gzip, bytes: pageGzip)
             case "/zpage": return TestOrigin.Response(body: page)
+            case "/reval":
+                if request.header("If-Modified-Since") != nil {
+                    return TestOrigin.Response(status: .notModified, headers: ["ETag": "\"e2\""])
+                }
+                return TestOrigin.Response(
+                    headers: ["ETag": "\"e1\"", "Last-Modified": "Wed, 11 Sep 2013 13:36:55 GMT"], bytes: large)
             default: return TestOrigin.Response(body: "plain fragment")
             }
         }
@@ -71,7 +82,27 @@ struct GzipDeliveryTests {
                 #expect(head.header("Content-Length") == String(expected.count) && head.body.isEmpty)
                 #expect(origin.requestCount(path: path) == 1)
                 #expect(origin.requests(path: path).first?.header("Accept-Encoding") == "gzip")
+                #expect(zipped.header("can-gzip") == "true" && identity.header("can-gzip") == "false")
             }
+            // Each stored object checked once; each inflated delivery with a body counted.
+            let statistics = proxy.server.statistics
+            #expect(statistics.value(.testGunzips) == 2 && statistics.value(.gunzips) == 6 && statistics.value(.gzips) == 0)
+        }
+    }
+
+    @Test("a 304 refreshes a gzipped object: its coding stands, the new ETag is weak")
+    func revalidatesChangedCoding() async throws {
+        let origin = try await Self.origin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            let first = try await Self.get(proxy, "/reval", gzip: true)
+            #expect(first.header("ETag") == "W/\"e1\"" && first.header("Content-Encoding") == "gzip")
+            try await Task.sleep(for: .milliseconds(700))
+            let refreshed = try await Self.get(proxy, "/reval", gzip: true)
+            #expect(origin.requestCount(path: "/reval") == 2)
+            #expect(refreshed.header("ETag") == "W/\"e2\"" && refreshed.header("Content-Encoding") == "gzip")
+            #expect(try SystemGzip.decompress(refreshed.body) == Self.large)
+            let identity = try await Self.get(proxy, "/reval", gzip: false)
+            #expect(identity.body == Self.large && identity.header("Content-Encoding") == nil)
         }
     }
 
@@ -110,6 +141,7 @@ struct GzipDeliveryTests {
             for path in ["/page", "/zpage"] {
                 let zipped = try await Self.get(proxy, path, gzip: true)
                 #expect(zipped.status == 200 && zipped.header("Content-Encoding") == "gzip")
+                #expect(zipped.header("can-esi") == "true")
                 #expect(String(decoding: try SystemGzip.decompress(zipped.body), as: UTF8.self) == Self.assembled)
                 let identity = try await Self.get(proxy, path, gzip: false)
                 #expect(identity.header("Content-Encoding") == nil)

@@ -86,10 +86,11 @@ import Testing
                 elseif (req.url == "/b") { set req.http.R = "b"; }
                 elsif (req.url == "/c") { set req.http.R = "c"; }
                 else if (req.url == "/d") { set req.http.R = "d"; }
+                elif (req.url == "/f") { set req.http.R = "f"; }
                 else { set req.http.R = "other"; }
             }
             """)
-        for (url, expected) in [("/a", "a"), ("/b", "b"), ("/c", "c"), ("/d", "d"), ("/e", "other")] {
+        for (url, expected) in [("/a", "a"), ("/b", "b"), ("/c", "c"), ("/d", "d"), ("/f", "f"), ("/e", "other")] {
             let context = Support.request(p, "GET", url)
             _ = p.run(.recv, context)
             #expect(context.req.headers["R"] == expected)

@@ -18,6 +18,9 @@ extension AdminCommands {
                 try loader.compile(source: source, name: "<vcl.inline>")
             }
         case "param.reset": return resetParameter(arguments[0])
+        case "debug.fragfetch":
+            guard (Int(arguments[0]) ?? 0) > 0 else { return AdminResponse(.parameter, "debug.fragfetch: expected a size") }
+            return AdminResponse(.ok, "")
         case "vcl.label":
             do {
                 try registry.label(arguments[0], to: arguments[1])

@@ -37,6 +37,13 @@ public struct Parameters: Sendable, Equatable {
     public var maxESIDepth = 5
     /// `feature=+esi_disable_xml_check`: read bodies as ESI even when they do not start with `<`.
     public var esiSkipsXMLCheck = false
+    /// `feature=+esi_include_onerror`: a failed include aborts the page unless it says
+    /// `onerror="continue"` (then it is left out).
+    public var esiIncludeOnError = false
+    /// `feature=+esi_ignore_https`: `https://` includes are fetched as `http://` ones (else dropped).
+    public var esiIgnoreHTTPS = false
+    /// `feature=+esi_remove_bom`: a UTF-8 byte order mark at the start of an ESI page goes.
+    public var esiRemoveBOM = false
     /// `ban_lurker_age`: a ban this old is tested against every stored object in the
     /// background; `ban_lurker_sleep` 0 turns that off.
     public var banLurkerAge: Double = 60
@@ -115,6 +122,9 @@ public struct Parameters: Sendable, Equatable {
             if name == "feature" {
                 let flags = Set(kept.split(separator: ","))
                 esiSkipsXMLCheck = flags.contains("+esi_disable_xml_check")
+                esiIncludeOnError = flags.contains("+esi_include_onerror")
+                esiIgnoreHTTPS = flags.contains("+esi_ignore_https")
+                esiRemoveBOM = flags.contains("+esi_remove_bom")
             }
             return
         }

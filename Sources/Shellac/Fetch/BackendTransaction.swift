@@ -136,7 +136,7 @@ final class BackendTransaction {
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
         let sink = ObjectFetcher(
             object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, stale: stale,
-            requestRange: headers["Range"], vcl: vcl
+            requestRange: headers["Range"], vcl: vcl, counters: counters
         ) { [self] unfinished in
             attemptEnded(unfinished)
         }

@@ -27,6 +27,11 @@ enum FetchCoding {
         }
     }
 
+    var isESIGzip: Bool {
+        if case .esiGzip = self { return true }
+        return false
+    }
+
     /// Whether the stored body has other bytes than the backend sent.
     var changesBytes: Bool {
         switch self {

@@ -53,10 +53,13 @@ final class ObjectFetcher: FetchSink {
     /// `beresp.do_stream = false` (or ESI): clients get the object once it is complete.
     private var holdsReaders = false
     private let unfinished: (Unfinished) -> Void
+    /// The counters of the loop the fetch runs on.
+    private let counters: CounterBlock
     /// The expired object this fetch revalidates: a 304 makes the new object from it.
     private let stale: CachedObject?
     /// After a 304: the stale object's body, which becomes the new object's.
     private var revalidatedBody: [ByteBuffer] = []
+    private var revalidatedBodyUsed = false
     /// The `Range` the backend request asked for (a pass forwards the client's).
     private let requestRange: String?
     /// What happens to the body's content coding on its way into the store.
@@ -67,9 +70,10 @@ final class ObjectFetcher: FetchSink {
 
     init(
         object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList,
-        stale: CachedObject? = nil, requestRange: String? = nil, vcl: VCLBackendPolicy?,
+        stale: CachedObject? = nil, requestRange: String? = nil, vcl: VCLBackendPolicy?, counters: CounterBlock,
         unfinished: @escaping (Unfinished) -> Void
     ) {
+        self.counters = counters
         self.vcl = vcl
         self.stale = stale
         self.requestRange = requestRange
@@ -130,20 +134,27 @@ final class ObjectFetcher: FetchSink {
             hitForMissTTL = max(decision.lifetime.ttl, 0)
             hitForPass = decision.hitForPass
             doESI = decision.doESI
-            do {
+            if was304 {
+                // The stored body is already as it is kept: checked again, not coded again;
+                // its ESI reading is the stale object's.
+                coding = revalidationCoding()
+                doESI = doESI && reusedESI != nil
+            } else { do {
                 coding = try FetchCoding.choose(
                     status: status, declaredLength: declaredLength, headers: &headers, doGzip: decision.doGzip,
                     doGunzip: decision.doGunzip, doESI: &doESI, parameters: parameters)
             } catch {
                 return abandon()
-            }
+            } }
             holdsReaders = doESI || !decision.doStream
+            countCoding()
         } else {
             uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil
             var noESI = false
-            coding = (try? FetchCoding.choose(
+            coding = was304 ? revalidationCoding() : (try? FetchCoding.choose(
                 status: status, declaredLength: declaredLength, headers: &headers, doGzip: false, doGunzip: false,
                 doESI: &noESI, parameters: parameters)) ?? .none
+            countCoding()
         }
         if parameters.httpRangeSupport, !ByteRange.backendResponseIsConsistent(
             requestRange: requestRange, contentRange: rawHeaders["Content-Range"], contentLength: declaredLength,
@@ -156,6 +167,11 @@ final class ObjectFetcher: FetchSink {
             status: status, reason: reason, headers: headers, declaredLength: declaredLength,
             variant: Self.variant(of: varyOn, request: requestHeaders, gzipSupport: parameters.httpGzipSupport))
         metadata.isGzip = coding.storesGzip
+        metadata.changedCoding = coding.changesBytes
+        if was304, let stale = stale?.metadata {
+            metadata.isGzip = stale.isGzip
+            metadata.changedCoding = stale.changedCoding
+        }
 
         switch mode {
         case .pass:
@@ -247,6 +263,7 @@ final class ObjectFetcher: FetchSink {
         if !revalidatedBody.isEmpty {
             let body = revalidatedBody
             revalidatedBody = []
+            revalidatedBodyUsed = true
             for buffer in body { receive(buffer, from: nil) }
             if abandoned { return }
         }
@@ -273,9 +290,12 @@ final class ObjectFetcher: FetchSink {
         }
         // `beresp.do_esi`: the body is read as ESI once, now (gzipped bodies are left as they are).
         var esi = gzipESI
-        if doESI, case .esiGzip = coding {} else if doESI {
+        if revalidatedBodyUsed {
+            esi = doESI ? reusedESI : nil
+        } else if doESI && !coding.isESIGzip {
             esi = ESIDocument.parse(
-                object.bodyBytes(inline: object.metadata?.inlineBody ?? []), checkXML: !context.parameters.esiSkipsXMLCheck)
+                object.bodyBytes(inline: object.metadata?.inlineBody ?? []), checkXML: !context.parameters.esiSkipsXMLCheck,
+                removeBOM: context.parameters.esiRemoveBOM)
         }
         object.finish(esi: esi, gzip: bits)
     }
@@ -294,7 +314,7 @@ final class ObjectFetcher: FetchSink {
         } else {
             for buffer in gathered { plain.append(contentsOf: buffer.readableBytesView) }
         }
-        let document = ESIDocument.parse(plain, checkXML: !parameters.esiSkipsXMLCheck)
+        let document = ESIDocument.parse(plain, checkXML: !parameters.esiSkipsXMLCheck, removeBOM: parameters.esiRemoveBOM)
         if document == nil, let receivedBits {
             for buffer in gathered { appendBody(buffer, from: nil) }  // as the backend sent it
             gathered = []
@@ -306,6 +326,28 @@ final class ObjectFetcher: FetchSink {
             level: parameters.gzipLevel, bufferSize: parameters.gzipBuffer, allocator: allocator)
         for buffer in made.body { appendBody(buffer, from: nil) }
         return (document == nil ? nil : made.document, made.bits)
+    }
+
+    /// A 304's coding: the stale body is checked (gzip) or taken as it is.
+    private func revalidationCoding() -> FetchCoding {
+        guard stale?.metadata?.isGzip == true, let check = try? Gunzipper(tracksBits: true) else { return .none }
+        return .testGunzip(check)
+    }
+
+    /// The stale object's ESI reading, which a 304 keeps (its body is unchanged).
+    private var reusedESI: ESIDocument? { stale?.esiDocument }
+
+    /// Counts the zlib streams the coding starts (varnishstat's `n_gzip`, `n_gunzip`, `n_test_gunzip`).
+    private func countCoding() {
+        switch coding {
+        case .none: break
+        case .testGunzip: counters.increment(.testGunzips)
+        case .gunzip: counters.increment(.gunzips)
+        case .gzip: counters.increment(.gzips)
+        case .esiGzip(let inputIsGzip):
+            counters.increment(.gzips)
+            if inputIsGzip { counters.increment(.gunzips) }
+        }
     }
 
     /// VCL said `abandon` (or failed): readers get the fetch-failed answer.
@@ -355,6 +397,10 @@ final class ObjectFetcher: FetchSink {
             from: 0, headersSeen: false, isOwner: false, listener: nil) else { return nil }
         var merged = notModified
         merged.remove("Content-Length")
+        // The stored body's coding stands (Varnish's vbf_304_logic); an ETag for a body whose
+        // coding the fetch changed is weak.
+        merged.remove("Content-Encoding")
+        if metadata.changedCoding { FetchCoding.weakenETag(&merged) }
         for field in metadata.headers where !notModified.contains(field.name) {
             merged.add(field.name, field.value)
         }

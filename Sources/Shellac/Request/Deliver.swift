@@ -65,6 +65,11 @@ extension RequestStateMachine {
                 return .waiting
             case .failed:
                 delivery = nil
+                if esiLevel > 0 && parameters.esiIncludeOnError {
+                    // A failed include: left out with onerror="continue", else the page stops.
+                    if !esiContinueOnError { esiAborted = true }
+                    return .done
+                }
                 if current.headersSent {
                     keepAlive = false
                     return .done

@@ -42,6 +42,7 @@ extension RequestStateMachine {
     func esiStep() -> RequestStep {
         guard var progress = esi else { return .done }
         while progress.next < progress.document.segments.count {
+            if esiAborted { return abortPage() }
             let segment = progress.document.segments[progress.next]
             progress.next += 1
             switch segment {
@@ -64,15 +65,21 @@ extension RequestStateMachine {
                     }
                     for part in plain { writeESIPart(part) }
                 }
-            case .include(let src, _):
+            case .include(var src, let continueOnError):
+                if src.hasPrefix("https://") {
+                    // Varnish drops these unless told to fetch them as http://.
+                    guard parameters.esiIgnoreHTTPS else { continue }
+                    src = "http://" + src.dropFirst(8)
+                }
                 esi = progress
                 // What the page has so far goes out before the include, which may take a while.
                 channel.flush()
-                startInclude(src)
+                startInclude(src, continueOnError: continueOnError)
                 // A child answered at once (a hit) has finished already: go on here.
                 if esiChild != nil { return .waiting }
             }
         }
+        if esiAborted { return abortPage() }
         esi = nil
         delivery = nil
         if esiLevel == 0, let stream = esiGzip {
@@ -83,14 +90,25 @@ extension RequestStateMachine {
         return .done
     }
 
+    /// An include failed and took the page down (`esi_include_onerror`): nothing more is
+    /// sent, and the client's connection closes with the body unfinished.
+    private func abortPage() -> RequestStep {
+        esi = nil
+        delivery = nil
+        esiGzip = nil
+        if esiLevel == 0 { keepAlive = false }
+        return .done
+    }
+
     /// A child include is done: the page goes on (unless it is still starting it).
     func esiChildFinished() {
+        if esiChild?.esiAborted == true { esiAborted = true }
         esiChild = nil
         guard !startingInclude else { return }
         run(.esi)
     }
 
-    private func startInclude(_ src: String) {
+    private func startInclude(_ src: String, continueOnError: Bool) {
         var headers = request.headers
         var uri = src
         if src.hasPrefix("http://") || src.hasPrefix("https://") {
@@ -118,6 +136,7 @@ extension RequestStateMachine {
         child.esiLevel = esiLevel + 1
         child.esiChunked = esiChunked
         child.esiGzip = esiGzip
+        child.esiContinueOnError = continueOnError
         esiChild = child
         counters.increment(.esiRequests)
         startingInclude = true

@@ -17,6 +17,7 @@ extension RequestStateMachine {
             return false
         }
         delivery.gunzip = gunzipper
+        counters.increment(.gunzips)
         return true
     }
 

@@ -66,6 +66,10 @@ final class RequestStateMachine {
     var esiLevel = 0
     /// The page's body is chunked: every piece written into it is framed so.
     var esiChunked = false
+    /// An include said `onerror="continue"`; an include failed (with `esi_include_onerror`)
+    /// and takes its page down with it.
+    var esiContinueOnError = false
+    var esiAborted = false
     /// The page goes out as one gzip stream (shared by the page and its includes).
     var esiGzip: ESIGzipStream?
     /// Set while an include starts, which may finish it at once.

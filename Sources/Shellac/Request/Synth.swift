@@ -12,7 +12,11 @@ extension RequestStateMachine {
         }
         if esiLevel > 0 {
             // An include's synthetic answer: its body goes into the page, its head nowhere.
-            writeESIPart(ByteBuffer(string: body))
+            if let stream = esiGzip {
+                writeStoredBlocks(ByteBuffer(string: body), into: stream)
+            } else {
+                writeESIPart(ByteBuffer(string: body))
+            }
             return .done
         }
         out.writeStaticString("Content-Length: ")

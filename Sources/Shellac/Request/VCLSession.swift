@@ -25,6 +25,7 @@ final class VCLSession {
         self.store = store
         self.program = loaded.program
         self.context = loaded.program.makeContext()
+        context.fieldRules = self
         context.purger = self
     }
 
@@ -103,6 +104,7 @@ final class VCLSession {
         context.obj.grace = lifetime.grace
         context.obj.keep = lifetime.keep
         context.obj.uncacheable = false
+        context.obj.canESI = metadata.mayBeESI && object.esiDocument != nil
     }
 
     /// Runs `vcl_deliver` on a stored object's response and writes the head it leaves: the
@@ -202,4 +204,8 @@ extension VCLSession: VCLPurger {
     func purge(surrogateKeys keys: [String], soft: Bool) -> Int {
         store?.purge(surrogateKeys: keys, soft: soft, now: HTTPDate.currentTime()) ?? 0
     }
+}
+
+extension VCLSession: VCLFieldRules {
+    func acceptsGzip(_ headers: HeaderList) -> Bool { AcceptEncoding.normalized(headers) != nil }
 }

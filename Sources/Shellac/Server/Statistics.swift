@@ -30,6 +30,8 @@ public final class Statistics: Sendable {
         case responseHeaderBytes, responseBodyBytes
         /// Keys invalidated by an unsafe request's response (RFC 9111 §4.4; not in Varnish).
         case invalidations
+        /// zlib streams started: deflates, inflates (fetch or delivery), fetch-side checks.
+        case gzips, gunzips, testGunzips
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -65,6 +67,9 @@ public final class Statistics: Sendable {
             case .responseHeaderBytes: "MAIN.s_resp_hdrbytes"
             case .responseBodyBytes: "MAIN.s_resp_bodybytes"
             case .invalidations: "MAIN.n_invalidated"
+            case .gzips: "MAIN.n_gzip"
+            case .gunzips: "MAIN.n_gunzip"
+            case .testGunzips: "MAIN.n_test_gunzip"
             }
         }
     }

@@ -23,11 +23,16 @@ public struct ESIDocument: Sendable, Equatable {
 
     /// Parses `body`. With `checkXML` (Varnish's default), a body whose first non-blank byte
     /// is not `<` is not ESI: nil. Nil also when nothing in it is ESI (send it as it is).
-    public static func parse(_ body: [UInt8], checkXML: Bool = true) -> ESIDocument? {
+    /// With `removeBOM`, a UTF-8 byte order mark at the start is not sent.
+    public static func parse(_ body: [UInt8], checkXML: Bool = true, removeBOM: Bool = false) -> ESIDocument? {
         if checkXML {
             guard let first = body.first(where: { !isBlank($0) }), first == UInt8(ascii: "<") else { return nil }
         }
         var parser = Parser(body: body)
+        if removeBOM && body.starts(with: [0xEF, 0xBB, 0xBF]) {
+            parser.index = 3
+            parser.runStart = 3
+        }
         parser.run()
         return parser.sawESI ? ESIDocument(segments: parser.segments) : nil
     }
@@ -71,6 +76,9 @@ public struct ESIDocument: Sendable, Equatable {
                     index += 13
                     runStart = index
                     sawESI = true
+                } else if matches("<![CDATA[") {
+                    // Character data: nothing in it is ESI (kept, unless inside a remove).
+                    index = Self.find("]]>", in: body, from: index + 9).map { $0 + 3 } ?? body.count
                 } else if matches("<esi:") {
                     element()
                 } else {
@@ -81,6 +89,20 @@ public struct ESIDocument: Sendable, Equatable {
         }
 
         var openComments = 0
+
+        /// Where `text` next starts in `body` at or after `start`.
+        static func find(_ text: StaticString, in body: [UInt8], from start: Int) -> Int? {
+            let count = text.utf8CodeUnitCount
+            guard start + count <= body.count else { return nil }
+            return text.withUTF8Buffer { pattern in
+                var index = start
+                while index + count <= body.count {
+                    if body[index] == pattern[0] && body[index..<(index + count)].elementsEqual(pattern) { return index }
+                    index += 1
+                }
+                return nil
+            }
+        }
 
         mutating func matches(_ text: StaticString) -> Bool {
             let count = text.utf8CodeUnitCount

@@ -15,6 +15,9 @@ public struct ObjectMetadata: Sendable {
     /// The stored body is gzip (checked, or made, by the fetch): a client that does not
     /// accept gzip gets it inflated.
     public var isGzip = false
+    /// The fetch changed the body's coding (gzipped or gunzipped it): a 304 that refreshes the
+    /// object keeps its Content-Encoding and has its ETag weakened.
+    public var changedCoding = false
     /// The cache key's bytes (once stored), then `HTTP/1.1 <status> <reason>\r\n` and every
     /// stored header line (CRLF-terminated, no blank line: per-delivery fields follow), then
     /// the inline body if there is one.

@@ -111,7 +111,7 @@ extension Parser {
         branches.append((condition, try parseBlock()))
         var elseBody: [Statement]?
         while true {
-            if current.isIdentifier("elseif") || current.isIdentifier("elsif")
+            if current.isIdentifier("elseif") || current.isIdentifier("elsif") || current.isIdentifier("elif")
                 || (current.isIdentifier("else") && peek().isIdentifier("if")) {
                 if current.isIdentifier("else") { advance() }
                 advance()

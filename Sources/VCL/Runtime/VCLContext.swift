@@ -40,6 +40,8 @@ public final class VCLContext {
         var cacheRequestBodyLimit: Int64?
         var failure: String?
         var backendHealth: ((String) -> Bool)?
+        /// The server's reading of request fields (`req.can_gzip`); weak, as `purger`.
+        weak var fieldRules: VCLFieldRules?
         /// The store, for the purge functions (weak: the server's session owns this context).
         weak var purger: VCLPurger?
         var randomState: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -209,6 +211,15 @@ public final class VCLContext {
     }
 
     /// Answers `std.healthy()` and director choices; nil means every backend is healthy.
+    /// The server's rules for `req.can_gzip` (Accept-Encoding parsing lives with the cache).
+    public var fieldRules: VCLFieldRules? {
+        get { state.pointee.fieldRules }
+        set { state.pointee.fieldRules = newValue }
+    }
+
+    /// `req.can_gzip`: whether the request's fields accept gzip.
+    var requestAcceptsGzip: Bool { state.pointee.fieldRules?.acceptsGzip(reqStorage.pointee.headers) ?? false }
+
     public var backendHealth: ((String) -> Bool)? {
         _read { yield state.pointee.backendHealth }
         _modify { yield &state.pointee.backendHealth }

@@ -21,7 +21,6 @@ public struct VCLClientRequest: Sendable {
     public var storage: String?
     public var esi = true
     public var esiLevel = 0
-    public var canGzip = false
     /// The transaction id; `req.xid` is its decimal text, made only when VCL reads it.
     public var xidNumber: UInt64 = 0
     public var xid: String { String(xidNumber) }
@@ -87,6 +86,8 @@ public struct VCLObject: Sendable {
     public var grace: Double = 0
     public var keep: Double = 0
     public var uncacheable = false
+    /// The object's body was read as ESI (`obj.can_esi`).
+    public var canESI = false
 
     public init() {}
 }

@@ -7,3 +7,8 @@ public protocol VCLPurger: AnyObject {
     /// Every object tagged with one of `keys`.
     func purge(surrogateKeys keys: [String], soft: Bool) -> Int
 }
+
+/// How the server reads request fields where VCL asks (`req.can_gzip`).
+public protocol VCLFieldRules: AnyObject {
+    func acceptsGzip(_ headers: HeaderList) -> Bool
+}
