@@ -84,9 +84,9 @@ struct GzipDeliveryTests {
                 #expect(origin.requests(path: path).first?.header("Accept-Encoding") == "gzip")
                 #expect(zipped.header("can-gzip") == "true" && identity.header("can-gzip") == "false")
             }
-            // Each stored object checked once; each inflated delivery with a body counted.
+            // Each stored object checked once; each inflated delivery counted (HEAD too, as Varnish).
             let statistics = proxy.server.statistics
-            #expect(statistics.value(.testGunzips) == 2 && statistics.value(.gunzips) == 6 && statistics.value(.gzips) == 0)
+            #expect(statistics.value(.testGunzips) == 2 && statistics.value(.gunzips) == 8 && statistics.value(.gzips) == 0)
         }
     }
 
@@ -152,6 +152,39 @@ struct GzipDeliveryTests {
                 #expect(String(decoding: try SystemGzip.decompress(old.body), as: UTF8.self) == Self.assembled)
             }
             #expect(origin.requestCount(path: "/frag/gz") == 1 && origin.requestCount(path: "/frag/plain") == 1)
+        }
+    }
+
+    @Test("beresp.filters and resp.filters read as Varnish lists them; resp.do_esi = false sends the page as stored")
+    func filterLists() async throws {
+        let vcl = """
+            vcl 4.1;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_backend_response {
+                set beresp.http.before = beresp.filters;
+                if (bereq.url ~ "page") { set beresp.do_esi = true; }
+                if (bereq.url ~ "^/plain") { set beresp.filters = "gzip"; }
+                set beresp.http.after = beresp.filters;
+            }
+            sub vcl_deliver {
+                set resp.http.filters = resp.filters;
+                if (req.http.no-esi) { set resp.do_esi = false; }
+                set resp.http.then = resp.filters;
+            }
+            """
+        let origin = try await Self.origin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(vcl)) { proxy in
+            let large = try await Self.get(proxy, "/large", gzip: false, extra: "Range: bytes=0-1\r\n")
+            #expect(large.header("before") == "testgunzip" && large.header("filters") == "gunzip range")
+            let page = try await Self.get(proxy, "/page", gzip: true)
+            #expect(page.header("before") == "testgunzip" && page.header("after") == "gunzip esi_gzip")
+            #expect(page.header("filters") == "esi")
+            let raw = try await Self.get(proxy, "/page", gzip: true, extra: "no-esi: 1\r\n")
+            #expect(raw.header("then") == "" && raw.header("Content-Length") != nil)
+            #expect(String(decoding: try SystemGzip.decompress(raw.body), as: UTF8.self) == "<html>||end</html>")
+            let plain = try await Self.get(proxy, "/plain", gzip: true)
+            #expect(plain.header("before") == "" && plain.header("after") == "gzip")
+            #expect(try SystemGzip.decompress(plain.body) == Self.large)
         }
     }
 }

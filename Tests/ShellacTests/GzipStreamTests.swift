@@ -77,7 +77,7 @@ struct GzipStreamTests {
         let gzipper = try Gzipper(level: 6, bufferSize: 4096)
         var chunks: [ByteBuffer] = []
         for piece in Self.pieces(plain, size: 3000) { gzipper.push(piece) { chunks.append($0) } }
-        let bits = gzipper.finish { chunks.append($0) }
+        let bits = try gzipper.finish { chunks.append($0) }
         let gzip = chunks.flatMap { Array($0.readableBytesView) }
         #expect(try SystemGzip.decompress(gzip) == plain)
         let learned = try Self.inflate(chunks, tracksBits: true).bits

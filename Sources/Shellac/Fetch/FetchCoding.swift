@@ -95,6 +95,23 @@ enum FetchCoding {
         return .none
     }
 
+    /// The `do_gzip`, `do_gunzip` and `do_esi` that make the chain `filters` names (the
+    /// chains Varnish's default lists hold); nil for any other chain.
+    static func flags(forFilters filters: String, headers: HeaderList) -> (gzip: Bool, gunzip: Bool, esi: Bool)? {
+        let isGzip = headers["Content-Encoding"].map { $0.lowercased() == "gzip" } ?? false
+        switch filters.split(separator: " ").joined(separator: " ") {
+        case "": return (false, false, false)
+        case "testgunzip": return isGzip ? (false, false, false) : nil
+        case "gunzip": return (false, true, false)
+        case "gzip": return (true, false, false)
+        case "esi": return isGzip ? nil : (false, false, true)
+        case "gunzip esi": return (false, true, true)
+        case "esi_gzip": return isGzip ? nil : (true, false, true)
+        case "gunzip esi_gzip": return isGzip ? (false, false, true) : nil
+        default: return nil
+        }
+    }
+
     /// `ETag: "x"` becomes `W/"x"` (RFC 9110 §8.8.3: other bytes, same meaning).
     static func weakenETag(_ headers: inout HeaderList) {
         guard let tag = headers["ETag"], tag.hasPrefix("\"") else { return }

@@ -140,10 +140,19 @@ final class ObjectFetcher: FetchSink {
                 coding = revalidationCoding()
                 doESI = doESI && reusedESI != nil
             } else { do {
-                coding = try FetchCoding.choose(
-                    status: status, declaredLength: declaredLength, headers: &headers, doGzip: decision.doGzip,
-                    doGunzip: decision.doGunzip, doESI: &doESI, parameters: parameters)
+                var doGzip = decision.doGzip
+                var doGunzip = decision.doGunzip
+                if let filters = decision.filters {
+                    guard let named = FetchCoding.flags(forFilters: filters, headers: headers) else {
+                        throw GzipError("beresp.filters: no such filter chain here: \"\(filters)\"")
+                    }
+                    (doGzip, doGunzip, doESI) = named
+                }
+                coding = filtersNameNone(decision.filters) ? .none : try FetchCoding.choose(
+                    status: status, declaredLength: declaredLength, headers: &headers, doGzip: doGzip,
+                    doGunzip: doGunzip, doESI: &doESI, parameters: parameters)
             } catch {
+                context.log.append(xid: xid, side: .backend, tag: .fetchError, texts: ["\(error)"])
                 return abandon()
             } }
             holdsReaders = doESI || !decision.doStream
@@ -274,7 +283,7 @@ final class ObjectFetcher: FetchSink {
             case .none: break
             case .testGunzip(let gunzipper): bits = try gunzipper.finish()
             case .gunzip(let gunzipper): _ = try gunzipper.finish()
-            case .gzip(let gzipper): bits = gzipper.finish { appendBody($0, from: nil) }
+            case .gzip(let gzipper): bits = try gzipper.finish { appendBody($0, from: nil) }
             case .esiGzip(let inputIsGzip): (gzipESI, bits) = try storeESIGzip(inputIsGzip: inputIsGzip)
             }
         } catch {
@@ -326,6 +335,11 @@ final class ObjectFetcher: FetchSink {
             level: parameters.gzipLevel, bufferSize: parameters.gzipBuffer, allocator: allocator)
         for buffer in made.body { appendBody(buffer, from: nil) }
         return (document == nil ? nil : made.document, made.bits)
+    }
+
+    /// `beresp.filters = ""`: the body is stored as it comes, unchecked.
+    private func filtersNameNone(_ filters: String?) -> Bool {
+        filters.map { $0.split(separator: " ").isEmpty } ?? false
     }
 
     /// A 304's coding: the stale body is checked (gzip) or taken as it is.

@@ -41,6 +41,8 @@ final class VCLBackendPolicy {
         /// `beresp.do_gzip` and `beresp.do_gunzip`.
         var doGzip = false
         var doGunzip = false
+        /// `set beresp.filters = ...`: the fetch filters VCL named (nil: the default ones).
+        var filters: String?
     }
 
     /// Where a backend subroutine sends the fetch next (Varnish's `vbf_stp_*` steps).
@@ -153,7 +155,7 @@ final class VCLBackendPolicy {
         return Decision(
             status: beresp.status, reason: beresp.reason, headers: beresp.headers, lifetime: result,
             uncacheable: beresp.uncacheable || uncacheable, hitForPass: beresp.hitForPass, doESI: beresp.doESI,
-            doStream: beresp.doStream, doGzip: beresp.doGzip, doGunzip: beresp.doGunzip)
+            doStream: beresp.doStream, doGzip: beresp.doGzip, doGunzip: beresp.doGunzip, filters: beresp.explicitFilters)
     }
 }
 

@@ -23,6 +23,8 @@ struct Delivery {
     var gunzip: Gunzipper?
     /// A plain include in a gzip ESI page: its bytes go in stored blocks.
     var wrapsInStoredBlocks = false
+    /// An ESI page whose `vcl_deliver` turned ESI off (`resp.do_esi`, `resp.filters`).
+    var esiTurnedOff = false
 }
 
 /// deliver and transmit: `vcl_deliver`, then the object's bytes as they arrive and as fast
@@ -89,85 +91,93 @@ extension RequestStateMachine {
                     if current.isOwner && !current.isHit && request.method != "GET" && request.method != "HEAD" {
                         invalidateAfterUnsafeRequest(status: metadata.status, headers: metadata.headers)
                     }
-                    if phase == .complete, let document = esiDocument(of: current.object, metadata: metadata) {
-                        // An ESI page: its head (with no length), then its segments.
-                        if esiLevel == 0 {
-                            let action = writeHead(metadata, phase: phase, chunks: chunks, delivery: &current, esi: true)
-                            guard action == .deliver else {
-                                delivery = nil
-                                return otherwise(action)
+                    head: do {
+                        if phase == .complete, let document = esiDocument(of: current.object, metadata: metadata) {
+                            // An ESI page: its head (with no length), then its segments.
+                            if esiLevel == 0 {
+                                let action = writeHead(metadata, phase: phase, chunks: chunks, delivery: &current, esi: true)
+                                guard action == .deliver else {
+                                    delivery = nil
+                                    return otherwise(action)
+                                }
+                                if current.esiTurnedOff {
+                                    // vcl_deliver said resp.do_esi = false: the body goes as stored.
+                                    current.headersSent = true
+                                    break head
+                                }
+                                esiChunked = current.chunked
+                                startESIStream(metadata)
+                            } else {
+                                let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
+                                guard action == .deliver else {
+                                    delivery = nil
+                                    return otherwise(action)
+                                }
                             }
-                            esiChunked = current.chunked
-                            startESIStream(metadata)
-                        } else {
+                            esi = ESIProgress(document: document, inline: metadata.inlineBody, chunks: Array(chunks))
+                            delivery = nil
+                            return .esi
+                        }
+                        if esiLevel > 0, let stream = esiGzip, metadata.isGzip {
+                            // A gzip include in a gzip page: spliced in whole, once complete.
+                            guard phase == .complete else {
+                                if current.object.notifyWhenSettled(makeWakeUp()) {
+                                    delivery = current
+                                    return .waiting
+                                }
+                                continue
+                            }
+                            let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
+                            delivery = nil
+                            guard action == .deliver else { return otherwise(action) }
+                            writeGzipInclude(metadata, chunks: chunks, object: current.object, into: stream)
+                            return .done
+                        }
+                        if esiLevel > 0 {
+                            // An include: vcl_deliver runs, but only its body goes into the page.
                             let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
                             guard action == .deliver else {
                                 delivery = nil
                                 return otherwise(action)
                             }
-                        }
-                        esi = ESIProgress(document: document, inline: metadata.inlineBody, chunks: Array(chunks))
-                        delivery = nil
-                        return .esi
-                    }
-                    if esiLevel > 0, let stream = esiGzip, metadata.isGzip {
-                        // A gzip include in a gzip page: spliced in whole, once complete.
-                        guard phase == .complete else {
-                            if current.object.notifyWhenSettled(makeWakeUp()) {
-                                delivery = current
-                                return .waiting
+                            current.headersSent = true
+                            current.chunked = esiChunked
+                            if deliversGunzipped(metadata) {
+                                countGunzip()
+                                guard startGunzip(&current) else { return closeDelivery() }
                             }
+                            current.wrapsInStoredBlocks = esiGzip != nil
+                            if metadata.hasInlineBody {
+                                let inline = ByteBuffer(bytes: metadata.inlineBody)
+                                if let stream = esiGzip {
+                                    writeStoredBlocks(inline, into: stream)
+                                } else if current.gunzip != nil {
+                                    guard writeGunzipped([inline], delivery: &current) != nil else { return closeDelivery() }
+                                } else {
+                                    writeESIPart(inline)
+                                }
+                            }
+                            delivery = current
                             continue
                         }
-                        let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
-                        delivery = nil
-                        guard action == .deliver else { return otherwise(action) }
-                        writeGzipInclude(metadata, chunks: chunks, object: current.object, into: stream)
-                        return .done
-                    }
-                    if esiLevel > 0 {
-                        // An include: vcl_deliver runs, but only its body goes into the page.
-                        let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
+                        if current.isHit, phase == .complete, request.isConditional,
+                            ConditionalRequest.isNotModified(
+                                method: request.method, request: request.headers, status: metadata.status,
+                                response: metadata.headers, storedAt: current.object.lifetime.entered,
+                                strong: request.headers.contains("Range"))
+                        {
+                            delivery = nil
+                            writeNotModified(metadata, object: current.object)
+                            return .done
+                        }
+                        let action = writeHead(metadata, phase: phase, chunks: chunks, delivery: &current)
                         guard action == .deliver else {
+                            // vcl_deliver restarted, or answered with a synth: this object is not sent.
                             delivery = nil
                             return otherwise(action)
                         }
                         current.headersSent = true
-                        current.chunked = esiChunked
-                        if deliversGunzipped(metadata) {
-                            guard startGunzip(&current) else { return closeDelivery() }
-                        }
-                        current.wrapsInStoredBlocks = esiGzip != nil
-                        if metadata.hasInlineBody {
-                            let inline = ByteBuffer(bytes: metadata.inlineBody)
-                            if let stream = esiGzip {
-                                writeStoredBlocks(inline, into: stream)
-                            } else if current.gunzip != nil {
-                                guard writeGunzipped([inline], delivery: &current) != nil else { return closeDelivery() }
-                            } else {
-                                writeESIPart(inline)
-                            }
-                        }
-                        delivery = current
-                        continue
                     }
-                    if current.isHit, phase == .complete, request.isConditional,
-                        ConditionalRequest.isNotModified(
-                            method: request.method, request: request.headers, status: metadata.status,
-                            response: metadata.headers, storedAt: current.object.lifetime.entered,
-                            strong: request.headers.contains("Range"))
-                    {
-                        delivery = nil
-                        writeNotModified(metadata, object: current.object)
-                        return .done
-                    }
-                    let action = writeHead(metadata, phase: phase, chunks: chunks, delivery: &current)
-                    guard action == .deliver else {
-                        // vcl_deliver restarted, or answered with a synth: this object is not sent.
-                        delivery = nil
-                        return otherwise(action)
-                    }
-                    current.headersSent = true
                 }
                 let sendsBody = request.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
                 let sent: Int
@@ -290,7 +300,7 @@ extension RequestStateMachine {
 
     private func writeHead(
         _ metadata: ObjectMetadata, phase: ObjectPhase, chunks: ArraySlice<ByteBuffer>, delivery: inout Delivery,
-        esi: Bool = false
+        esi wantsESI: Bool = false
     ) -> VCLAction {
         let head = request
         let object = delivery.object
@@ -299,11 +309,29 @@ extension RequestStateMachine {
             capacity: (sendsInlineBody ? metadata.storedBytes.count : metadata.headerLength) + 160)
         // Varnish offers ranges on every shared 200 (a hit's object is never private).
         let acceptsRanges = parameters.httpRangeSupport && metadata.status == 200 && (delivery.isHit || !object.isPrivate)
+        var inflates = ResponseStatus.hasBody(metadata.status) && deliversGunzipped(metadata)
+        var ranges = parameters.httpRangeSupport
+        var esi = wantsESI
+        if let session = vclSession {
+            // What vcl_deliver sees as resp.do_esi and resp.filters, and may turn off.
+            session.context.resp.doESI = wantsESI
+            session.context.resp.gunzipFilter = inflates
+            session.context.resp.rangeFilter = ranges && metadata.status == 200 && head.headers.contains("Range")
+            session.context.resp.explicitFilters = nil
+        }
         let action = policy.writeDeliveryHead(
             object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
         guard action == .deliver else { return action }
-        let inflates = ResponseStatus.hasBody(metadata.status) && deliversGunzipped(metadata)
-        if inflates { out = Self.gunzippedHead(out) }
+        if let filters = vclSession?.context.resp.effectiveFilters {
+            esi = esi && filters.esi
+            inflates = inflates && filters.gunzip
+            ranges = ranges && (filters.range || !head.headers.contains("Range"))
+            delivery.esiTurnedOff = wantsESI && !esi
+        }
+        if inflates {
+            out = Self.gunzippedHead(out)
+            countGunzip()
+        }
         // (An ESI page inflates run by run: see esiStep.)
         let gunzips = inflates && !esi
         if gunzips {
@@ -329,7 +357,7 @@ extension RequestStateMachine {
             } else if let declared = metadata.declaredLength {
                 length = declared
             }
-            if let total = length, head.method == "GET", parameters.httpRangeSupport,
+            if let total = length, head.method == "GET", ranges,
                let range = head.headers["Range"], Self.status(of: out) == 200 {
                 switch rangeOutcome(range, total: total, metadata: metadata) {
                 case .full:

@@ -11,13 +11,15 @@ extension RequestStateMachine {
         metadata.isGzip && parameters.httpGzipSupport && AcceptEncoding.normalized(request.headers) == nil
     }
 
+    /// A delivery decided to inflate (counted as Varnish counts its gunzip filters: a HEAD too).
+    func countGunzip() { counters.increment(.gunzips) }
+
     /// Starts inflating for `delivery`; false if zlib could not start (the client is closed).
     func startGunzip(_ delivery: inout Delivery) -> Bool {
         guard let gunzipper = try? Gunzipper(bufferSize: parameters.gzipBuffer, allocator: channel.channel.allocator) else {
             return false
         }
         delivery.gunzip = gunzipper
-        counters.increment(.gunzips)
         return true
     }
 

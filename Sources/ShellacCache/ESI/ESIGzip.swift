@@ -31,7 +31,7 @@ public enum ESIGzip {
                 segments.append(segment)
             }
         }
-        let bits = gzipper.finish { body.append($0) }
+        let bits = try gzipper.finish { body.append($0) }
         return (body, ESIDocument(segments: segments), bits)
     }
 }

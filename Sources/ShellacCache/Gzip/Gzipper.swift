@@ -2,10 +2,11 @@ import CZlib
 import NIOCore
 
 /// Deflates a body into gzip as it arrives (zlib, raw deflate under a header and trailer of
-/// our own). The stream is closed with a flush and an empty final stored block rather than
-/// zlib's own ending, so the `GzipBits` are known without inflating the result. With
-/// `endPiece()` the output so far becomes a piece that stands alone (a full flush), which is
-/// how an ESI page's segments are stored.
+/// our own: the same bytes zlib's gzip mode, and Varnish, make). zlib does not say where its
+/// last block starts and ends, so the output is inflated on the side as it is made to learn
+/// the `GzipBits` (inflating costs a fraction of deflating). With `endPiece()` the output so
+/// far becomes a piece that stands alone (a full flush), which is how an ESI page's segments
+/// are stored.
 public final class Gzipper {
     private let stream: UnsafeMutablePointer<z_stream>
     private let bufferSize: Int
@@ -16,10 +17,13 @@ public final class Gzipper {
     public private(set) var crc: UInt32 = 0
     public private(set) var plainLength = 0
     private var wroteHeader = false
+    /// Reads the output back for its bits.
+    private let tracker: Gunzipper
 
     public init(level: Int = 6, memoryLevel: Int = 8, bufferSize: Int = 32768, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws {
         self.bufferSize = max(bufferSize, 512)
         self.allocator = allocator
+        tracker = try Gunzipper(tracksBits: true, bufferSize: 16384, allocator: allocator)
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         guard shellac_deflateInit2(stream, Int32(min(max(level, 0), 9)), -15, Int32(min(max(memoryLevel, 1), 9))) == Z_OK else {
@@ -52,17 +56,21 @@ public final class Gzipper {
         run(flush: Z_FULL_FLUSH, output: output)
     }
 
-    /// Ends the stream: a flush, the final empty block and the trailer. Returns the bits.
-    public func finish(output: (ByteBuffer) -> Void) -> GzipBits {
-        run(flush: Z_SYNC_FLUSH, output: output)
-        let lastBit = compressedLength * 8
-        var tail = allocator.buffer(capacity: 13)
-        tail.writeBytes(GzipStream.tail(crc: crc, length: plainLength))
-        compressedLength += tail.readableBytes
-        output(tail)
-        return GzipBits(
-            startBit: GzipStream.header.count * 8, lastBit: lastBit, stopBit: lastBit + 3 + 5 + 32,
-            crc: crc, plainLength: plainLength)
+    /// Ends the stream: zlib's final block, then the trailer. Returns the bits.
+    public func finish(output: (ByteBuffer) -> Void) throws -> GzipBits {
+        run(flush: Z_FINISH, output: output)
+        var trailer = allocator.buffer(capacity: 8)
+        trailer.writeInteger(crc, endianness: .little)
+        trailer.writeInteger(UInt32(truncatingIfNeeded: plainLength), endianness: .little)
+        emit(trailer, output: output)
+        return try tracker.finish()
+    }
+
+    private func emit(_ buffer: ByteBuffer, output: (ByteBuffer) -> Void) {
+        compressedLength += buffer.readableBytes
+        // Our own output: it always inflates (a failure would show in `finish`).
+        try? tracker.push(buffer) { _ in }
+        output(buffer)
     }
 
     private func run(flush: Int32, output: (ByteBuffer) -> Void) {
@@ -70,7 +78,6 @@ public final class Gzipper {
         if !wroteHeader {
             wroteHeader = true
             out.writeBytes(GzipStream.header)
-            compressedLength += GzipStream.header.count
         }
         while true {
             var full = false
@@ -82,16 +89,15 @@ public final class Gzipper {
                 let produced = buffer.count - Int(stream.pointee.avail_out)
                 stream.pointee.next_out = nil
                 stream.pointee.avail_out = 0
-                compressedLength += produced
                 return produced
             }
             if out.readableBytes >= bufferSize {
-                output(out)
+                emit(out, output: output)
                 out = allocator.buffer(capacity: bufferSize)
             }
             // Done when zlib took all input and had room to spare (so nothing is pending).
             if !full && stream.pointee.avail_in == 0 { break }
         }
-        if out.readableBytes > 0 { output(out) }
+        if out.readableBytes > 0 { emit(out, output: output) }
     }
 }

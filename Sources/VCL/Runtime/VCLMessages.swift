@@ -70,6 +70,8 @@ public struct VCLBackendResponse: Sendable {
     /// Set by `return (pass(DURATION))` (and legacy `return (pass)` in vcl_fetch): the object
     /// is a hit-for-pass marker rather than a hit-for-miss one.
     public var hitForPass = false
+    /// `set beresp.filters = ...` (nil: the default list, see `VCLFilters.swift`).
+    public var explicitFilters: String?
 
     public init() {}
 }
@@ -99,6 +101,12 @@ public struct VCLResponse: Sendable {
     public var proto = "HTTP/1.1"
     public var headers = HeaderList()
     public var isStreaming = false
+    /// The delivery filters that apply (set by the server before `vcl_deliver`; `resp.do_esi`
+    /// turns ESI off), and a list VCL set (`resp.filters`).
+    public var doESI = false
+    public var gunzipFilter = false
+    public var rangeFilter = false
+    public var explicitFilters: String?
 
     public init() {}
 }
