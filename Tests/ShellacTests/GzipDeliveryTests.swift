@@ -41,6 +41,16 @@ struct GzipDeliveryTests {
             case "/corrupt": return TestOrigin.Response(headers: gzip, bytes: Array(smallGzip.prefix(40)) + [1, 2, 3, 4, 5, 6, 7, 8])
             case "/page": return TestOrigin.Response(headers: gzip, bytes: pageGzip)
             case "/zpage": return TestOrigin.Response(body: page)
+            case "/epage":
+                return TestOrigin.Response(
+                    headers: ["ETag": "\"ep\"", "Last-Modified": "Wed, 04 Jun 2014 08:48:52 GMT"], body: page)
+            case "/cpage":
+                // gzip that goes wrong in its first piece, from a backend that then stalls
+                var response = TestOrigin.Response.chunked(
+                    headers: ["Content-Encoding": "gzip"], chunks: ["\u{1F}\u{8B}\u{08}\u{00}garbage, not deflate", "late"],
+                    delayBetweenChunks: .seconds(20))
+                response.closeConnection = true
+                return response
             case "/reval":
                 if request.header("If-Modified-Since") != nil {
                     return TestOrigin.Response(status: .notModified, headers: ["ETag": "\"e2\""])
@@ -181,10 +191,26 @@ struct GzipDeliveryTests {
             #expect(page.header("filters") == "esi")
             let raw = try await Self.get(proxy, "/page", gzip: true, extra: "no-esi: 1\r\n")
             #expect(raw.header("then") == "" && raw.header("Content-Length") != nil)
-            #expect(String(decoding: try SystemGzip.decompress(raw.body), as: UTF8.self) == "<html>||end</html>")
+            #expect(String(decoding: try SystemGzip.decompress(raw.body), as: UTF8.self) == Self.page)
             let plain = try await Self.get(proxy, "/plain", gzip: true)
             #expect(plain.header("before") == "" && plain.header("after") == "gzip")
             #expect(try SystemGzip.decompress(plain.body) == Self.large)
+        }
+    }
+
+    @Test("an ESI page: its ETag goes weak, a conditional hit gets 304; corrupt gzip fails the fetch at once")
+    func esiValidatorsAndCorruption() async throws {
+        let origin = try await Self.origin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            let page = try await Self.get(proxy, "/epage", gzip: false)
+            #expect(page.bodyString == Self.assembled && page.header("ETag") == "W/\"ep\"")
+            let conditional = try await Self.get(
+                proxy, "/epage", gzip: false, extra: "If-Modified-Since: Wed, 04 Jun 2014 08:48:52 GMT\r\n")
+            #expect(conditional.status == 304 && conditional.body.isEmpty)
+            let started = ContinuousClock.now
+            let corrupt = try await Self.get(proxy, "/cpage", gzip: true)
+            #expect(corrupt.status == 503)
+            #expect(ContinuousClock.now - started < .seconds(5))  // not the backend's 20 s stall
         }
     }
 }

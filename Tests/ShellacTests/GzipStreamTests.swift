@@ -96,7 +96,7 @@ struct GzipStreamTests {
         let document = try #require(ESIDocument.parse(page))
         let made = try ESIGzip.compress(page, document: document, level: 6, bufferSize: 1024, allocator: ByteBufferAllocator())
         let stored = made.body.flatMap { Array($0.readableBytesView) }
-        #expect(try SystemGzip.decompress(stored) == Array("<html>middle textend</html>".utf8))
+        #expect(try SystemGzip.decompress(stored) == page)  // the whole page, markup included
         var runs: [String] = []
         for case .compressed(let range, let crc, let length) in made.document.segments {
             let plain = try Gunzipper.inflatePiece([ByteBuffer(bytes: stored[range])], allocator: ByteBufferAllocator())

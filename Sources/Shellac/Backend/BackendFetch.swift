@@ -148,6 +148,16 @@ final class BackendFetch: BackendExchange {
         fail(receivedHead ? "backend closed mid-body" : "backend closed before answering")
     }
 
+    /// The sink gives up on the response (a body it cannot store, such as corrupt gzip): the
+    /// connection closes, and the fetch fails.
+    func abort(_ reason: String) {
+        if let channel {
+            detach(channel)
+            channel.close(promise: nil)
+        }
+        fail(reason)
+    }
+
     /// Stops reading the response (and its between-bytes timeout) until `resumeReading`.
     func pauseReading() {
         guard !paused, let channel else { return }

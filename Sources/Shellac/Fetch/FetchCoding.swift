@@ -15,9 +15,10 @@ enum FetchCoding {
     case gunzip(Gunzipper)
     /// `beresp.do_gzip`: stored deflated.
     case gzip(Gzipper)
-    /// `beresp.do_esi` on a body that is (or is to be) gzip: gathered, read as ESI when
-    /// complete, and stored as an `ESIGzip` page.
-    case esiGzip(inputIsGzip: Bool)
+    /// `beresp.do_esi` on a body that is (or is to be) gzip: gathered plain (a gzip body is
+    /// inflated as it arrives, so corruption shows at once), read as ESI when complete, and
+    /// stored as an `ESIGzip` page.
+    case esiGzip(inflating: Gunzipper?)
 
     /// Whether the stored body is gzip.
     var storesGzip: Bool {
@@ -67,7 +68,7 @@ enum FetchCoding {
                 headers.set("Content-Encoding", "gzip")
                 weakenETag(&headers)
                 addVaryAcceptEncoding(&headers)
-                return .esiGzip(inputIsGzip: isGzip)
+                return .esiGzip(inflating: isGzip ? try Gunzipper(bufferSize: buffer) : nil)
             }
             if gunzip {
                 headers.remove("Content-Encoding")

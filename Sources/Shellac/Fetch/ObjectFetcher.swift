@@ -230,16 +230,26 @@ final class ObjectFetcher: FetchSink {
                 try gunzipper.push(buffer) { appendBody($0, from: fetch) }
             case .gzip(let gzipper):
                 gzipper.push(buffer) { appendBody($0, from: fetch) }
-            case .esiGzip:
-                gatheredBytes += buffer.readableBytes
-                guard gatheredBytes <= context.store.capacity else { throw GzipError("ESI page larger than the store") }
-                gathered.append(buffer)
+            case .esiGzip(let gunzipper):
+                if let gunzipper {
+                    try gunzipper.push(buffer) { try? gather($0) }
+                } else {
+                    try gather(buffer)
+                }
             }
         } catch {
             context.log.append(xid: xid, side: .backend, tag: .fetchError, texts: ["\(error)"])
             abandoned = true
             Self.fail(object, mode: mode, store: context.store)
+            fetch?.abort("\(error)")
         }
+    }
+
+    /// Keeps plain bytes of an ESI page to be stored gzipped (up to the store's size).
+    private func gather(_ buffer: ByteBuffer) throws {
+        gatheredBytes += buffer.readableBytes
+        guard gatheredBytes <= context.store.capacity else { throw GzipError("ESI page larger than the store") }
+        gathered.append(buffer)
     }
 
     /// Adds body bytes to the object (`fetch` is nil for the stale body of a 304).
@@ -284,7 +294,10 @@ final class ObjectFetcher: FetchSink {
             case .testGunzip(let gunzipper): bits = try gunzipper.finish()
             case .gunzip(let gunzipper): _ = try gunzipper.finish()
             case .gzip(let gzipper): bits = try gzipper.finish { appendBody($0, from: nil) }
-            case .esiGzip(let inputIsGzip): (gzipESI, bits) = try storeESIGzip(inputIsGzip: inputIsGzip)
+            case .esiGzip(let gunzipper):
+                _ = try gunzipper?.finish()
+                if gatheredBytes > context.store.capacity { throw GzipError("ESI page larger than the store") }
+                (gzipESI, bits) = try storeESIGzip()
             }
         } catch {
             context.log.append(xid: xid, side: .backend, tag: .fetchError, texts: ["\(error)"])
@@ -311,25 +324,13 @@ final class ObjectFetcher: FetchSink {
 
     /// The gathered ESI page, read as ESI and stored as an `ESIGzip` page (or, when it holds
     /// no ESI, as plain gzip). Returns its document and bits.
-    private func storeESIGzip(inputIsGzip: Bool) throws -> (ESIDocument?, GzipBits) {
+    private func storeESIGzip() throws -> (ESIDocument?, GzipBits) {
         let parameters = context.parameters
         var plain: [UInt8] = []
         plain.reserveCapacity(gatheredBytes)
-        var receivedBits: GzipBits?
-        if inputIsGzip {
-            let gunzipper = try Gunzipper(tracksBits: true, bufferSize: parameters.gzipBuffer)
-            for buffer in gathered { try gunzipper.push(buffer) { plain.append(contentsOf: $0.readableBytesView) } }
-            receivedBits = try gunzipper.finish()
-        } else {
-            for buffer in gathered { plain.append(contentsOf: buffer.readableBytesView) }
-        }
-        let document = ESIDocument.parse(plain, checkXML: !parameters.esiSkipsXMLCheck, removeBOM: parameters.esiRemoveBOM)
-        if document == nil, let receivedBits {
-            for buffer in gathered { appendBody(buffer, from: nil) }  // as the backend sent it
-            gathered = []
-            return (nil, receivedBits)
-        }
+        for buffer in gathered { plain.append(contentsOf: buffer.readableBytesView) }
         gathered = []
+        let document = ESIDocument.parse(plain, checkXML: !parameters.esiSkipsXMLCheck, removeBOM: parameters.esiRemoveBOM)
         let made = try ESIGzip.compress(
             plain, document: document ?? ESIDocument(segments: [.verbatim(0..<plain.count)]),
             level: parameters.gzipLevel, bufferSize: parameters.gzipBuffer, allocator: allocator)
@@ -358,9 +359,9 @@ final class ObjectFetcher: FetchSink {
         case .testGunzip: counters.increment(.testGunzips)
         case .gunzip: counters.increment(.gunzips)
         case .gzip: counters.increment(.gzips)
-        case .esiGzip(let inputIsGzip):
+        case .esiGzip(let gunzipper):
             counters.increment(.gzips)
-            if inputIsGzip { counters.increment(.gunzips) }
+            if gunzipper != nil { counters.increment(.gunzips) }
         }
     }
 

@@ -67,9 +67,11 @@ extension RequestStateMachine {
                 return .waiting
             case .failed:
                 delivery = nil
-                if esiLevel > 0 && parameters.esiIncludeOnError {
-                    // A failed include: left out with onerror="continue", else the page stops.
-                    if !esiContinueOnError { esiAborted = true }
+                if esiLevel > 0 {
+                    // A fetch that failed mid-body leaves the include out (Varnish has no way to
+                    // say so in the page); with esi_include_onerror the page stops, unless the
+                    // include said onerror="continue".
+                    if parameters.esiIncludeOnError && !esiContinueOnError { esiAborted = true }
                     return .done
                 }
                 if current.headersSent {
@@ -90,6 +92,16 @@ extension RequestStateMachine {
                     }
                     if current.isOwner && !current.isHit && request.method != "GET" && request.method != "HEAD" {
                         invalidateAfterUnsafeRequest(status: metadata.status, headers: metadata.headers)
+                    }
+                    if current.isHit, phase == .complete, request.isConditional,
+                        ConditionalRequest.isNotModified(
+                            method: request.method, request: request.headers, status: metadata.status,
+                            response: metadata.headers, storedAt: current.object.lifetime.entered,
+                            strong: request.headers.contains("Range"))
+                    {
+                        delivery = nil
+                        writeNotModified(metadata, object: current.object)
+                        return .done
                     }
                     head: do {
                         if phase == .complete, let document = esiDocument(of: current.object, metadata: metadata) {
@@ -159,16 +171,6 @@ extension RequestStateMachine {
                             }
                             delivery = current
                             continue
-                        }
-                        if current.isHit, phase == .complete, request.isConditional,
-                            ConditionalRequest.isNotModified(
-                                method: request.method, request: request.headers, status: metadata.status,
-                                response: metadata.headers, storedAt: current.object.lifetime.entered,
-                                strong: request.headers.contains("Range"))
-                        {
-                            delivery = nil
-                            writeNotModified(metadata, object: current.object)
-                            return .done
                         }
                         let action = writeHead(metadata, phase: phase, chunks: chunks, delivery: &current)
                         guard action == .deliver else {
@@ -328,10 +330,8 @@ extension RequestStateMachine {
             ranges = ranges && (filters.range || !head.headers.contains("Range"))
             delivery.esiTurnedOff = wantsESI && !esi
         }
-        if inflates {
-            out = Self.gunzippedHead(out)
-            countGunzip()
-        }
+        if inflates || esi { out = Self.rewrittenHead(out, droppingContentEncoding: inflates) }
+        if inflates { countGunzip() }
         // (An ESI page inflates run by run: see esiStep.)
         let gunzips = inflates && !esi
         if gunzips {

@@ -55,9 +55,10 @@ extension RequestStateMachine {
         }
     }
 
-    /// The response head as `vcl_deliver` left it (status line and field lines), for an
-    /// inflated body: `Content-Encoding` dropped and a strong `ETag` made weak.
-    static func gunzippedHead(_ head: ByteBuffer) -> ByteBuffer {
+    /// The response head as `vcl_deliver` left it (status line and field lines), for a body
+    /// other than the stored bytes (inflated, or an ESI page assembled): a strong `ETag` made
+    /// weak, and for an inflated one `Content-Encoding` dropped.
+    static func rewrittenHead(_ head: ByteBuffer, droppingContentEncoding: Bool) -> ByteBuffer {
         var out = ByteBuffer()
         out.reserveCapacity(head.readableBytes + 2)
         let view = head.readableBytesView
@@ -66,7 +67,7 @@ extension RequestStateMachine {
             let newline = view[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? (view.endIndex - 1)
             let line = view[lineStart...newline]
             lineStart = newline + 1
-            if Self.lineHasName(line, "content-encoding") { continue }
+            if droppingContentEncoding && Self.lineHasName(line, "content-encoding") { continue }
             if Self.lineHasName(line, "etag"), let colon = line.firstIndex(of: UInt8(ascii: ":")) {
                 var value = line[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }
                 if value.first == UInt8(ascii: "\"") {

@@ -2,8 +2,9 @@ import NIOCore
 
 /// An ESI page stored gzipped (Varnish's `esi_gzip` fetch filter): the page's verbatim runs
 /// are deflated one by one, each ending on a full flush, so that delivery sends them as they
-/// are stored, between its includes, in one gzip stream. The stored body is itself a valid
-/// gzip of the page without its includes.
+/// are stored, between its includes, in one gzip stream. The bytes between them (the ESI
+/// markup) are deflated as runs of their own that delivery skips, so the stored body is a
+/// valid gzip of the whole page as the backend sent it (what `resp.do_esi = false` sends).
 public enum ESIGzip {
     /// `document`'s verbatim runs of `plain` deflated: the new stored body, the document
     /// pointing into it, and its bits.
@@ -14,23 +15,31 @@ public enum ESIGzip {
         var body: [ByteBuffer] = []
         var segments: [ESIDocument.Segment] = []
         segments.reserveCapacity(document.segments.count)
+        /// Deflates `range` of the page as a run of its own; returns where it is stored.
+        func run(_ range: Range<Int>) -> Range<Int> {
+            var input = allocator.buffer(capacity: range.count)
+            input.writeBytes(plain[range])
+            // The header goes out with the first output: a run starts past it.
+            let start = max(gzipper.compressedLength, GzipStream.header.count)
+            gzipper.push(input) { body.append($0) }
+            gzipper.endPiece { body.append($0) }
+            return start..<gzipper.compressedLength
+        }
+        var cursor = 0
         for segment in document.segments {
             switch segment {
             case .verbatim(let range) where !range.isEmpty:
-                var input = allocator.buffer(capacity: range.count)
-                input.writeBytes(plain[range])
-                let crc = input.withUnsafeReadableBytes { GzipStream.crc($0) }
-                // The header goes out with the first output: a run starts past it.
-                let start = max(gzipper.compressedLength, GzipStream.header.count)
-                gzipper.push(input) { body.append($0) }
-                gzipper.endPiece { body.append($0) }
-                segments.append(.compressed(start..<gzipper.compressedLength, crc: crc, plainLength: range.count))
+                if cursor < range.lowerBound { _ = run(cursor..<range.lowerBound) }  // markup: skipped
+                let crc = plain[range].withUnsafeBytes { GzipStream.crc($0) }
+                segments.append(.compressed(run(range), crc: crc, plainLength: range.count))
+                cursor = range.upperBound
             case .verbatim, .compressed:
                 break
             case .include:
                 segments.append(segment)
             }
         }
+        if cursor < plain.count { _ = run(cursor..<plain.count) }
         let bits = try gzipper.finish { body.append($0) }
         return (body, ESIDocument(segments: segments), bits)
     }
