@@ -217,4 +217,35 @@ struct CachingTests {
             #expect(origin.requests.first?.header("If-None-Match") == nil)
         }
     }
+
+    @Test("targeted cache control (RFC 9213): CDN-Cache-Control, or a field of one's own, rules over Cache-Control")
+    func targetedCacheControl() async throws {
+        let origin = try await TestOrigin.start { request in
+            switch request.path {
+            case "/cdn-only":  // private for browsers, cacheable for this cache
+                return Response(headers: ["Cache-Control": "private", "CDN-Cache-Control": "max-age=60"], body: "a")
+            case "/cdn-no-store":
+                return Response(headers: ["Cache-Control": "max-age=60", "CDN-Cache-Control": "no-store"], body: "b")
+            case "/cdn-no-expires":  // the target replaces Expires too: no freshness, default_ttl
+                return Response(headers: ["Expires": "Thu, 01 Jan 1970 00:00:00 GMT", "CDN-Cache-Control": "must-revalidate"], body: "c")
+            default:
+                return Response(headers: ["CDN-Cache-Control": "max-age=60", "Shellac-Cache-Control": "max-age=1"], body: "d")
+            }
+        }
+        try await withProxy(origin: origin, parameters: ["targeted_cache_control=Shellac-Cache-Control, CDN-Cache-Control"]) { proxy in
+            for path in ["/cdn-only", "/cdn-no-store", "/cdn-no-expires", "/own"] {
+                _ = try await fetch(proxy.url(path))
+                let second = try await fetch(proxy.url(path))
+                #expect(second.isHit == (path != "/cdn-no-store"), "\(path)")
+            }
+            let privately = try await fetch(proxy.url("/cdn-only"))
+            #expect(privately.header("Cache-Control") == "private")  // clients still see theirs
+            try await Task.sleep(for: .milliseconds(1100))
+            // Shellac-Cache-Control's 1 s, not CDN-Cache-Control's 60: stale now, so this hit
+            // (in default_grace) refreshes the object in the background.
+            _ = try await fetch(proxy.url("/own"))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(origin.requestCount(path: "/own") == 2 && origin.requestCount(path: "/cdn-only") == 1)
+        }
+    }
 }

@@ -179,6 +179,7 @@ struct GzipDeliveryTests {
             sub vcl_deliver {
                 set resp.http.filters = resp.filters;
                 if (req.http.no-esi) { set resp.do_esi = false; }
+                if (req.http.req-no-esi) { set req.esi = false; }
                 set resp.http.then = resp.filters;
             }
             """
@@ -192,6 +193,8 @@ struct GzipDeliveryTests {
             let raw = try await Self.get(proxy, "/page", gzip: true, extra: "no-esi: 1\r\n")
             #expect(raw.header("then") == "" && raw.header("Content-Length") != nil)
             #expect(String(decoding: try SystemGzip.decompress(raw.body), as: UTF8.self) == Self.page)
+            let unprocessed = try await Self.get(proxy, "/page", gzip: false, extra: "req-no-esi: 1\r\n")
+            #expect(unprocessed.bodyString == Self.page)
             let plain = try await Self.get(proxy, "/plain", gzip: true)
             #expect(plain.header("before") == "" && plain.header("after") == "gzip")
             #expect(try SystemGzip.decompress(plain.body) == Self.large)

@@ -33,6 +33,9 @@ public struct Parameters: Sendable, Equatable {
     public var gzipLevel = 6
     public var gzipMemoryLevel = 8
     public var gzipBuffer = 32 * 1024
+    /// `targeted_cache_control` (Shellac's, RFC 9213): the fields, first first, whose
+    /// directives replace Cache-Control and Expires for this cache. Empty: none.
+    public var targetedCacheControl = ["CDN-Cache-Control"]
     /// `max_esi_depth`: includes nest at most this deep.
     public var maxESIDepth = 5
     /// `feature=+esi_disable_xml_check`: read bodies as ESI even when they do not start with `<`.
@@ -83,7 +86,11 @@ public struct Parameters: Sendable, Equatable {
     ] }
 
     /// Every parameter name: those Shellac acts on and those it only accepts.
-    public static var names: [String] { (table.map(\.name) + AcceptedParameter.all.map(\.name)).sorted() }
+    public static var names: [String] {
+        (table.map(\.name) + AcceptedParameter.all.map(\.name) + ["targeted_cache_control"]).sorted()
+    }
+
+    static let targetedHelp = "fields whose directives replace Cache-Control and Expires for this cache, first first (RFC 9213; not in Varnish)"
 
     public enum SetError: Error, Equatable, CustomStringConvertible {
         case unknownName(String)
@@ -106,6 +113,13 @@ public struct Parameters: Sendable, Equatable {
     }
 
     public mutating func set(_ name: String, _ value: String) throws(SetError) {
+        if name == "targeted_cache_control" {
+            let fields = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard fields.allSatisfy({ $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F } })
+            else { throw .badValue(name: name, value: value) }
+            targetedCacheControl = fields
+            return
+        }
         guard let entry = Self.table.first(where: { $0.name == name }) else {
             guard let other = AcceptedParameter.byName[name] else { throw .unknownName(name) }
             guard var kept = other.normalized(value) else { throw .badValue(name: name, value: value) }
@@ -145,6 +159,7 @@ public struct Parameters: Sendable, Equatable {
     }
 
     public func value(of name: String) -> String? {
+        if name == "targeted_cache_control" { return targetedCacheControl.joined(separator: ",") }
         guard let entry = Self.table.first(where: { $0.name == name }) else {
             return AcceptedParameter.byName[name].map { accepted[name] ?? $0.defaultValue }
         }
@@ -161,7 +176,8 @@ public struct Parameters: Sendable, Equatable {
             let effect = Self.actedOnAccepted.contains(parameter.name) ? "" : "; accepted, no effect in Shellac"
             return (parameter.name, value(of: parameter.name) ?? "", "\(parameter.help)\(unit)\(effect)")
         }
-        return (used + accepted).sorted { $0.0 < $1.0 }
+        let targeted = ("targeted_cache_control", value(of: "targeted_cache_control") ?? "", Self.targetedHelp)
+        return (used + accepted + [targeted]).sorted { $0.0 < $1.0 }
     }
 
     /// A flag parameter changed as varnishd changes one: `+x` turns x on, `-x` off, `none`

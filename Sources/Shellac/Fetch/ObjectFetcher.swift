@@ -104,8 +104,12 @@ final class ObjectFetcher: FetchSink {
         var headers = HopByHop.endToEnd(rawHeaders, alsoDropping: ["content-length", "age"])
         if !headers.contains("Date") { headers.add("Date", HTTPDate.format(Int64(now))) }
         let parameters = context.parameters
+        // A targeted field (RFC 9213, e.g. CDN-Cache-Control) stands in for Cache-Control
+        // and Expires in this cache's own decisions.
+        let targeted = TargetedCacheControl.select(rawHeaders, targets: parameters.targetedCacheControl)
         let lifetime = FreshnessLifetime.compute(
-            status: status, headers: rawHeaders, now: now,
+            status: status, headers: targeted == nil ? rawHeaders : TargetedCacheControl.withoutExpires(rawHeaders),
+            cacheControl: targeted ?? CacheControl(rawHeaders), now: now,
             defaults: FreshnessDefaults(ttl: parameters.defaultTTL, grace: parameters.defaultGrace, keep: parameters.defaultKeep))
         var objectLifetime = ObjectLifetime(
             entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
@@ -158,7 +162,7 @@ final class ObjectFetcher: FetchSink {
             holdsReaders = doESI || !decision.doStream
             countCoding()
         } else {
-            uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl) != nil
+            uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl, cacheControl: targeted) != nil
             var noESI = false
             coding = was304 ? revalidationCoding() : (try? FetchCoding.choose(
                 status: status, declaredLength: declaredLength, headers: &headers, doGzip: false, doGunzip: false,

@@ -324,8 +324,9 @@ extension RequestStateMachine {
         let action = policy.writeDeliveryHead(
             object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
         guard action == .deliver else { return action }
-        if let filters = vclSession?.context.resp.effectiveFilters {
-            esi = esi && filters.esi
+        if let session = vclSession {
+            let filters = session.context.resp.effectiveFilters
+            esi = esi && filters.esi && session.context.req.esi
             inflates = inflates && filters.gunzip
             ranges = ranges && (filters.range || !head.headers.contains("Range"))
             delivery.esiTurnedOff = wantsESI && !esi
