@@ -53,16 +53,54 @@ extension CacheStoreTests {
         #expect(isHit(cache, "/keep", now: 1001))
     }
 
+    /// A store with two objects, stored at 1000 for 600 s.
+    func twoObjects(_ first: String, _ second: String) -> CacheStore {
+        let cache = CacheStore(capacity: 1 << 20)
+        store(cache, first, body: 10, ttl: 600)
+        store(cache, second, body: 10, ttl: 600)
+        return cache
+    }
+
     @Test("the ban lurker tests bans once they are ban_lurker_age old: matches go without a lookup, the list empties")
     func banLurker() throws {
-        let cache = CacheStore(capacity: 1 << 20)
-        store(cache, "/keep", body: 10, ttl: 600)
-        store(cache, "/drop", body: 10, ttl: 600)
+        let cache = twoObjects("/keep", "/drop")
         cache.ban(try VCLBan("req.url == /drop"), now: 1000)
         #expect(cache.lurkBans(now: 1030, age: 60) == 0 && cache.pendingBans == 1)
         #expect(cache.lurkBans(now: 1061, age: 60) == 1)
         #expect(cache.pendingBans == 0 && cache.statistics.objects == 1)
         #expect(isHit(cache, "/keep", now: 1062))
+    }
+
+    @Test("a ban on a request header waits for lookups (the lurker cannot test it), then leaves the list")
+    func requestHeaderBan() throws {
+        let cache = twoObjects("/a", "/b")
+        cache.ban(try VCLBan("req.http.foo == barcheck"), now: 1000)
+        cache.ban(try VCLBan("obj.status == 404"), now: 1000)
+        #expect(cache.lurkBans(now: 1100, age: 60, batch: 1) == 0)
+        #expect(cache.pendingBans == 2, "the req ban stays; the obj ban is done but objects are older than the req ban")
+        #expect(cache.banList.map(\.completed) == [true, false])  // newest first
+        var other = VCLClientRequest()
+        other.headers.add("foo", "other")
+        var matching = VCLClientRequest()
+        matching.headers.add("foo", "barcheck")
+        let hitA = cache.lookup(key: key("/a"), xid: 9, now: 1101, banRequest: { other }, matchesVary: { _ in true })
+        let hitB = cache.lookup(key: key("/b"), xid: 9, now: 1101, banRequest: { matching }, matchesVary: { _ in true })
+        guard case .hit = hitA else { Issue.record("the ban does not match another request"); return }
+        if case .hit = hitB { Issue.record("the ban matches a request with the header") }
+        #expect(cache.banFigures.killedAtLookup == 1)
+        // Every object is now past both bans: the next pass prunes the list.
+        cache.ban(try VCLBan("obj.status == 500"), now: 1102)
+        _ = cache.lurkBans(now: 1200, age: 60)
+        #expect(cache.pendingBans == 0 && cache.banFigures.bans == 1)
+    }
+
+    @Test("an identical newer ban completes the older one (ban.list shows C)")
+    func duplicateBans() throws {
+        let cache = CacheStore(capacity: 1 << 20)
+        cache.ban(try VCLBan("obj.keep != 0s"), now: 1000)
+        cache.ban(try VCLBan("obj.keep != 0s"), now: 1001)
+        #expect(cache.banList.map(\.completed) == [false, true])
+        #expect(cache.banFigures.duplicates == 1)
     }
 
     @Test("a hit moves its object to the LRU front at most once per lru_interval")

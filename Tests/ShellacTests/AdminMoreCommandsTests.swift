@@ -32,6 +32,13 @@ struct AdminMoreCommandsTests {
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [Any])
         #expect(parsed.count == 6)  // version, command, time, two bans and the first, complete one
         #expect((parsed[3] as? [String: Any])?["spec"] as? String == "obj.status == 404")
+        // Durations as varnishd renders them; an identical newer ban completes the older.
+        for ban in [["obj.keep", "==", "0.456s"], ["obj.ttl", ">", "24h"], ["obj.ttl", ">", "86400"]] {
+            #expect(admin.execute(["ban"] + ban).status == 200)
+        }
+        let rendered = admin.execute(["ban.list"]).body.split(separator: "\n").map(String.init)
+        #expect(rendered[1].hasSuffix("-  obj.ttl > 1d") && rendered[2].hasSuffix("C  obj.ttl > 1d"))
+        #expect(rendered[3].hasSuffix("-  obj.keep == 456ms"))
     }
 
     @Test("vcl.inline compiles VCL given as text; errors come back as 106 with the compiler's message")

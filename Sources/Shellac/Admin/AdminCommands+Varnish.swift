@@ -80,7 +80,7 @@ extension AdminCommands {
     func banList() -> AdminResponse {
         var lines = ["Present bans:"]
         for entry in store.banList {
-            lines.append(Self.banLine(time: entry.created, completed: false, text: entry.ban.text))
+            lines.append(Self.banLine(time: entry.created, completed: entry.completed, text: entry.spec))
         }
         lines.append(Self.banLine(time: started.timeIntervalSince1970, completed: true, text: ""))
         return AdminResponse(.ok, lines.joined(separator: "\n"))
@@ -93,7 +93,7 @@ extension AdminCommands {
             return String(format: "  {\n    \"time\": %.6f,\n    \"refs\": 0,\n", time)
                 + "    \"completed\": \(completed),\n    \"spec\": \"\(escaped)\"\n  }"
         }
-        let items = store.banList.map { item($0.created, completed: false, spec: $0.ban.text) }
+        let items = store.banList.map { item($0.created, completed: $0.completed, spec: $0.spec) }
             + [item(started.timeIntervalSince1970, completed: true, spec: "")]
         let time = String(format: "%.3f", Date().timeIntervalSince1970)
         return AdminResponse(.ok, "[ 2, [\"ban.list\", \"-j\"], \(time),\n" + items.joined(separator: ",\n") + "\n]")

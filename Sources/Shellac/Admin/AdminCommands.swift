@@ -237,12 +237,9 @@ public final class AdminCommands: Sendable {
             ("MAIN.n_object", store.objects),
             ("MAIN.n_lru_nuked", store.evictions),
             ("MAIN.n_expired", self.store.expiredObjects),
-            ("MAIN.bans_added", self.store.bansAdded),
-            ("MAIN.bans", self.store.pendingBans),
-            ("MAIN.bans_obj_killed", self.store.bannedObjects),
             ("SMA.s0.g_bytes", store.usedBytes),
             ("SMA.s0.g_space", max(0, self.store.capacity - store.usedBytes)),
-        ]
+        ] + self.store.banFigures.named.map { (name: $0.0, value: $0.1) }
     }
 
     // MARK: - log.read

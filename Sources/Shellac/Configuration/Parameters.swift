@@ -51,9 +51,11 @@ public struct Parameters: Sendable, Equatable {
     /// background; `ban_lurker_sleep` 0 turns that off.
     public var banLurkerAge: Double = 60
     public var banLurkerSleep: Double = 0.01
+    /// `ban_lurker_batch`: objects the lurker tests per hold of the store's lock.
+    public var banLurkerBatch = 1000
     /// Parameters kept with the accepted ones (for their varnishd syntax) that do act here.
     static let actedOnAccepted: Set<String> = [
-        "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep",
+        "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
     ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
@@ -133,6 +135,7 @@ public struct Parameters: Sendable, Equatable {
             if name == "gzip_buffer", let size = Self.parseBytes(kept) { gzipBuffer = size }
             if name == "ban_lurker_age", let seconds = Self.parseDuration(kept) { banLurkerAge = seconds }
             if name == "ban_lurker_sleep", let seconds = Self.parseDuration(kept) { banLurkerSleep = seconds }
+            if name == "ban_lurker_batch", let count = Int(kept), count > 0 { banLurkerBatch = count }
             if name == "feature" {
                 let flags = Set(kept.split(separator: ","))
                 esiSkipsXMLCheck = flags.contains("+esi_disable_xml_check")

@@ -10,7 +10,18 @@ extension RequestStateMachine {
         lookupTime = now
         let headers = request.headers
         // A miss's busy object is numbered as the fetch that fills it, as in Varnish.
-        let result = server.store.lookup(key: key, xid: makeXID(), now: now, options: policy.lookupOptions) { metadata in
+        let request = self.request
+        let result = server.store.lookup(
+            key: key, xid: makeXID(), now: now, options: policy.lookupOptions,
+            banRequest: {
+                // req.* of a ban: this request as vcl_recv left it.
+                var banned = VCLClientRequest()
+                banned.url = request.uri
+                banned.method = request.method
+                banned.headers = request.headers
+                return banned
+            }
+        ) { metadata in
             metadata.variant.isEmpty || metadata.variant.matches(headers)
         }
         switch result {

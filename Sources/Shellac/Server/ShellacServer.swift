@@ -133,7 +133,7 @@ public final class ShellacServer: Sendable {
             while store.reapExpired(now: HTTPDate.currentTime(), limit: 1000) == 1000 {}
             let parameters = live.current
             if parameters.banLurkerSleep > 0 {
-                store.lurkBans(now: HTTPDate.currentTime(), age: parameters.banLurkerAge)
+                store.lurkBans(now: HTTPDate.currentTime(), age: parameters.banLurkerAge, batch: parameters.banLurkerBatch)
             }
         }
         reaper.withLock { $0 = task }

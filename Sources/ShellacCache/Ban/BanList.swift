@@ -1,18 +1,25 @@
 import VCL
 
-/// The bans not yet tested against every object older than them (Varnish's ban list,
-/// `cache_ban.c`). A ban is tested lazily: at lookup, against an object found for a request,
-/// and only against the bans issued since the object was stored or last tested. Kept under
-/// `CacheStore`'s lock.
-///
-/// `req.*` in a ban is read back from the object's cache key (URL and Host under the default
-/// hash), so a ban means the same at lookup as in a sweep of the store.
+/// The bans some stored object is still older than (Varnish's ban list, `cache_ban.c`). A ban
+/// is tested at lookup, against an object found for a request, and only against the bans
+/// issued since the object was stored or last tested; the lurker tests the obj-only bans
+/// against every object in the background (`CacheStore+BanLurker`). Kept under `CacheStore`'s
+/// lock.
 public struct BanList: Sendable {
     public struct Entry: Sendable {
         let id: Int
         public let ban: VCLBan
         /// When the ban was issued (seconds since the epoch).
         public let created: Double
+        /// Reads a `req.*` field the object's key does not hold: only a lookup, with its
+        /// request, can test it (the lurker skips it). `req.url` and `req.http.host` are read
+        /// back from the key (under the default hash), so the lurker tests those bans too.
+        let usesRequest: Bool
+        /// The ban as `ban.list` prints it (equal bans print alike).
+        public let spec: String
+        /// Tested against every object older than it (by the lurker), or made redundant by an
+        /// identical newer ban: no object needs testing against it any more (`C` in ban.list).
+        public internal(set) var completed = false
     }
 
     /// Oldest first.
@@ -20,31 +27,95 @@ public struct BanList: Sendable {
     /// The id of the newest ban ever issued (0: none). An object stored now is newer than it.
     private(set) var newestID = 0
 
-    /// Past this many bans, the store tests them all against every object at once and
-    /// empties the list, so the list stays bounded without a background lurker.
+    /// Past this many bans, the store has the lurker's pass run at once, so the list stays
+    /// bounded without a background lurker.
     static let sweepThreshold = 32
 
-    var count: Int { entries.count }
+    /// varnishstat's ban counters.
+    var deleted = 0
+    var duplicates = 0
+    var killedAtLookup = 0
+    var killedByLurker = 0
+    var testedAtLookup = 0
+    var testsAtLookup = 0
+    var testedByLurker = 0
+    var testsByLurker = 0
 
+    var count: Int { entries.count }
+    var completedCount: Int { entries.reduce(0) { $0 + ($1.completed ? 1 : 0) } }
+    var requestBans: Int { entries.reduce(0) { $0 + ($1.usesRequest && !$1.completed ? 1 : 0) } }
+    var objectBans: Int { entries.reduce(0) { $0 + (!$1.usesRequest && !$1.completed ? 1 : 0) } }
+
+    /// Adds `ban`; an older ban with the same text is completed (Varnish's dedup).
     mutating func add(_ ban: VCLBan, now: Double) {
         newestID += 1
-        entries.append(Entry(id: newestID, ban: ban, created: now))
+        let spec = ban.rendered
+        for index in entries.indices where !entries[index].completed && entries[index].spec == spec {
+            entries[index].completed = true
+            duplicates += 1
+        }
+        entries.append(Entry(id: newestID, ban: ban, created: now, usesRequest: ban.needsRequest, spec: spec))
     }
 
-    /// Every object has been tested against every ban.
-    mutating func removeAll() {
-        entries.removeAll()
-    }
-
-    /// Whether a ban issued after ban `checked` matches `object`.
-    func matches(_ object: CachedObject, after checked: Int, now: Double) -> Bool {
+    /// Whether a ban issued after ban `checked` matches `object`; `request` is the request of
+    /// a lookup (nil: the lurker's, read back from the object's key).
+    mutating func matches(_ object: CachedObject, after checked: Int, now: Double, request: VCLClientRequest?) -> Bool {
         var view: (object: VCLObject, request: VCLClientRequest)?
-        for entry in entries where entry.id > checked {
-            let target = view ?? (BanTarget.object(object, now: now), BanTarget.request(from: object.key))
+        testedAtLookup += 1
+        for entry in entries where entry.id > checked && !entry.completed {
+            let target = view ?? (BanTarget.object(object, now: now), request ?? BanTarget.request(from: object.key))
             view = target
-            if entry.ban.matches(object: target.object, request: target.request) { return true }
+            testsAtLookup += 1
+            if entry.ban.matches(object: target.object, request: target.request) {
+                killedAtLookup += 1
+                return true
+            }
         }
         return false
+    }
+
+    /// The lurker's test of `object`: the obj-only bans newer than `checked`. Returns whether
+    /// one matches, and how far the object may be marked checked (not past a `req.*` ban,
+    /// which only a lookup can test).
+    mutating func lurk(_ object: CachedObject, after checked: Int, now: Double) -> (matched: Bool, checked: Int) {
+        var view: (object: VCLObject, request: VCLClientRequest)?
+        var reached = checked
+        var blocked = false
+        testedByLurker += 1
+        for entry in entries where entry.id > checked {
+            if entry.completed {
+                if !blocked { reached = entry.id }
+                continue
+            }
+            if entry.usesRequest {
+                blocked = true
+                continue
+            }
+            let target = view ?? (BanTarget.object(object, now: now), BanTarget.request(from: object.key))
+            view = target
+            testsByLurker += 1
+            if entry.ban.matches(object: target.object, request: target.request) {
+                killedByLurker += 1
+                return (true, checked)
+            }
+            if !blocked { reached = entry.id }
+        }
+        return (false, blocked ? reached : newestID)
+    }
+
+    /// The oldest obj-only ban not yet completed, if any.
+    var oldestLurkable: Entry? { entries.first { !$0.completed && !$0.usesRequest } }
+
+    /// After a lurker pass: its obj-only bans are completed, and the bans no object is older
+    /// than (`oldestChecked` is the least mark of any stored object) are dropped.
+    mutating func finishPass(upTo passedID: Int, oldestChecked: Int) {
+        for index in entries.indices where entries[index].id <= passedID && !entries[index].usesRequest {
+            // (Tested against every object older than it: no lookup needs to test it again.)
+            entries[index].completed = true
+        }
+        let before = entries.count
+        entries.removeAll { $0.id <= oldestChecked }
+        deleted += before - entries.count
     }
 }
 

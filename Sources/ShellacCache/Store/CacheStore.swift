@@ -32,7 +32,8 @@ public final class CacheStore: Sendable {
         var surrogates = SurrogateKeys()
     }
 
-    private let index = Mutex(Index())
+    /// (Internal for the store's extensions: the ban lurker.)
+    let index = Mutex(Index())
 
     public init(capacity: Int, lruInterval: Double = 2) {
         self.capacity = capacity
@@ -53,9 +54,11 @@ public final class CacheStore: Sendable {
     /// critical section, so that concurrent misses on one key coalesce onto one fetch.
     /// `matchesVary` says whether a stored variant fits this request. `xid` is asked for only
     /// when a busy object is made: it is the transaction id of the fetch that will fill it.
+    /// `banRequest` gives the request's `req.*` for bans that read it (asked for only when a
+    /// ban is pending for the object found).
     public func lookup(
         key: CacheKey, xid: @autoclosure () -> UInt64, now: Double, options: LookupOptions = .standard,
-        matchesVary: (ObjectMetadata) -> Bool
+        banRequest: () -> VCLClientRequest? = { nil }, matchesVary: (ObjectMetadata) -> Bool
     ) -> LookupResult {
         index.withLock { index in
             var busy: CachedObject?
@@ -97,7 +100,7 @@ public final class CacheStore: Sendable {
                     continue
                 }
                 if current.bansChecked < index.bans.newestID {
-                    if index.bans.matches(current, after: current.bansChecked, now: now) {
+                    if index.bans.matches(current, after: current.bansChecked, now: now, request: banRequest()) {
                         unlink(current, from: &index)
                         index.banned += 1
                         continue
@@ -287,62 +290,6 @@ public final class CacheStore: Sendable {
         index.expiry.insert(object, expires: lifetime.entered + max(lifetime.ttl, 0) + lifetime.grace + lifetime.keep)
     }
 
-    /// Bans every object stored before now that `ban` matches: each is tested when a lookup
-    /// finds it (see `BanList`). Past `BanList.sweepThreshold` pending bans, every object is
-    /// tested at once and the list emptied.
-    public func ban(_ ban: VCLBan, now: Double) {
-        index.withLock { index in
-            index.bans.add(ban, now: now)
-            if index.bans.count > BanList.sweepThreshold { sweepBans(&index, now: now) }
-        }
-    }
-
-    /// The ban lurker's pass (Varnish's `ban_lurker`): once the oldest pending ban is
-    /// `age` old, every pending ban is tested against every stored object older than it, the
-    /// matches go (their memory with them) and the list is emptied. Returns how many went.
-    @discardableResult
-    public func lurkBans(now: Double, age: Double) -> Int {
-        index.withLock { index in
-            guard let oldest = index.bans.entries.first, now - oldest.created >= age else { return 0 }
-            let before = index.banned
-            sweepBans(&index, now: now)
-            return index.banned - before
-        }
-    }
-
-    /// Bans issued and not yet tested against every older object.
-    public var pendingBans: Int { index.withLock { $0.bans.count } }
-
-    /// Those bans, newest first (`ban.list`).
-    public var banList: [BanList.Entry] { index.withLock { $0.bans.entries.reversed() } }
-
-    /// Bans issued so far, counting the one every store starts with (varnishstat's bans_added).
-    public var bansAdded: Int { index.withLock { $0.bans.newestID + 1 } }
-
-    /// Objects removed by bans so far.
-    public var bannedObjects: Int { index.withLock { $0.banned } }
-
-    /// Tests every pending ban against every stored object it is newer than, removes the
-    /// matches and empties the ban list.
-    private func sweepBans(_ index: inout Index, now: Double) {
-        var victims: [CachedObject] = []
-        for (_, head) in index.heads {
-            var object: CachedObject? = head
-            while let current = object {
-                object = current.indexNextVariant
-                guard !current.isMarker, current.metadata != nil, current.bansChecked < index.bans.newestID else { continue }
-                if index.bans.matches(current, after: current.bansChecked, now: now) {
-                    victims.append(current)
-                } else {
-                    current.bansChecked = index.bans.newestID
-                }
-            }
-        }
-        for victim in victims { unlink(victim, from: &index) }
-        index.banned += victims.count
-        index.bans.removeAll()
-    }
-
     // MARK: - Index and LRU, called with the lock held
 
     private func link(_ object: CachedObject, into index: inout Index) {
@@ -351,7 +298,7 @@ public final class CacheStore: Sendable {
         object.isIndexed = true
     }
 
-    private func unlink(_ object: CachedObject, from index: inout Index) {
+    func unlink(_ object: CachedObject, from index: inout Index) {
         if object.isIndexed {
             object.isIndexed = false
             if index.heads[object.digest] === object {

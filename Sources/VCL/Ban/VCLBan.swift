@@ -49,6 +49,15 @@ public struct VCLBan: Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when a condition reads a request field a stored object's cache key does not hold
+    /// (a header other than Host): only a lookup, with its request, can test the ban.
+    public var needsRequest: Bool {
+        conditions.contains { condition in
+            if case .requestHeader(let name) = condition.field { return name.lowercased() != "host" }
+            return false
+        }
+    }
+
     public init(_ text: String) throws(ParseError) {
         self.text = text
         var scanner = BanScanner(text: text)
