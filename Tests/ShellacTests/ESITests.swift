@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import Synchronization
 import Testing
+import VCL
 
 @testable import Shellac
 
@@ -101,6 +102,31 @@ struct ESITests {
                 return received.contains("<p>before ") && !received.contains("after")
             }
             await client.close()
+        }
+    }
+
+    @Test("req_top.* in an include is the client's request at the top of the page tree; it is read-only")
+    func requestTop() async throws {
+        let origin = try await TestOrigin.start { request in
+            if request.path == "/top" { return TestOrigin.Response(body: "<p><esi:include src=\"/mid\"/></p>") }
+            if request.path == "/mid" { return TestOrigin.Response(body: "<m><esi:include src=\"/leaf\"/></m>") }
+            return TestOrigin.Response(body: request.header("X-Top") ?? "?")
+        }
+        let vcl = """
+            vcl 4.1;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_recv { set req.http.X-Top = req_top.method + " " + req_top.url + " " + req_top.http.X-Client; }
+            sub vcl_backend_response { if (bereq.url != "/leaf") { set beresp.do_esi = true; } }
+            """
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(vcl)) { proxy in
+            let page = try await fetch(proxy.url("/top"), headers: [("X-Client", "c1")])
+            #expect(page.body == "<p><m>GET /top c1</m></p>")
+        }
+        #expect {
+            _ = try VCLCompiler.compile(
+                source: "vcl 4.1; backend b { .host = \"127.0.0.1\"; } sub vcl_recv { set req_top.url = \"/x\"; }")
+        } throws: { error in
+            "\(error)".contains("Variable 'req_top.url' is read-only") && "\(error)".contains("Variable is read only.")
         }
     }
 }

@@ -137,6 +137,7 @@ extension RequestStateMachine {
         child.esiChunked = esiChunked
         child.esiGzip = esiGzip
         child.esiContinueOnError = continueOnError
+        child.esiTop = esiTop ?? topRequest()
         esiChild = child
         counters.increment(.esiRequests)
         startingInclude = true
@@ -173,5 +174,15 @@ extension RequestStateMachine {
     /// One piece of an ESI page's body, chunk-framed when the page is chunked.
     func writeESIPart(_ part: ByteBuffer) {
         writeBodyPart(part, chunked: esiChunked)
+    }
+
+    /// This request as its includes' `req_top.*` (made once per page, for its first include).
+    private func topRequest() -> VCLTopRequest {
+        var top = VCLClientRequest()
+        top.method = request.method
+        top.url = request.uri
+        top.proto = request.proto
+        top.headers = request.headers
+        return VCLTopRequest(request: top, time: vclSession?.context.now ?? HTTPDate.currentTime())
     }
 }

@@ -70,6 +70,8 @@ final class RequestStateMachine {
     /// and takes its page down with it.
     var esiContinueOnError = false
     var esiAborted = false
+    /// An include's `req_top.*`: the client's request of the page tree.
+    var esiTop: VCLTopRequest?
     /// The page goes out as one gzip stream (shared by the page and its includes).
     var esiGzip: ESIGzipStream?
     /// Set while an include starts, which may finish it at once.
@@ -128,7 +130,10 @@ final class RequestStateMachine {
         session.begin(request, xid: xid, client: addresses.client, local: addresses.local)
         session.maxRestarts = parameters.maxRestarts
         session.context.sessionTimeoutIdle = parameters.timeoutIdle
-        if esiLevel > 0 { session.context.req.esiLevel = esiLevel }
+        if esiLevel > 0 {
+            session.context.req.esiLevel = esiLevel
+            session.context.req.top = esiTop
+        }
         vclSession = session
         policy = session
     }

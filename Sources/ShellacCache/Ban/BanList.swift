@@ -59,14 +59,16 @@ public struct BanList: Sendable {
 
     /// Whether a ban issued after ban `checked` matches `object`; `request` is the request of
     /// a lookup (nil: the lurker's, read back from the object's key).
-    mutating func matches(_ object: CachedObject, after checked: Int, now: Double, request: VCLClientRequest?) -> Bool {
+    mutating func matches(
+        _ object: CachedObject, after checked: Int, now: Double, request: VCLClientRequest?, scratch: VCLRegex.Scratch
+    ) -> Bool {
         var view: (object: VCLObject, request: VCLClientRequest)?
         testedAtLookup += 1
         for entry in entries where entry.id > checked && !entry.completed {
             let target = view ?? (BanTarget.object(object, now: now), request ?? BanTarget.request(from: object.key))
             view = target
             testsAtLookup += 1
-            if entry.ban.matches(object: target.object, request: target.request) {
+            if entry.ban.matches(object: target.object, request: target.request, scratch: scratch) {
                 killedAtLookup += 1
                 return true
             }
@@ -77,7 +79,9 @@ public struct BanList: Sendable {
     /// The lurker's test of `object`: the obj-only bans newer than `checked`. Returns whether
     /// one matches, and how far the object may be marked checked (not past a `req.*` ban,
     /// which only a lookup can test).
-    mutating func lurk(_ object: CachedObject, after checked: Int, now: Double) -> (matched: Bool, checked: Int) {
+    mutating func lurk(
+        _ object: CachedObject, after checked: Int, now: Double, scratch: VCLRegex.Scratch
+    ) -> (matched: Bool, checked: Int) {
         var view: (object: VCLObject, request: VCLClientRequest)?
         var reached = checked
         var blocked = false
@@ -94,7 +98,7 @@ public struct BanList: Sendable {
             let target = view ?? (BanTarget.object(object, now: now), BanTarget.request(from: object.key))
             view = target
             testsByLurker += 1
-            if entry.ban.matches(object: target.object, request: target.request) {
+            if entry.ban.matches(object: target.object, request: target.request, scratch: scratch) {
                 killedByLurker += 1
                 return (true, checked)
             }

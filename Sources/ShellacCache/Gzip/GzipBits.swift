@@ -15,14 +15,6 @@ public struct GzipBits: Sendable, Equatable {
     public var crc: UInt32
     /// The length of the uncompressed data.
     public var plainLength: Int
-
-    public init(startBit: Int, lastBit: Int, stopBit: Int, crc: UInt32, plainLength: Int) {
-        self.startBit = startBit
-        self.lastBit = lastBit
-        self.stopBit = stopBit
-        self.crc = crc
-        self.plainLength = plainLength
-    }
 }
 
 /// Pieces of gzip streams, and how they join (RFC 1951/1952). A "piece" is a run of deflate

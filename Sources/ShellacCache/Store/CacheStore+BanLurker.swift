@@ -35,7 +35,7 @@ extension CacheStore {
             if index.bans.count > BanList.sweepThreshold {
                 let objects = Self.lurkable(in: index)
                 let passed = index.bans.newestID
-                let oldest = lurk(objects, passedID: passed, now: now, in: &index)
+                let oldest = lurk(objects, passedID: passed, now: now, scratch: VCLRegex.Scratch(pairs: 1), in: &index)
                 index.bans.finishPass(upTo: passed, oldestChecked: oldest)
             }
         }
@@ -53,11 +53,13 @@ extension CacheStore {
         guard let start else { return 0 }
         var oldestChecked = start.passed
         var offset = 0
+        // One regex scratch for the pass: testing an object allocates nothing for the regex.
+        let scratch = VCLRegex.Scratch(pairs: 1)
         repeat {
             let slice = start.objects[offset..<min(offset + max(batch, 1), start.objects.count)]
             offset += slice.count
             index.withLock { index in
-                oldestChecked = min(oldestChecked, lurk(slice, passedID: start.passed, now: now, in: &index))
+                oldestChecked = min(oldestChecked, lurk(slice, passedID: start.passed, now: now, scratch: scratch, in: &index))
             }
         } while offset < start.objects.count
         return index.withLock { index in
@@ -82,13 +84,14 @@ extension CacheStore {
     /// Tests `objects` (those still stored, with their metadata) against the obj-only bans up
     /// to `passedID`; removes the matches. Returns the least mark left on any of them.
     private func lurk(
-        _ objects: some Collection<CachedObject>, passedID: Int, now: Double, in index: inout Index
+        _ objects: some Collection<CachedObject>, passedID: Int, now: Double, scratch: VCLRegex.Scratch,
+        in index: inout Index
     ) -> Int {
         var oldest = passedID
         for object in objects where object.isIndexed && object.bansChecked < passedID {
             // Still busy: its response is newer than these bans (publishing marks it so).
             guard object.metadata != nil else { continue }
-            let (matched, checked) = index.bans.lurk(object, after: object.bansChecked, now: now)
+            let (matched, checked) = index.bans.lurk(object, after: object.bansChecked, now: now, scratch: scratch)
             if matched {
                 unlink(object, from: &index)
                 index.banned += 1

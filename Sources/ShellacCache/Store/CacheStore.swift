@@ -100,7 +100,9 @@ public final class CacheStore: Sendable {
                     continue
                 }
                 if current.bansChecked < index.bans.newestID {
-                    if index.bans.matches(current, after: current.bansChecked, now: now, request: banRequest()) {
+                    // (Regex match data made here: only lookups that find a pending ban pay it.)
+                    if index.bans.matches(
+                        current, after: current.bansChecked, now: now, request: banRequest(), scratch: VCLRegex.Scratch(pairs: 1)) {
                         unlink(current, from: &index)
                         index.banned += 1
                         continue

@@ -238,7 +238,9 @@ struct Checker {
         let allowed = unset ? spec.unsettable : (write ? spec.writable : spec.readable)
         let verb = unset ? "unset" : (write ? "set" : "read")
         if allowed.isEmpty {
-            let reason = unset && !spec.writable.isEmpty ? "cannot be unset" : "is read-only; it cannot be \(verb)"
+            // (vcc's words, "Variable is read only.", after ours.)
+            let reason = unset && !spec.writable.isEmpty
+                ? "cannot be unset" : "is read-only; it cannot be \(verb). Variable is read only."
             sink.error(location, "Variable '\(name)' \(reason)")
             return
         }

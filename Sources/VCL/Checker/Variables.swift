@@ -61,6 +61,10 @@ enum Variables {
             v("req.esi_level", .int { Int64($0.req.esiLevel) }, read: .client),
             v("req.can_gzip", .bool { $0.requestAcceptsGzip }, read: .client),
             v("req.xid", .string { $0.req.xid }, read: .client),
+            v("req_top.url", .string { $0.req.top?.request.url ?? $0.req.url }, read: .client),
+            v("req_top.method", .string { $0.req.top?.request.method ?? $0.req.method }, read: .client),
+            v("req_top.proto", .string { $0.req.top?.request.proto ?? $0.req.proto }, read: .client),
+            v("req_top.time", .time { $0.req.top?.time ?? $0.now }, read: .client),
             v("req.is_hitmiss", .bool { $0.req.isHitMiss }, read: .client),
             v("req.hash_ignore_vary", .bool { $0.req.hashIgnoreVary }, read: .client, write: .of(.recv),
               .bool { $0.req.hashIgnoreVary = $1 }),
@@ -142,6 +146,7 @@ enum Variables {
     /// The header prefixes and where their headers may be read, set and unset.
     private static let headerScopes: [(prefix: String, read: SubMask, write: SubMask)] = [
         ("req.http.", .client, .client),
+        ("req_top.http.", .client, .none),
         ("bereq.http.", bereqWrite, bereqWrite),
         ("beresp.http.", beresp, beresp),
         ("obj.http.", .of(.hit), .none),
@@ -175,7 +180,7 @@ enum Variables {
 
     /// True when `name` starts like a variable (so an unknown one is reported as such).
     static func looksLikeVariable(_ name: String) -> Bool {
-        let roots = ["req.", "bereq.", "beresp.", "obj.", "resp.", "client.", "server.", "local.", "remote.", "sess."]
+        let roots = ["req.", "req_top.", "bereq.", "beresp.", "obj.", "resp.", "client.", "server.", "local.", "remote.", "sess."]
         return roots.contains { name.hasPrefix($0) }
     }
 
@@ -186,6 +191,13 @@ enum Variables {
         let unsetter: @Sendable (VCLContext) -> Void
         let key = HeaderKey(header)
         switch prefix {
+        case "req_top.http.":
+            getter = .string { context in
+                if let top = context.req.top { return top.request.headers.first(key) }
+                return context.req.headers.first(key)
+            }
+            setter = .string { _, _ in }
+            unsetter = { _ in }
         case "req.http.":
             getter = .string { $0.req.headers.first(key) }
             setter = .string { $0.req.headers.set(key, $1 ?? "") }

@@ -4,6 +4,8 @@ public struct VCLClientRequest: Sendable {
     public var url = "/"
     public var proto = "HTTP/1.1"
     public var headers = HeaderList()
+    /// The client's request an ESI include belongs to (`req_top.*`); nil for that request itself.
+    public var top: VCLTopRequest?
     /// `req.backend_hint`: a backend or director name; nil for none.
     public var backendHint: String?
     public var restarts = 0
@@ -109,4 +111,18 @@ public struct VCLResponse: Sendable {
     public var explicitFilters: String?
 
     public init() {}
+}
+
+/// `req_top.*`: the client's request at the top of an ESI tree, as its includes see it.
+/// (A class: a request holds it, and it holds a request. Immutable, shared by the includes.)
+public final class VCLTopRequest: Sendable {
+    /// Its method, URL, protocol and fields.
+    public let request: VCLClientRequest
+    /// When it began (`req_top.time`).
+    public let time: Double
+
+    public init(request: VCLClientRequest, time: Double) {
+        self.request = request
+        self.time = time
+    }
 }
