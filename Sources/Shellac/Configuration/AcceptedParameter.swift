@@ -83,6 +83,7 @@ struct AcceptedParameter: Sendable {
         AcceptedParameter("debug", .flags, default: "none", unit: "", help: "debug flags (+name,-name)"),
         AcceptedParameter("experimental", .flags, default: "none", unit: "", help: "experimental flags (+name,-name)"),
         AcceptedParameter("feature", .flags, default: "+validate_headers", unit: "", help: "feature flags (+name,-name)"),
+        AcceptedParameter("esi_iovs", .number, default: "10", unit: "struct iovec", help: "io vectors per ESI delivery (Varnish 7.3's; Shellac writes the stored buffers as they are)"),
         AcceptedParameter("fetch_chunksize", .bytes, default: "16k", unit: "bytes", help: "storage chunk size for a fetch without a length"),
         AcceptedParameter("fetch_maxchunksize", .bytes, default: "0.25G", unit: "bytes", help: "largest storage chunk of a fetch"),
         AcceptedParameter("gzip_buffer", .bytes, default: "32k", unit: "bytes", help: "gzip buffer size"),
