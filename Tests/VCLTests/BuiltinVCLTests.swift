@@ -145,4 +145,29 @@ import Testing
         #expect(program.run(.recv, Support.request(program, "GET", "/nocache")) == .pass)
         #expect(program.run(.recv, Support.request(program, "POST")) == .pass)
     }
+
+    @Test("Varnish 7's split built-in: code added to vcl_req_cookie or vcl_beresp_stale changes the method; vcl_builtin_* can be called")
+    func splitBuiltinSubs() throws {
+        let program = try Support.compile("""
+            vcl 4.1;
+            sub vcl_req_cookie { return; }
+            sub vcl_beresp_stale { if (beresp.ttl + beresp.grace > 0s) { return; } }
+            sub vcl_deliver { call vcl_builtin_deliver; set resp.http.X-Deliver = "mine"; }
+            """)
+        #expect(program.run(.recv, Support.request(program, headers: [("Host", "a"), ("Cookie", "x=1")])) == .hash)
+        #expect(program.run(.recv, Support.request(program, headers: [("Host", "a"), ("Authorization", "b")])) == .pass)
+        let stale = Support.request(program)
+        stale.beresp.ttl = -2
+        stale.beresp.grace = 10
+        #expect(program.run(.backendResponse, stale) == .deliver)
+        #expect(!stale.beresp.uncacheable)  // a stale response in grace is kept, not hit-for-miss
+        let gone = Support.request(program)
+        gone.beresp.ttl = -2
+        gone.beresp.grace = 0
+        _ = program.run(.backendResponse, gone)
+        #expect(gone.beresp.uncacheable && gone.beresp.ttl == 120)
+        #expect(program.defines(.deliver))
+        // The unchanged built-in still refuses cookies.
+        #expect(self.program.run(.recv, Support.request(self.program, headers: [("Host", "a"), ("Cookie", "x=1")])) == .pass)
+    }
 }

@@ -33,10 +33,11 @@ public enum NativeBuiltin {
     /// The built-in `vcl_recv`'s decision for a request. The server's Swift built-in policy
     /// calls this too, so the rules exist once in Swift (and once as the VCL text).
     public static func receive(method: String, proto: String, headers: HeaderList, esiLevel: Int) -> VCLAction {
-        if method == "PRI" { return .synth(status: 405, reason: nil) }
+        // vcl_req_host, then vcl_req_method (as Varnish 7 orders them).
         if !headers.contains(host) && esiLevel == 0 && isHTTP11(proto) {
             return .synth(status: 400, reason: nil)
         }
+        if method == "PRI" { return .synth(status: 405, reason: nil) }
         // GET and HEAD first: literal comparisons, no hashing of the method on the usual path.
         if method != "GET" && method != "HEAD" {
             return understoodMethods.contains(method) ? .pass : .pipe

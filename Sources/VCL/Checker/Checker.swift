@@ -50,7 +50,8 @@ struct Checker {
             case .acl(let acl):
                 if claim(acl.name, acl.location, "ACL") { symbols.acls[acl.name] = acl }
             case .sub(let sub):
-                if sub.name.hasPrefix("vcl_") && !Checker.builtinNames.contains(sub.name) {
+                if sub.name.hasPrefix("vcl_") && !Checker.builtinNames.contains(sub.name)
+                    && BuiltinVCL.helpers[sub.name] == nil {
                     sink.error(sub.location, "Unknown built-in subroutine '\(sub.name)' (names starting with vcl_ are reserved)")
                     continue
                 }

@@ -10,13 +10,26 @@ extension Compiler {
         let step: Step
         // The built-in VCL's statements come last (appended after the user's).
         let userPart = sub.body.prefix { $0.location.file.name != BuiltinVCL.name }
-        if nativeBuiltins, userPart.count < sub.body.count, let native = NativeBuiltin.step(for: name) {
+        if nativeBuiltins, userPart.count < sub.body.count, !userChangedHelpers(of: name),
+           let native = NativeBuiltin.step(for: name) {
             step = userPart.isEmpty ? native : Steps.block([compileBody(Array(userPart)), native])
         } else {
             step = compileBody(sub.body)
         }
         compiledSubs[name] = step
         return step
+    }
+
+    /// Whether user code went into a built-in helper that method `name` calls (then the
+    /// method's built-in part runs as compiled VCL, not as `NativeBuiltin`).
+    private func userChangedHelpers(of name: String) -> Bool {
+        guard let method = VCLSubroutine(rawValue: name) else { return false }
+        for (helper, owner) in BuiltinVCL.helpers where owner == method {
+            if let sub = symbols.subs[helper], sub.body.contains(where: { $0.location.file.name != BuiltinVCL.name }) {
+                return true
+            }
+        }
+        return false
     }
 
     func compileStatement(_ statement: Statement) -> Step? {

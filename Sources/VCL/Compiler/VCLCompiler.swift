@@ -31,6 +31,8 @@ public enum VCLCompiler {
         var userSubroutines: Set<VCLSubroutine> = []
         for case .sub(let sub) in declarations {
             if let builtin = VCLSubroutine(rawValue: sub.name) { userSubroutines.insert(builtin) }
+            // Code added to a built-in helper (vcl_req_cookie, ...) is code in its method.
+            if let method = BuiltinVCL.helpers[sub.name] { userSubroutines.insert(method) }
         }
 
         var builtinParser = Parser(file: SourceFile(name: BuiltinVCL.name, text: BuiltinVCL.source), sink: sink, includes: nil)
