@@ -129,4 +129,27 @@ struct ESITests {
             "\(error)".contains("Variable 'req_top.url' is read-only") && "\(error)".contains("Variable is read only.")
         }
     }
+
+    /// An origin with these bodies by path, and `otherwise` for any other.
+    static func pages(_ bodies: [String: String], otherwise: String) async throws -> TestOrigin {
+        try await TestOrigin.start { request in TestOrigin.Response(body: bodies[request.path] ?? otherwise) }
+    }
+
+    @Test("resp.do_esi = false in an include's vcl_deliver puts that include in as stored")
+    func includeTurnsESIOff() async throws {
+        let origin = try await Self.pages(
+            ["/outer": "<o><esi:include src=\"/inner\"/></o>", "/inner": "<i><esi:include src=\"/leaf\"/></i>"],
+            otherwise: "leaf")
+        let vcl = """
+            vcl 4.1;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_backend_response { set beresp.do_esi = true; }
+            sub vcl_deliver { if (req.url == "/inner" && req.http.raw) { set resp.do_esi = false; } }
+            """
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(vcl)) { proxy in
+            #expect(try await fetch(proxy.url("/outer")).body == "<o><i>leaf</i></o>")
+            let raw = try await fetch(proxy.url("/outer"), headers: [("raw", "1")])
+            #expect(raw.body == "<o><i><esi:include src=\"/leaf\"/></i></o>")
+        }
+    }
 }

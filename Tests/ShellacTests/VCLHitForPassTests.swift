@@ -13,6 +13,8 @@ struct VCLHitForPassTests {
         sub vcl_miss { set req.http.X-Path = "miss"; }
         sub vcl_pass { set req.http.X-Path = "pass"; }
         sub vcl_backend_response {
+            set beresp.http.X-Be-Hitmiss = bereq.is_hitmiss;
+            set beresp.http.X-Be-Hitpass = bereq.is_hitpass;
             if (bereq.url ~ "^/hfp") { return (pass(60s)); }
             if (bereq.url ~ "^/hfm") { set beresp.uncacheable = true; set beresp.ttl = 60s; }
         }
@@ -100,6 +102,20 @@ struct VCLHitForPassTests {
             let later = try await fetch(proxy.url("/legacy"))
             #expect(later.header("X-Path") == "pass" && later.body == "GET #2")
             #expect(proxy.server.statistics.value(.cacheHitForPass) == 1)
+        }
+    }
+
+    @Test("bereq.is_hitmiss and bereq.is_hitpass tell the backend side what the lookup found")
+    func backendSeesTheMarker() async throws {
+        let origin = try await Self.numberingOrigin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
+            let first = try await fetch(proxy.url("/hfm"))
+            #expect(first.header("X-Be-Hitmiss") == "false")
+            let second = try await fetch(proxy.url("/hfm"))
+            #expect(second.header("X-Be-Hitmiss") == "true" && second.header("X-Be-Hitpass") == "false")
+            _ = try await fetch(proxy.url("/hfp"))
+            let passed = try await fetch(proxy.url("/hfp"))
+            #expect(passed.header("X-Be-Hitpass") == "true")
         }
     }
 }

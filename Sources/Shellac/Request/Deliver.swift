@@ -25,6 +25,8 @@ struct Delivery {
     var wrapsInStoredBlocks = false
     /// An ESI page whose `vcl_deliver` turned ESI off (`resp.do_esi`, `resp.filters`).
     var esiTurnedOff = false
+    /// An include whose `vcl_deliver` has run already (it turned ESI off for its page).
+    var includeHeadDone = false
 }
 
 /// deliver and transmit: `vcl_deliver`, then the object's bytes as they arrive and as fast
@@ -120,15 +122,20 @@ extension RequestStateMachine {
                                 esiChunked = current.chunked
                                 startESIStream(metadata)
                             } else {
-                                let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
+                                let action = runDeliverForInclude(
+                                    metadata, object: current.object, isHit: current.isHit, esi: true)
                                 guard action == .deliver else {
                                     delivery = nil
                                     return otherwise(action)
                                 }
+                                // vcl_deliver may have turned ESI off: the include goes in as stored.
+                                current.includeHeadDone = includeTurnedESIOff()
                             }
-                            esi = ESIProgress(document: document, inline: metadata.inlineBody, chunks: Array(chunks))
-                            delivery = nil
-                            return .esi
+                            if !current.includeHeadDone {
+                                esi = ESIProgress(document: document, inline: metadata.inlineBody, chunks: Array(chunks))
+                                delivery = nil
+                                return .esi
+                            }
                         }
                         if esiLevel > 0, let stream = esiGzip, metadata.isGzip {
                             // A gzip include in a gzip page: spliced in whole, once complete.
@@ -147,7 +154,8 @@ extension RequestStateMachine {
                         }
                         if esiLevel > 0 {
                             // An include: vcl_deliver runs, but only its body goes into the page.
-                            let action = runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
+                            let action = current.includeHeadDone
+                                ? VCLAction.deliver : runDeliverForInclude(metadata, object: current.object, isHit: current.isHit)
                             guard action == .deliver else {
                                 delivery = nil
                                 return otherwise(action)
@@ -294,10 +302,25 @@ extension RequestStateMachine {
     /// nothing, and returns what `vcl_deliver` said, unless that is `.deliver`.
     /// `vcl_deliver` for an include: it runs (and may restart or answer with a synth), but
     /// what it makes of the head goes nowhere.
-    private func runDeliverForInclude(_ metadata: ObjectMetadata, object: CachedObject, isHit: Bool) -> VCLAction {
+    private func runDeliverForInclude(
+        _ metadata: ObjectMetadata, object: CachedObject, isHit: Bool, esi: Bool = false
+    ) -> VCLAction {
         var scratch = channel.channel.allocator.buffer(capacity: 0)
+        if let session = vclSession {
+            session.context.resp.doESI = esi
+            session.context.resp.gunzipFilter = false
+            session.context.resp.rangeFilter = false
+            session.context.resp.explicitFilters = nil
+        }
         return policy.writeDeliveryHead(
             object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &scratch)
+    }
+
+    /// Whether the include's `vcl_deliver` just turned its ESI off (`resp.do_esi = false`,
+    /// `req.esi = false`, or a `resp.filters` without esi).
+    private func includeTurnedESIOff() -> Bool {
+        guard let session = vclSession else { return false }
+        return !(session.context.resp.effectiveFilters.esi && session.context.req.esi)
     }
 
     private func writeHead(

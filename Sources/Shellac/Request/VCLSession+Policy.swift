@@ -95,6 +95,8 @@ extension VCLSession: RequestPolicy {
         backendSide.bereq.headers = request.headers
         backendSide.bereq.backend = context.req.backendHint
         backendSide.bereq.uncacheable = request.isPass
+        backendSide.bereq.isHitMiss = context.req.isHitMiss
+        backendSide.bereq.isHitPass = context.req.isHitPass
         backendSide.bereq.xid = String(xid)
         backendSide.req.url = context.req.url  // a hash director's key
         backendSide.clientIP = context.clientIP

@@ -94,6 +94,8 @@ enum Variables {
             v("bereq.retries", .int { Int64($0.bereq.retries) }, read: .backend),
             v("bereq.uncacheable", .bool { $0.bereq.uncacheable }, read: .backend),
             v("bereq.is_bgfetch", .bool { $0.bereq.isBackgroundFetch }, read: .backend),
+            v("bereq.is_hitmiss", .bool { $0.bereq.isHitMiss }, read: .backend),
+            v("bereq.is_hitpass", .bool { $0.bereq.isHitPass }, read: .backend),
             v("bereq.xid", .string { $0.bereq.xid }, read: bereqWrite),
             v("bereq.connect_timeout", .duration { $0.bereq.connectTimeout ?? -1 }, read: bereqWrite, write: bereqWrite,
               .duration { $0.bereq.connectTimeout = $1 }),

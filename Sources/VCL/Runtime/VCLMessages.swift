@@ -45,6 +45,10 @@ public struct VCLBackendRequest: Sendable {
     public var betweenBytesTimeout: Double?
     /// `bereq.is_bgfetch`: the fetch refreshes a graced object its client already has.
     public var isBackgroundFetch = false
+    /// `bereq.is_hitmiss` / `bereq.is_hitpass`: the client's lookup found a hit-for-miss
+    /// (or hit-for-pass) marker.
+    public var isHitMiss = false
+    public var isHitPass = false
 
     public init() {}
 }
