@@ -79,6 +79,25 @@ import Testing
         #expect(context.req.headers["A"] == "1" && context.req.headers["B"] == nil && context.req.headers["C"] == "1")
     }
 
+    @Test func ipConstantsWithPorts() throws {
+        let p = try program("""
+            sub vcl_recv {
+                set req.http.P1 = std.port("1.2.3.4:8000");
+                set req.http.P2 = std.port("1.2.3.4 8000");
+                set req.http.P3 = std.port("[::1]:8000");
+                set req.http.P4 = std.port("::1");
+                set req.http.I1 = std.ip("..", "[::1]:8000");
+                set req.http.I2 = std.ip("..", "1.2.3.4 8000");
+                set req.http.I3 = std.ip(req.http.bad, "0.0.0.1");
+            }
+            """)
+        let context = Support.request(p, headers: [("Host", "a"), ("bad", "1.2.3.4:99999")])
+        _ = p.run(.recv, context)
+        #expect(["P1", "P2", "P3", "P4"].map { context.req.headers[$0] } == ["8000", "8000", "8000", "0"])
+        #expect(["I1", "I2", "I3"].map { context.req.headers[$0] } == ["::1", "1.2.3.4", "0.0.0.1"])
+        #expect(throws: VCLCompileError.self) { try program(#"sub vcl_recv { set req.http.P = std.port("no address"); }"#) }
+    }
+
     @Test func elseChains() throws {
         let p = try program("""
             sub vcl_recv {

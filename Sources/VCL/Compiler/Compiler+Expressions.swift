@@ -18,6 +18,11 @@ extension Compiler {
     /// Compiles and converts to `type`, with VCL's implicit conversions (anything to STRING,
     /// INT to REAL, STRING/BACKEND to BOOL).
     func compile(_ expr: Expr, as type: VCLType, what: String) -> CompiledExpr? {
+        if type == .ip, case .string(let text) = expr.kind {
+            // An IP constant written as a string, read when compiled (as vcc does).
+            guard let ip = VCLIP(addressAndPort: text) else { return typeError(expr, "\(what): '\(text)' is not an IP address") }
+            return .ip { _ in ip }
+        }
         guard let value = compile(expr) else { return nil }
         if value.type == type { return value }
         switch type {

@@ -71,7 +71,7 @@ extension Compiler {
             }
             let fallbackFn = fallback
             return .ip { context in
-                if let value = text(context).flatMap({ VCLIP($0.trimmingASCIISpaces) }) { return value }
+                if let value = text(context).flatMap({ VCLIP(addressAndPort: $0) }) { return value }
                 if let fallbackFn { return fallbackFn(context) }
                 context.fail("std.ip: not an address and no fallback")
                 return nil

@@ -43,6 +43,30 @@ public struct VCLIP: Sendable, Hashable, CustomStringConvertible {
         self.init(ipv6High: hi, low: lo, port: port)
     }
 
+    /// Parses an address with an optional port, as vcc reads IP constants and `std.ip` its
+    /// string: `1.2.3.4`, `1.2.3.4:8000`, `1.2.3.4 8000`, `::1`, `[::1]`, `[::1]:8000`.
+    public init?(addressAndPort text: String) {
+        let trimmed = text.trimmingASCIISpaces
+        var address = Substring(trimmed)
+        var portText: Substring = ""
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
+            portText = address[address.index(after: close)...].drop { $0 == ":" || $0 == " " }
+            address = address[address.index(after: address.startIndex)..<close]
+        } else if let space = address.lastIndex(of: " ") {
+            portText = address[address.index(after: space)...]
+            address = address[..<space]
+        } else if address.filter({ $0 == ":" }).count == 1, let colon = address.firstIndex(of: ":") {
+            portText = address[address.index(after: colon)...]
+            address = address[..<colon]
+        }
+        var port = 0
+        if !portText.isEmpty {
+            guard let number = Int(portText), (0...65535).contains(number) else { return nil }
+            port = number
+        }
+        self.init(String(address), port: port)
+    }
+
     /// The address in 16 bytes (IPv4 as its 4 bytes first when `isIPv6` is false).
     var bytes: [UInt8] {
         if !isIPv6 { return (0..<4).map { UInt8(truncatingIfNeeded: low >> (24 - 8 * UInt64($0))) } }
