@@ -118,4 +118,22 @@ struct VCLHitForPassTests {
             #expect(passed.header("X-Be-Hitpass") == "true")
         }
     }
+
+    @Test("std.rollback(bereq) in vcl_backend_response fails the fetch: vcl_backend_error may retry it")
+    func rollbackThenRetry() async throws {
+        let origin = try await Self.numberingOrigin()
+        let vcl = """
+            vcl 4.1;
+            import std;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_backend_fetch { set bereq.http.X-Try = bereq.retries; }
+            sub vcl_backend_response { if (bereq.retries == 0) { std.rollback(bereq); } }
+            sub vcl_backend_error { if (bereq.retries == 0) { return (retry); } }
+            """
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(vcl)) { proxy in
+            let response = try await fetch(proxy.url("/r"))
+            #expect(response.status == 200 && response.body == "GET #2")
+            #expect(origin.requests(path: "/r").map { $0.header("X-Try") } == ["0", "1"])
+        }
+    }
 }

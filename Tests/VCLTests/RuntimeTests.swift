@@ -79,6 +79,27 @@ import Testing
         #expect(context.req.headers["A"] == "1" && context.req.headers["B"] == nil && context.req.headers["C"] == "1")
     }
 
+    @Test func rollbackRestoresTheRequestAsItArrived() throws {
+        let p = try program("""
+            sub vcl_recv {
+                set req.url = "/changed";
+                set req.http.X-Added = "1";
+                unset req.http.Cookie;
+                if (req.http.roll) { std.rollback(req); }
+            }
+            """)
+        #expect(p.rollsBack)
+        let rolled = Support.request(p, "GET", "/orig", headers: [("Host", "a"), ("Cookie", "c=1"), ("roll", "1")])
+        rolled.keepReceivedRequest()
+        _ = p.run(.recv, rolled)
+        #expect(rolled.req.url == "/orig" && rolled.req.headers["X-Added"] == nil && rolled.req.headers["Cookie"] == "c=1")
+        let kept = Support.request(p, "GET", "/orig", headers: [("Host", "a")])
+        kept.keepReceivedRequest()
+        _ = p.run(.recv, kept)
+        #expect(kept.req.url == "/changed")
+        #expect(throws: VCLCompileError.self) { try program("sub vcl_recv { std.rollback(resp); }") }
+    }
+
     @Test func ipConstantsWithPorts() throws {
         let p = try program("""
             sub vcl_recv {

@@ -102,7 +102,12 @@ final class VCLBackendPolicy {
         context.beresp.uncacheable = isPass
         context.beresp.backendName = context.bereq.backend ?? ""
         context.now = lifetime.entered
-        switch run(.backendResponse) {
+        let action = run(.backendResponse)
+        if context.takeBackendRollback() {
+            // The backend request was rolled back: this response is gone with it.
+            return .error(status: 503, reason: "Backend fetch failed")
+        }
+        switch action {
         case .deliver, .ok:
             break
         case .pass:

@@ -95,6 +95,7 @@ extension VCLSession: RequestPolicy {
         backendSide.bereq.headers = request.headers
         backendSide.bereq.backend = context.req.backendHint
         backendSide.bereq.uncacheable = request.isPass
+        if program.rollsBack { backendSide.keepStartingBackendRequest() }
         backendSide.bereq.isHitMiss = context.req.isHitMiss
         backendSide.bereq.isHitPass = context.req.isHitPass
         backendSide.bereq.xid = String(xid)

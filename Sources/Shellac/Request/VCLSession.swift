@@ -57,6 +57,7 @@ final class VCLSession {
         context.req.proto = head.proto
         context.req.headers = head.headers
         context.req.xidNumber = xid
+        if program.rollsBack { context.keepReceivedRequest() }
         // `now` is left unset: the context reads the clock if VCL asks for it.
         if let client {
             context.clientIP = client

@@ -164,6 +164,15 @@ extension Compiler {
                 context.fail("std.time: not a date and no fallback")
                 return 0
             }
+        case "rollback":
+            // std.rollback(req | bereq): the request as it arrived (bereq: as vcl_backend_fetch
+            // first saw it; in vcl_backend_response the fetch then fails, as in Varnish).
+            guard let a = args(["h"], required: 1) else { return nil }
+            guard case .identifier(let which) = a[0]!.kind, which == "req" || which == "bereq" else { // bound: required
+                return typeError(a[0]!, "\(full): expected req or bereq") // bound: required
+            }
+            rollsBack = true
+            return which == "req" ? .void { $0.rollBackRequest() } : .void { $0.rollBackBackendRequest() }
         case "port":
             guard let a = args(["ip"], required: 1), case .ip(let ip)? = compile(a[0]!, as: .ip, what: full) else { return nil } // bound: required
             return .int { Int64(ip($0)?.port ?? 0) }
@@ -178,7 +187,7 @@ extension Compiler {
                 return lo + (hi - lo) * unit
             }
         default:
-            return typeError(expr, "Unknown function 'std.\(function)' (Shellac has log, syslog, tolower, toupper, integer, real, duration, ip, port, healthy, querysort, collect, timestamp, cache_req_body, strstr, ban, ban_error, random, time, real2time)")
+            return typeError(expr, "Unknown function 'std.\(function)' (Shellac has log, syslog, tolower, toupper, integer, real, duration, ip, port, healthy, querysort, collect, timestamp, cache_req_body, strstr, ban, ban_error, random, time, real2time, rollback)")
         }
     }
 }

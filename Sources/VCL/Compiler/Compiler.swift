@@ -11,6 +11,8 @@ final class Compiler {
     var compiledSubs: [String: Step] = [:]
     /// Set when an expression reads `obj.http.*` or `obj.reason` (see `VCLProgram`).
     var readsObjectHeaders = false
+    /// Set when the VCL calls `std.rollback()`.
+    var rollsBack = false
     /// Whether any code calls `std.cache_req_body()`.
     var cachesRequestBody = false
     /// Whether the built-in part of a subroutine runs as `NativeBuiltin` where there is one.

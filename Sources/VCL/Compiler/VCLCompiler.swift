@@ -64,7 +64,7 @@ public enum VCLCompiler {
                           directors: compiler.directors, warnings: sink.diagnostics, isLegacy: isLegacy,
                           userSubroutines: userSubroutines, subroutines: subroutines,
                           readsObjectHeaders: compiler.readsObjectHeaders, cachesRequestBody: compiler.cachesRequestBody,
-                          purgesLookedUpObjects: symbols.imports.contains("purge"))
+                          purgesLookedUpObjects: symbols.imports.contains("purge"), rollsBack: compiler.rollsBack)
     }
 
     /// The program for `-b host:port` without `-f`: one backend named `default` and the built-in VCL.

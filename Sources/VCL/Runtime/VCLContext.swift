@@ -38,6 +38,11 @@ public final class VCLContext {
         var banError = ""
         var timestamps: [(label: String, time: Double)] = []
         var cacheRequestBodyLimit: Int64?
+        /// `std.rollback()`'s copies: the request as it arrived, the backend request as the
+        /// fetch began; and whether the backend request was rolled back (the fetch then fails).
+        var receivedRequest: VCLClientRequest?
+        var startingBackendRequest: VCLBackendRequest?
+        var backendRolledBack = false
         var failure: String?
         var backendHealth: ((String) -> Bool)?
         /// The server's reading of request fields (`req.can_gzip`); weak, as `purger`.
@@ -305,12 +310,44 @@ public final class VCLContext {
         if !state.pointee.bans.isEmpty { state.pointee.bans.removeAll(keepingCapacity: true) }
         if !state.pointee.timestamps.isEmpty { state.pointee.timestamps.removeAll(keepingCapacity: true) }
         state.pointee.cacheRequestBodyLimit = nil
+        if state.pointee.receivedRequest != nil { state.pointee.receivedRequest = nil }
         state.pointee.sessionTimeoutIdleChanged = false
         if !state.pointee.banError.isEmpty { state.pointee.banError = "" }
         state.pointee.failure = nil
     }
 
     func isHealthy(_ backend: String) -> Bool { backendHealth?(backend) ?? true }
+
+    /// Keeps the request as it is now, for `std.rollback(req)`.
+    public func keepReceivedRequest() { state.pointee.receivedRequest = reqStorage.pointee }
+
+    /// Keeps the backend request as it is now, for `std.rollback(bereq)`.
+    public func keepStartingBackendRequest() { state.pointee.startingBackendRequest = bereqStorage.pointee }
+
+    /// `std.rollback(bereq)` ran (in vcl_backend_response, the fetch then fails); read once.
+    public func takeBackendRollback() -> Bool {
+        defer { state.pointee.backendRolledBack = false }
+        return state.pointee.backendRolledBack
+    }
+
+    func rollBackRequest() {
+        guard let kept = state.pointee.receivedRequest else { return }
+        Self.restore(&reqStorage.pointee, from: kept)
+    }
+
+    func rollBackBackendRequest() {
+        guard let kept = state.pointee.startingBackendRequest else { return }
+        Self.restore(&bereqStorage.pointee, from: kept)
+        state.pointee.backendRolledBack = true
+    }
+
+    /// A request's line and fields back as `kept` has them (its other state stays).
+    private static func restore<Request: VCLRequestParts>(_ request: inout Request, from kept: Request) {
+        request.method = kept.method
+        request.url = kept.url
+        request.proto = kept.proto
+        request.headers = kept.headers
+    }
 
     func fail(_ message: String) {
         if failure == nil { failure = message }

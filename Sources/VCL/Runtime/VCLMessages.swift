@@ -130,3 +130,14 @@ public final class VCLTopRequest: Sendable {
         self.time = time
     }
 }
+
+/// The parts `std.rollback()` restores, which client and backend requests share.
+protocol VCLRequestParts {
+    var method: String { get set }
+    var url: String { get set }
+    var proto: String { get set }
+    var headers: HeaderList { get set }
+}
+
+extension VCLClientRequest: VCLRequestParts {}
+extension VCLBackendRequest: VCLRequestParts {}

@@ -36,14 +36,18 @@ public final class VCLProgram: Sendable {
     /// Whether the VCL imports vmod purge (whose `hard()` and `soft()` purge the key the
     /// request looked up): only then does a request keep its key for them.
     public let purgesLookedUpObjects: Bool
+    /// Whether the VCL calls `std.rollback()`: only then does a request (and a fetch) keep a
+    /// copy of itself as it arrived.
+    public let rollsBack: Bool
     /// Each declared backend's health (probes and `backend.set_health` write it).
     public let health: BackendHealthBoard
 
     init(name: String, backends: [VCLBackend], defaultBackend: String?, probes: [VCLProbe], acls: [String: VCLACL],
          directors: [String: VCLDirector], warnings: [VCLDiagnostic], isLegacy: Bool,
          userSubroutines: Set<VCLSubroutine>, subroutines: [Step], readsObjectHeaders: Bool = true,
-         cachesRequestBody: Bool = false, purgesLookedUpObjects: Bool = false) {
+         cachesRequestBody: Bool = false, purgesLookedUpObjects: Bool = false, rollsBack: Bool = false) {
         self.purgesLookedUpObjects = purgesLookedUpObjects
+        self.rollsBack = rollsBack
         self.readsObjectHeaders = readsObjectHeaders
         self.cachesRequestBody = cachesRequestBody
         self.name = name
@@ -76,7 +80,7 @@ public final class VCLProgram: Sendable {
         VCLProgram(name: name, backends: backends.map(transform), defaultBackend: defaultBackend, probes: probes, acls: acls, directors: directors,
                    warnings: warnings, isLegacy: isLegacy, userSubroutines: userSubroutines, subroutines: subroutines,
                    readsObjectHeaders: readsObjectHeaders, cachesRequestBody: cachesRequestBody,
-                   purgesLookedUpObjects: purgesLookedUpObjects)
+                   purgesLookedUpObjects: purgesLookedUpObjects, rollsBack: rollsBack)
     }
 
     /// A fresh context for one request, with `req.backend_hint` set to the default backend.
