@@ -115,4 +115,23 @@ struct VCLRequestStatesTests {
             #expect(origin.requestCount(path: "/h") == 2)
         }
     }
+
+    @Test("synth(1404): VCL sees 1404, the client gets 404; Connection: close from vcl_synth closes")
+    func synthStatusAboveNineHundredNinetyNine() async throws {
+        let vcl = """
+            vcl 4.1;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_recv { return (synth(1404, "Gone")); }
+            sub vcl_synth {
+                set resp.http.X-Full = resp.status;
+                if (resp.status == 1404) { set resp.http.Connection = "close"; }
+            }
+            """
+        let origin = try await TestOrigin.start { _ in TestOrigin.Response(body: "unused") }
+        try await withProxy(origin: origin, vclFile: try Self.file(vcl)) { proxy in
+            let response = try await RawHTTPClient.exchange(port: proxy.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(response.status == 404 && response.reason == "Gone" && response.header("X-Full") == "1404")
+            #expect(response.saysClose)
+        }
+    }
 }

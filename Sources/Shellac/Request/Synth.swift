@@ -10,6 +10,7 @@ extension RequestStateMachine {
         guard let body = policy.synthesize(status: status, reason: reason, xid: xid, into: &out) else {
             return .restart
         }
+        if vclSession?.synthClosesConnection == true { keepAlive = false }
         if esiLevel > 0 {
             // An include's synthetic answer: its body goes into the page, its head nowhere.
             if let stream = esiGzip {

@@ -57,6 +57,8 @@ extension VCLSession: RequestPolicy {
         // Past max_restarts a restart from vcl_synth delivers what it made instead.
         if case .restart = run(.synth), context.req.restarts < maxRestarts { return nil }
         vcl.resp.headers.remove("Content-Length")
+        // `set resp.http.Connection = "close"` closes the connection after the answer.
+        synthClosesConnection = vcl.resp.headers["Connection"].map { $0.lowercased().contains("close") } ?? false
         vcl.resp.headers.remove("Connection")
         vcl.resp.headers.remove("Transfer-Encoding")
         Self.serialize(vcl.resp, into: &out)

@@ -18,6 +18,8 @@ final class VCLSession {
     let store: CacheStore?
     /// The key this request looked up (`purge.hard()`, `purge.soft()` purge it).
     var lookupKey: CacheKey?
+    /// The last `vcl_synth` asked for the connection to close.
+    var synthClosesConnection = false
 
     init(loaded: VCLRegistry.Loaded, log: TransactionLog, store: CacheStore? = nil) {
         self.loaded = loaded
@@ -177,10 +179,12 @@ final class VCLSession {
     }
 
     private static func writeStatusLine(_ response: VCLResponse, into out: inout ByteBuffer) {
+        // A status above 999 is VCL's own (synth(1333, ...)): it is sent modulo 1000, as Varnish does.
+        let status = response.status >= 1000 ? response.status % 1000 : response.status
         out.writeStaticString("HTTP/1.1 ")
-        out.writeDecimal(response.status)
+        out.writeDecimal(status)
         out.writeStaticString(" ")
-        out.writeString(response.reason.isEmpty ? HTTPReason.phrase(response.status) : response.reason)
+        out.writeString(response.reason.isEmpty ? HTTPReason.phrase(status) : response.reason)
         out.writeStaticString("\r\n")
     }
 
