@@ -316,11 +316,12 @@ extension RequestStateMachine {
             object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &scratch)
     }
 
-    /// Whether the include's `vcl_deliver` just turned its ESI off (`resp.do_esi = false`,
-    /// `req.esi = false`, or a `resp.filters` without esi).
+    /// Whether the include's `vcl_deliver` just turned its ESI off (`resp.do_esi = false`, or
+    /// a `resp.filters` without esi). Not `req.esi`: ESI cannot be turned off midstream that
+    /// way, in Varnish (e00016) as here.
     private func includeTurnedESIOff() -> Bool {
         guard let session = vclSession else { return false }
-        return !(session.context.resp.effectiveFilters.esi && session.context.req.esi)
+        return !session.context.resp.effectiveFilters.esi
     }
 
     private func writeHead(
