@@ -170,4 +170,21 @@ import Testing
         // The unchanged built-in still refuses cookies.
         #expect(self.program.run(.recv, Support.request(self.program, headers: [("Host", "a"), ("Cookie", "x=1")])) == .pass)
     }
+
+    @Test("vcl_req_host lower-cases a Host with capitals (both forms); STRING .lower() and .upper()")
+    func hostLowerCased() throws {
+        for native in [true, false] {
+            let program = try VCLCompiler.compile(source: "vcl 4.1;", nativeBuiltins: native)
+            let context = Support.request(program, headers: [("Host", "WWW.Example.COM:8080")])
+            #expect(program.run(.recv, context) == .hash)
+            #expect(context.req.headers["Host"] == "www.example.com:8080")
+        }
+        let methods = try Support.compile("""
+            vcl 4.1;
+            sub vcl_recv { set req.http.U = req.http.x.upper(); set req.http.L = req.url.lower(); }
+            """)
+        let context = Support.request(methods, "GET", "/A/b", headers: [("Host", "a"), ("x", "mIxEd")])
+        _ = methods.run(.recv, context)
+        #expect(context.req.headers["U"] == "MIXED" && context.req.headers["L"] == "/a/b")
+    }
 }

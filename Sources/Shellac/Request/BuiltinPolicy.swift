@@ -10,6 +10,7 @@ final class BuiltinPolicy: RequestPolicy, Sendable {
     static let shared = BuiltinPolicy()
 
     func receive(_ request: inout RequestHead, store: CacheStore) -> VCLAction {
+        NativeBuiltin.lowercaseHost(&request.headers)
         let action = NativeBuiltin.receive(
             method: request.method, proto: request.proto, headers: request.headers, esiLevel: 0)
         // As a VCL program's run does: a synth without a reason gets its status's phrase.

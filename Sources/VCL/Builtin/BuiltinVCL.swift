@@ -37,6 +37,9 @@ public enum BuiltinVCL {
     }
 
     sub vcl_req_host {
+        if (req.http.host ~ "[A-Z]") {
+            set req.http.host = req.http.host.lower();
+        }
         if (!req.http.host && req.esi_level == 0 && req.proto ~ "^(?i)HTTP/1\.1") {
             # HTTP/1.1 requires a Host.
             return (synth(400));

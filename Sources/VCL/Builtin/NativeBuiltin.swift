@@ -26,7 +26,8 @@ public enum NativeBuiltin {
     private static let understoodMethods: [String] = ["GET", "HEAD", "PUT", "POST", "PATCH", "TRACE", "OPTIONS", "DELETE"]
 
     private static func recv(_ context: VCLContext) -> Flow {
-        .exit(receive(method: context.req.method, proto: context.req.proto, headers: context.req.headers,
+        lowercaseHost(&context.req.headers)
+        return .exit(receive(method: context.req.method, proto: context.req.proto, headers: context.req.headers,
                       esiLevel: context.req.esiLevel))
     }
 
@@ -46,6 +47,13 @@ public enum NativeBuiltin {
             return .pass
         }
         return .hash
+    }
+
+    /// vcl_req_host's first step: a Host with upper-case letters is lower-cased (one cache
+    /// key for `Example.COM` and `example.com`).
+    public static func lowercaseHost(_ headers: inout HeaderList) {
+        guard let value = headers.first(host), value.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return }
+        headers.set(host, ValueFormat.asciiCase(value, upper: false))
     }
 
     /// `req.proto ~ "^(?i)HTTP/1\.1"`.

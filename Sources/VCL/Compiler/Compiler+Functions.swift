@@ -62,6 +62,14 @@ extension Compiler {
         if name.hasPrefix("directors.") {
             return typeError(expr, "\(name)() creates an object: use it as 'new x = \(name)();' in vcl_init")
         }
+        if name.hasSuffix(".lower") || name.hasSuffix(".upper"), arguments.isEmpty,
+           Variables.lookup(String(name.dropLast(6))) != nil {
+            // STRING methods: `req.http.host.lower()` (ASCII letters, as Varnish in the C locale).
+            let target = Expr(.identifier(String(name.dropLast(6))), expr.location)
+            guard let text = compileString(target, what: name) else { return nil }
+            let upper = name.hasSuffix(".upper")
+            return .string { context in text(context).map { ValueFormat.asciiCase($0, upper: upper) } }
+        }
         return typeError(expr, "Unknown function '\(name)'")
     }
 

@@ -96,3 +96,16 @@ enum ValueFormat {
         return Double(days * 86_400 + hour * 3600 + minute * 60 + second)
     }
 }
+
+extension ValueFormat {
+    /// `text` with its ASCII letters in upper or lower case (other bytes as they are).
+    public static func asciiCase(_ text: String, upper: Bool) -> String {
+        let needs = text.utf8.contains { upper ? ($0 >= 0x61 && $0 <= 0x7A) : ($0 >= 0x41 && $0 <= 0x5A) }
+        guard needs else { return text }
+        return String(decoding: text.utf8.map { byte in
+            if upper, byte >= 0x61 && byte <= 0x7A { return byte - 0x20 }
+            if !upper, byte >= 0x41 && byte <= 0x5A { return byte + 0x20 }
+            return byte
+        }, as: UTF8.self)
+    }
+}
