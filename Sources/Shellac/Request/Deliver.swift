@@ -339,21 +339,24 @@ extension RequestStateMachine {
         var ranges = parameters.httpRangeSupport
         var esi = wantsESI
         if let session = vclSession {
+            let asksRange = head.headers.contains("Range")
             // What vcl_deliver sees as resp.do_esi and resp.filters, and may turn off.
             session.context.resp.doESI = wantsESI
             session.context.resp.gunzipFilter = inflates
-            session.context.resp.rangeFilter = ranges && metadata.status == 200 && head.headers.contains("Range")
+            session.context.resp.rangeFilter = ranges && metadata.status == 200 && asksRange
             session.context.resp.explicitFilters = nil
-        }
-        let action = policy.writeDeliveryHead(
-            object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
-        guard action == .deliver else { return action }
-        if let session = vclSession {
+            let action = policy.writeDeliveryHead(
+                object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
+            guard action == .deliver else { return action }
             let filters = session.context.resp.effectiveFilters
             esi = esi && filters.esi && session.context.req.esi
             inflates = inflates && filters.gunzip
-            ranges = ranges && (filters.range || !head.headers.contains("Range"))
+            ranges = ranges && (filters.range || !asksRange)
             delivery.esiTurnedOff = wantsESI && !esi
+        } else {
+            let action = policy.writeDeliveryHead(
+                object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
+            guard action == .deliver else { return action }
         }
         if inflates || esi { out = Self.rewrittenHead(out, droppingContentEncoding: inflates) }
         if inflates { countGunzip() }

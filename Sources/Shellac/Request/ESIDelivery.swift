@@ -9,6 +9,8 @@ struct ESIProgress {
     var inline: ArraySlice<UInt8>
     var chunks: [ByteBuffer]
     var next = 0
+    /// The includes' `req_top.*`, made at the first include of the page.
+    var top: VCLTopRequest?
 }
 
 /// The parent of an ESI include: told when its child request is done.
@@ -71,10 +73,12 @@ extension RequestStateMachine {
                     guard parameters.esiIgnoreHTTPS else { continue }
                     src = "http://" + src.dropFirst(8)
                 }
+                let top = progress.top ?? esiTop ?? topRequest()
+                progress.top = top
                 esi = progress
                 // What the page has so far goes out before the include, which may take a while.
                 channel.flush()
-                startInclude(src, continueOnError: continueOnError)
+                startInclude(src, continueOnError: continueOnError, top: top)
                 // A child answered at once (a hit) has finished already: go on here.
                 if esiChild != nil { return .waiting }
             }
@@ -108,7 +112,7 @@ extension RequestStateMachine {
         run(.esi)
     }
 
-    private func startInclude(_ src: String, continueOnError: Bool) {
+    private func startInclude(_ src: String, continueOnError: Bool, top: VCLTopRequest) {
         var headers = request.headers
         var uri = src
         if src.hasPrefix("http://") || src.hasPrefix("https://") {
@@ -137,7 +141,7 @@ extension RequestStateMachine {
         child.esiChunked = esiChunked
         child.esiGzip = esiGzip
         child.esiContinueOnError = continueOnError
-        child.esiTop = esiTop ?? topRequest()
+        child.esiTop = top
         esiChild = child
         counters.increment(.esiRequests)
         startingInclude = true
@@ -176,7 +180,7 @@ extension RequestStateMachine {
         writeBodyPart(part, chunked: esiChunked)
     }
 
-    /// This request as its includes' `req_top.*` (made once per page, for its first include).
+    /// This request as its includes' `req_top.*` (made once per page, at its first include).
     private func topRequest() -> VCLTopRequest {
         var top = VCLClientRequest()
         top.method = request.method

@@ -29,13 +29,11 @@ extension RequestStateMachine {
         guard let gunzipper = delivery.gunzip else { return nil }
         var sent = 0
         for chunk in chunks {
-            var outputs: [ByteBuffer] = []
             do {
-                try gunzipper.push(chunk) { outputs.append($0) }
+                try gunzipper.push(chunk) { writeWindowed($0, delivery: &delivery) }
             } catch {
                 return nil
             }
-            for output in outputs { writeWindowed(output, delivery: &delivery) }
             sent += 1
             if !channel.channel.isWritable || (delivery.isRanged && delivery.bodyOffset >= delivery.rangeEnd) { break }
         }

@@ -10,15 +10,14 @@ extension RequestStateMachine {
         lookupTime = now
         let headers = request.headers
         // A miss's busy object is numbered as the fetch that fills it, as in Varnish.
-        let request = self.request
         let result = server.store.lookup(
             key: key, xid: makeXID(), now: now, options: policy.lookupOptions,
             banRequest: {
-                // req.* of a ban: this request as vcl_recv left it.
+                // req.* of a ban: this request as vcl_recv left it (read only when a ban waits).
                 var banned = VCLClientRequest()
-                banned.url = request.uri
-                banned.method = request.method
-                banned.headers = request.headers
+                banned.url = self.request.uri
+                banned.method = self.request.method
+                banned.headers = self.request.headers
                 return banned
             }
         ) { metadata in
