@@ -48,11 +48,19 @@ let package = Package(
             ],
             swiftSettings: serverSettings
         ),
+        // The transaction log (VSL): the ring in shared memory, its writer and readers, and
+        // what the log tools make of it. Knows nothing of NIO.
+        .target(
+            name: "ShellacLog",
+            dependencies: [.product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: serverSettings
+        ),
         .target(
             name: "Shellac",
             dependencies: [
                 "VCL",
                 "ShellacCache",
+                "ShellacLog",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,11 +73,13 @@ let package = Package(
             name: "shellac",
             dependencies: [
                 "Shellac",
+                "ShellacLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "VCLTests", dependencies: ["VCL"], resources: [.copy("Corpus")]),
         .testTarget(name: "ShellacCacheTests", dependencies: ["ShellacCache"]),
+        .testTarget(name: "ShellacLogTests", dependencies: ["ShellacLog"]),
         .testTarget(
             name: "ShellacTests",
             dependencies: [

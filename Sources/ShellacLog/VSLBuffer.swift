@@ -1,0 +1,249 @@
+/// Which tags are written: Varnish's `vsl_mask` (`-Debug,-Hash,...`). A masked tag costs one
+/// bit test and is never formatted.
+public struct VSLMask: Sendable, Equatable {
+    private var bits: (UInt64, UInt64) = (0, 0)
+
+    /// Varnish 7.1's default: everything but the debugging and per-object tags.
+    public static let varnishDefault: VSLMask = {
+        var mask = VSLMask()
+        for tag in [
+            VSLTag.debug, .objProtocol, .objStatus, .objReason, .objHeader, .expKill, .workThread, .hash, .vfpAcct,
+            .h2RxHdr, .h2RxBody, .h2TxHdr, .h2TxBody, .vdpAcct,
+        ] {
+            mask.set(tag, masked: true)
+        }
+        return mask
+    }()
+
+    public init() {}
+
+    @inline(__always)
+    public func isMasked(_ tag: VSLTag) -> Bool {
+        let index = Int(tag.rawValue)
+        return index < 64 ? bits.0 & (1 << UInt64(index)) != 0 : bits.1 & (1 << UInt64(index - 64)) != 0
+    }
+
+    public mutating func set(_ tag: VSLTag, masked: Bool) {
+        let index = Int(tag.rawValue)
+        if index < 64 {
+            bits.0 = masked ? bits.0 | (1 << UInt64(index)) : bits.0 & ~(1 << UInt64(index))
+        } else {
+            bits.1 = masked ? bits.1 | (1 << UInt64(index - 64)) : bits.1 & ~(1 << UInt64(index - 64))
+        }
+    }
+
+    /// `vsl_mask`'s syntax: comma-separated `-Tag` (mask), `+Tag` (log), `default`, `none`
+    /// (log nothing... as Varnish: mask every tag) and `all` (log every tag).
+    public init(parsing text: String) throws(VSLMaskError) {
+        self = .varnishDefault
+        for word in text.split(separator: ",").map({ $0.trimmingCharacters(in: " ") }) where !word.isEmpty {
+            switch word.lowercased() {
+            case "default": self = .varnishDefault
+            case "all": self = VSLMask()
+            case "none":
+                for tag in VSLTag.allCases { set(tag, masked: true) }
+            default:
+                guard let sign = word.first, sign == "-" || sign == "+", let tag = VSLTag(name: String(word.dropFirst()))
+                else { throw VSLMaskError(word: String(word)) }
+                set(tag, masked: sign == "-")
+            }
+        }
+    }
+
+    public static func == (lhs: VSLMask, rhs: VSLMask) -> Bool { lhs.bits == rhs.bits }
+}
+
+public struct VSLMaskError: Error, CustomStringConvertible {
+    public let word: String
+    public var description: String { "vsl_mask: \(word): expected +TAG or -TAG with one of varnishd's VSL tags" }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingCharacters(in set: Character) -> Substring {
+        var slice = self[...]
+        while slice.first == set { slice = slice.dropFirst() }
+        while slice.last == set { slice = slice.dropLast() }
+        return Substring(slice)
+    }
+}
+
+/// One transaction's records on their way to the ring (Varnish's per-request VSL buffer):
+/// appended without locks or allocation, written to the ring as one chunk when full and when
+/// the transaction ends. Owned by one thread at a time (the event loop of its request).
+///
+/// A record is built in place: `open(tag)` (false when the tag is masked: skip it), then
+/// `put…` its payload, then `close()`. A payload longer than `vsl_reclen` is cut there, as
+/// Varnish cuts it.
+public final class VSLBuffer {
+    public let ring: VSLRing
+    public var mask: VSLMask
+    /// `vsl_reclen`: the longest payload kept.
+    public var recordLimit: Int
+    /// The transaction the next records belong to, and its side.
+    public var vxid: UInt64 = 0
+    public var side: VSLSide = .none
+
+    private let storage: UnsafeMutableRawPointer
+    private let capacity: Int
+    private var used = 0
+    /// Where the open record's header is, and where its payload ends.
+    private var recordStart = -1
+    private var payloadEnd = 0
+    private var payloadLimit = 0
+
+    public init(ring: VSLRing, capacity: Int = 16_384, recordLimit: Int = 255, mask: VSLMask = .varnishDefault) {
+        self.ring = ring
+        self.mask = mask
+        self.recordLimit = max(16, min(recordLimit, 65_535))
+        self.capacity = max(capacity, 1_024, VSLRing.recordHeaderSize + self.recordLimit + 8)
+        storage = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
+    }
+
+    deinit {
+        storage.deallocate()
+    }
+
+    /// Starts a record of `tag`; false (and nothing to do) when the tag is masked.
+    @inline(__always)
+    public func open(_ tag: VSLTag) -> Bool {
+        if mask.isMasked(tag) { return false }
+        if capacity - used < VSLRing.recordHeaderSize + recordLimit + 8 { flush() }
+        recordStart = used
+        storage.storeBytes(of: UInt32(tag.rawValue) << 24, toByteOffset: used, as: UInt32.self)
+        storage.storeBytes(of: UInt32(side.rawValue), toByteOffset: used + 4, as: UInt32.self)
+        storage.storeBytes(of: vxid, toByteOffset: used + 8, as: UInt64.self)
+        payloadEnd = used + VSLRing.recordHeaderSize
+        payloadLimit = payloadEnd + recordLimit
+        return true
+    }
+
+    /// Ends the open record.
+    @inline(__always)
+    public func close() {
+        guard recordStart >= 0 else { return }
+        let length = payloadEnd - recordStart - VSLRing.recordHeaderSize
+        let word = storage.load(fromByteOffset: recordStart, as: UInt32.self) | UInt32(length)
+        storage.storeBytes(of: word, toByteOffset: recordStart, as: UInt32.self)
+        used = (payloadEnd + 7) & ~7
+        recordStart = -1
+    }
+
+    public func put(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        let count = min(bytes.count, payloadLimit - payloadEnd)
+        guard count > 0 else { return }
+        (storage + payloadEnd).copyMemory(from: source, byteCount: count)
+        payloadEnd += count
+    }
+
+    public func put(_ text: String) {
+        var text = text
+        text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+    }
+
+    public func put(_ text: Substring) {
+        var text = text
+        text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+    }
+
+    public func put(_ text: StaticString) {
+        put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    @inline(__always)
+    public func put(byte: UInt8) {
+        guard payloadEnd < payloadLimit else { return }
+        storage.storeBytes(of: byte, toByteOffset: payloadEnd, as: UInt8.self)
+        payloadEnd += 1
+    }
+
+    public func put(_ value: Int) {
+        if value < 0 {
+            put(byte: UInt8(ascii: "-"))
+            put(UInt64(value.magnitude))
+        } else {
+            put(UInt64(value))
+        }
+    }
+
+    public func put(_ value: UInt64) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            put(byte: UInt8(ascii: "0") + UInt8((value / divisor) % 10))
+            divisor /= 10
+        }
+    }
+
+    /// A time or duration in seconds with six decimals, as Varnish prints them (`%.6f`).
+    public func put(seconds: Double) {
+        put(seconds: seconds, decimals: 6)
+    }
+
+    /// `seconds` with 0 to 6 decimals.
+    public func put(seconds: Double, decimals: Int) {
+        guard seconds.isFinite else { return put(byte: UInt8(ascii: "0")) }
+        var scale: Double = 1
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = (abs(seconds) * scale).rounded()
+        guard scaled < 9.0e18 else { return put(byte: UInt8(ascii: "0")) }
+        let whole = UInt64(scaled)
+        let factor = UInt64(scale)
+        if seconds < 0, whole > 0 { put(byte: UInt8(ascii: "-")) }
+        put(whole / factor)
+        guard decimals > 0 else { return }
+        put(byte: UInt8(ascii: "."))
+        var fraction = whole % factor
+        var divisor = factor / 10
+        while divisor > 0 {
+            put(byte: UInt8(ascii: "0") + UInt8(fraction / divisor))
+            fraction %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// A whole record with a text payload.
+    public func record(_ tag: VSLTag, _ text: String) {
+        guard open(tag) else { return }
+        put(text)
+        close()
+    }
+
+    public func record(_ tag: VSLTag, _ text: StaticString) {
+        guard open(tag) else { return }
+        put(text)
+        close()
+    }
+
+    /// `Name: value`, as the header tags carry them.
+    public func header(_ tag: VSLTag, name: String, value: String) {
+        guard open(tag) else { return }
+        put(name)
+        put(": ")
+        put(value)
+        close()
+    }
+
+    /// `Label: absolute since-start since-last`, varnishlog's Timestamp.
+    public func timestamp(_ label: StaticString, now: Double, start: Double, last: Double) {
+        guard open(.timestamp) else { return }
+        put(label)
+        put(": ")
+        put(seconds: now)
+        put(byte: UInt8(ascii: " "))
+        put(seconds: now - start)
+        put(byte: UInt8(ascii: " "))
+        put(seconds: now - last)
+        close()
+    }
+
+    /// Writes the buffered records to the ring as one chunk.
+    public func flush() {
+        guard used > 0 else { return }
+        ring.write(records: UnsafeRawBufferPointer(start: storage, count: used))
+        used = 0
+    }
+
+    /// Whether records are waiting.
+    public var isEmpty: Bool { used == 0 }
+}

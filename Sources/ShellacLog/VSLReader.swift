@@ -1,0 +1,71 @@
+/// Reads a ring's records in order, from where it was opened on (or from the oldest chunk
+/// still whole, with `fromStart`). Never waits: `next()` returns what is there now.
+public struct VSLReader {
+    public let ring: VSLRing
+    /// The position of the next chunk to read.
+    public private(set) var position: UInt64
+    /// Records of the last chunk not yet handed out.
+    private var pending: [VSLRecord] = []
+    private var pendingIndex = 0
+    /// Bytes the writers overwrote before this reader got to them, since it opened.
+    public private(set) var overrunBytes: UInt64 = 0
+
+    /// What `next()` found.
+    public enum Next {
+        case record(VSLRecord)
+        /// Nothing more for now.
+        case idle
+        /// The writers lapped the reader: records were lost; reading goes on at the head.
+        case overrun(lostBytes: UInt64)
+    }
+
+    public init(ring: VSLRing, fromStart: Bool = false) {
+        self.ring = ring
+        position = fromStart ? ring.oldestChunk : ring.head
+    }
+
+    public mutating func next() -> Next {
+        while true {
+            if pendingIndex < pending.count {
+                defer { pendingIndex += 1 }
+                return .record(pending[pendingIndex])
+            }
+            switch ring.readChunk(at: position) {
+            case .pending:
+                return .idle
+            case .overrun:
+                let head = ring.head
+                let lost = head &- position
+                overrunBytes &+= lost
+                position = head
+                pending.removeAll(keepingCapacity: true)
+                pendingIndex = 0
+                return .overrun(lostBytes: lost)
+            case .chunk(let bytes, let next):
+                position = next
+                pending.removeAll(keepingCapacity: true)
+                pendingIndex = 0
+                Self.decode(bytes, into: &pending)
+            }
+        }
+    }
+
+    /// The records of one chunk, as `VSLBuffer` laid them out.
+    static func decode(_ bytes: [UInt8], into records: inout [VSLRecord]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset + VSLRing.recordHeaderSize <= raw.count {
+                let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+                let side = raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+                let vxid = raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                let length = Int(word & 0xFF_FFFF)
+                let start = offset + VSLRing.recordHeaderSize
+                guard let tag = VSLTag(rawValue: UInt8(word >> 24)), start + length <= raw.count else { return }
+                records.append(VSLRecord(
+                    vxid: vxid, tag: tag, side: VSLSide(rawValue: UInt8(truncatingIfNeeded: side)) ?? .none,
+                    payload: Array(raw[start..<(start + length)])))
+                offset = (start + length + 7) & ~7
+            }
+        }
+    }
+}
