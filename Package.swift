@@ -84,6 +84,7 @@ let package = Package(
             name: "ShellacTests",
             dependencies: [
                 "Shellac",
+                "ShellacLog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

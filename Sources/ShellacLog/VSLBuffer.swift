@@ -7,7 +7,7 @@ public struct VSLMask: Sendable, Equatable {
     public static let varnishDefault: VSLMask = {
         var mask = VSLMask()
         for tag in [
-            VSLTag.debug, .objProtocol, .objStatus, .objReason, .objHeader, .expKill, .workThread, .hash, .vfpAcct,
+            VSLTag.debug, .objProtocol, .objStatus, .objReason, .objHeader, .vclTrace, .expKill, .workThread, .hash, .vfpAcct,
             .h2RxHdr, .h2RxBody, .h2TxHdr, .h2TxBody, .vdpAcct,
         ] {
             mask.set(tag, masked: true)
@@ -36,6 +36,11 @@ public struct VSLMask: Sendable, Equatable {
     /// (log nothing... as Varnish: mask every tag) and `all` (log every tag).
     public init(parsing text: String) throws(VSLMaskError) {
         self = .varnishDefault
+        try apply(text)
+    }
+
+    /// Applies `+Tag`/`-Tag` words (and `default`, `all`, `none`) to this mask.
+    public mutating func apply(_ text: String) throws(VSLMaskError) {
         for word in text.split(separator: ",").map({ $0.trimmingCharacters(in: " ") }) where !word.isEmpty {
             switch word.lowercased() {
             case "default": self = .varnishDefault
@@ -137,8 +142,10 @@ public final class VSLBuffer {
     }
 
     public func put(_ text: String) {
-        var text = text
-        text.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        if text.utf8.withContiguousStorageIfAvailable({ put(UnsafeRawBufferPointer($0)) }) == nil {
+            var copy = text
+            copy.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     public func put(_ text: Substring) {
@@ -167,21 +174,42 @@ public final class VSLBuffer {
     }
 
     public func put(_ value: UInt64) {
-        var divisor: UInt64 = 1
-        while value / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            put(byte: UInt8(ascii: "0") + UInt8((value / divisor) % 10))
-            divisor /= 10
+        // Digits written backwards into a local buffer: divisions by the constant 10 compile
+        // to multiplications (a divisor in a variable would not).
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                count += 1
+                buffer[24 - count] = UInt8(truncatingIfNeeded: rest % 10) &+ UInt8(ascii: "0")
+                rest /= 10
+            } while rest > 0
+            put(UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
         }
     }
 
     /// A time or duration in seconds with six decimals, as Varnish prints them (`%.6f`).
     public func put(seconds: Double) {
-        put(seconds: seconds, decimals: 6)
+        guard seconds.isFinite, abs(seconds) < 9.0e12 else { return put(byte: UInt8(ascii: "0")) }
+        let micros = UInt64((abs(seconds) * 1_000_000).rounded())
+        if seconds < 0, micros > 0 { put(byte: UInt8(ascii: "-")) }
+        put(micros / 1_000_000)
+        var fraction = micros % 1_000_000
+        var six: UInt64 = 0
+        withUnsafeMutableBytes(of: &six) { buffer in
+            buffer[0] = UInt8(ascii: ".")
+            for index in stride(from: 6, through: 1, by: -1) {
+                buffer[index] = UInt8(truncatingIfNeeded: fraction % 10) &+ UInt8(ascii: "0")
+                fraction /= 10
+            }
+            put(UnsafeRawBufferPointer(rebasing: buffer[0..<7]))
+        }
     }
 
     /// `seconds` with 0 to 6 decimals.
     public func put(seconds: Double, decimals: Int) {
+        if decimals == 6 { return put(seconds: seconds) }
         guard seconds.isFinite else { return put(byte: UInt8(ascii: "0")) }
         var scale: Double = 1
         for _ in 0..<decimals { scale *= 10 }

@@ -24,6 +24,17 @@ public struct VSLReader {
         position = fromStart ? ring.oldestChunk : ring.head
     }
 
+    /// A reader at `position`, which must be a chunk boundary this ring handed out (a cursor
+    /// kept from an earlier read). One beyond the head (another server's cursor) starts at
+    /// the head.
+    public init(ring: VSLRing, at position: UInt64) {
+        self.ring = ring
+        self.position = position > ring.head ? ring.head : position
+    }
+
+    /// Whether every record of the chunks read so far has been handed out.
+    public var isAtChunkBoundary: Bool { pendingIndex >= pending.count }
+
     public mutating func next() -> Next {
         while true {
             if pendingIndex < pending.count {

@@ -27,6 +27,8 @@ import Atomics
 /// A record: a 4-byte word (tag << 24 | payload length), a 4-byte word (the side), the vxid
 /// in 8 bytes, the payload, padded to 8.
 public final class VSLRing: Sendable {
+    /// The ring's file in the work directory.
+    public static let fileName = "_.vsl"
     static let magic: UInt64 = 0x314C_5356_434C_4853  // "SHLCVSL1"
     static let headerSize = 192
     static let headOffset = 64

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Shellac
+import ShellacLog
 import VCL
 
 /// `shellac`: varnishd's flags, so existing start scripts keep working.
@@ -56,6 +57,9 @@ struct ShellacCommand: AsyncParsableCommand {
         if let ttl = varnishd.defaultTTL {
             do { try parameters.set("default_ttl", ttl) } catch { throw ValidationError("-t \(ttl): \(error)") }
         }
+        if let size = varnishd.logSize {
+            do { try parameters.set("vsl_space", size) } catch { throw ValidationError("-l \(size): \(error)") }
+        }
         var endpoints: [Endpoint] = []
         for text in listen.isEmpty ? [":6081"] : listen {
             endpoints.append(try ListenOption.endpoint(text))
@@ -91,6 +95,7 @@ struct ShellacCommand: AsyncParsableCommand {
         guard let backend else { throw ValidationError("one of -b host:port or -f file.vcl is required") }
         var configuration = ShellacConfiguration(
             listen: endpoints, backend: backend, storageBytes: storageBytes, parameters: parameters, vcl: program)
+        configuration.logFile = workdir.map { $0 + "/" + VSLRing.fileName }
         configuration.vclSource = vclFile.flatMap { Self.text(of: $0) }
         return configuration
     }
@@ -204,6 +209,24 @@ struct ShellacCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
+        var metrics: MetricsServer?
+        let adminHTTP = configuration.parameters.adminHTTP
+        if !adminHTTP.isEmpty, let endpoint = Endpoint(parsing: adminHTTP, defaultPort: nil) {
+            let metricsServer = MetricsServer(
+                commands: commands, times: server.responseTimes, misses: MissedURLs(ring: server.logRing))
+            do {
+                let address = SocketAddressDescription(address: try await metricsServer.start(endpoint: endpoint))
+                metrics = metricsServer
+                say("admin HTTP on \(address.text): /metrics, / (dashboard)")
+            } catch {
+                Console.error("shellac: admin_http: \(error)")
+                await metricsServer.shutdown()
+                await admin?.shutdown()
+                await server.shutdown()
+                throw ExitCode(2)
+            }
+        }
+        if let failure = server.logFailure { Console.error("shellac: \(failure)") }
         if let work, let adminAddress {
             work.publish(address: adminAddress.text, secretFile: secretFile ?? (self.adminAddress == nil ? work.secretFile : nil))
         }
@@ -216,6 +239,7 @@ struct ShellacCommand: AsyncParsableCommand {
             reload(into: server.vcl)
         }
         say("stopping")
+        await metrics?.shutdown()
         await admin?.shutdown()
         await server.shutdown()
         say("stopped")

@@ -34,7 +34,7 @@ struct VarnishdOptions: ParsableArguments {
     @Option(name: .customShort("j"), help: ArgumentHelp("Jail (accepted; Shellac does not change user).", valueName: "jail"))
     var jail: String?
 
-    @Option(name: .customShort("l"), help: ArgumentHelp("Shared memory log size (accepted).", valueName: "size"))
+    @Option(name: .customShort("l"), help: ArgumentHelp("Size of the transaction log's ring in shared memory (vsl_space).", valueName: "size"))
     var logSize: String?
 
     @Option(name: .customShort("r"), help: ArgumentHelp("Read-only parameters (accepted; not enforced yet).", valueName: "params"))
@@ -53,7 +53,6 @@ struct VarnishdOptions: ParsableArguments {
         if let hash { lines.append("-h \(hash): accepted, no effect (Shellac has one hash table)") }
         if let identity { lines.append("-i \(identity): accepted, no effect") }
         if let jail { lines.append("-j \(jail): accepted, no effect (Shellac does not change user)") }
-        if let logSize { lines.append("-l \(logSize): accepted, no effect") }
         if !readOnly.isEmpty { lines.append("-r \(readOnly.joined(separator: ",")): accepted, not enforced") }
         if let reverseCLI { lines.append("-M \(reverseCLI): accepted, not connected") }
         if debugMode { lines.append("-d: accepted, runs in the foreground") }

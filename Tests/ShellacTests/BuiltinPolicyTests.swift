@@ -3,6 +3,7 @@ import Testing
 import VCL
 
 @testable import Shellac
+import ShellacLog
 @testable import ShellacCache
 
 /// The server's Swift built-in policy (`BuiltinPolicy`, used when the VCL has no user code)
@@ -28,7 +29,7 @@ struct BuiltinPolicyTests {
     static func textSession() throws -> VCLSession {
         let program = try VCLCompiler.compile(
             source: "vcl 4.1;\nbackend default { .host = \"127.0.0.1\"; }\n", name: "builtin.vcl", nativeBuiltins: false)
-        return VCLSession(loaded: VCLRegistry(boot: program).current, log: TransactionLog())
+        return VCLSession(loaded: VCLRegistry(boot: program).current, log: VSLBuffer(ring: TransactionLog().ring))
     }
 
     @Test("recv, hash, hit, miss, pass, pipe and purge decide alike on random requests")

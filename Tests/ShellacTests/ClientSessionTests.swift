@@ -4,6 +4,7 @@ import Testing
 import VCL
 
 @testable import Shellac
+import ShellacLog
 @testable import ShellacCache
 
 /// The HTTP/1 session on an `EmbeddedChannel` with virtual time: no sockets, no sleeps. The
@@ -31,7 +32,7 @@ struct ClientSessionTests {
             let server = ServerContext(
                 parameters: LiveParameters(parameters), store: CacheStore(capacity: 1 << 20), statistics: Statistics(),
                 backend: Backend(host: "127.0.0.1", port: 9), vcl: VCLRegistry(boot: program), log: TransactionLog(),
-                group: loop)
+                logRing: try VSLRing(creatingAt: nil, size: 1 << 20), group: loop)
             channel = EmbeddedChannel(loop: loop)
             try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(server: server))
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()

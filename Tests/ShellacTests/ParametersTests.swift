@@ -37,7 +37,7 @@ struct ParametersTests {
     @Test("accepted values are kept and shown; the listing says they have no effect",
           arguments: [
             ("thread_pools", "2"), ("feature", "+esi_disable_xml_check"), ("debug", "+syncvsl,-workspace"),
-            ("vsl_mask", "-Debug,+Hash"), ("vcc_allow_inline_c", "true"), ("workspace_client", "128k"),
+            ("pcre2_match_limit", "5000"), ("vcc_allow_inline_c", "true"), ("workspace_client", "128k"),
             ("timeout_linger", "0.1"), ("pool_req", "10,100,10"), ("vcl_path", "/etc/varnish"),
           ])
     func acceptedValues(_ name: String, _ value: String) throws {

@@ -2,6 +2,7 @@ import Testing
 import VCL
 
 @testable import Shellac
+import ShellacLog
 @testable import ShellacCache
 
 /// `ban()` in VCL: valid bans go on the store's ban list; one that does not parse is reported
@@ -21,7 +22,8 @@ struct VCLBanTests {
                 }
                 """, name: "ban.vcl")
         let log = TransactionLog()
-        let session = VCLSession(loaded: VCLRegistry(boot: program).current, log: log)
+        let buffer = VSLBuffer(ring: log.ring)
+        let session = VCLSession(loaded: VCLRegistry(boot: program).current, log: buffer)
         var head = RequestHead(
             method: "GET", uri: "/", minorVersion: 1, headers: HeaderList([("Host", "a")]), body: .none,
             expectsContinue: false, keepAlive: true)
@@ -29,9 +31,10 @@ struct VCLBanTests {
         let store = CacheStore(capacity: 1 << 20)
         #expect(session.receive(&head, store: store) == .hash)
         #expect(store.pendingBans == 1)
+        buffer.flush()
         let errors = log.read(from: 0, limit: 10).records.filter { $0.tag == .vclError }
         #expect(errors.count == 1)
-        #expect(errors.first?.xid == 1005)
+        #expect(errors.first?.vxid == 1005)
         #expect(errors.first?.text.hasPrefix("ban(): ") == true, "\(errors)")
     }
 }

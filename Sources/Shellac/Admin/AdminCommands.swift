@@ -268,9 +268,9 @@ public final class AdminCommands: Sendable {
         var lines = ["next \(batch.next) missed \(batch.missed)"]
         for record in batch.records {
             let text = record.text.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
-            let xid = String(record.xid)
+            let xid = String(record.vxid)
             let column = String(repeating: " ", count: max(0, 10 - xid.count)) + xid + " "  // right-aligned
-            lines.append(column + Self.padded(record.tag.rawValue, 15) + String(record.side.rawValue) + " " + text)
+            lines.append(column + Self.padded(record.tag.name, 15) + String(record.side.marker) + " " + text)
         }
         return AdminResponse(.ok, lines.joined(separator: "\n"))
     }

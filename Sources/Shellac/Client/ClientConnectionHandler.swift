@@ -45,8 +45,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     /// What a PROXY header said of the client and the server.
     private(set) var proxiedAddresses: (client: SocketAddress?, server: SocketAddress?) = (nil, nil)
 
+    private let expectsProxyHeader: Bool
+
     init(server: ServerContext, expectsProxyHeader: Bool = false) {
         self.server = server
+        self.expectsProxyHeader = expectsProxyHeader
         if expectsProxyHeader { state = .awaitingProxyHeader }
         self.parametersVersion = server.live.version
         self.parameters = server.live.current
@@ -80,7 +83,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
 
     func channelActive(context: ChannelHandlerContext) {
         requests?.counters.increment(.sessions)
-        _ = requests?.makeXID()  // the session's own transaction id, as Varnish numbers them
+        // The session's own transaction id, as Varnish numbers them.
+        requests?.logSessionOpen(listener: expectsProxyHeader ? "a0" : "a0")
         server.openConnections.add(1, ordering: .relaxed)
         deadline?.armIdle(parameters.timeoutIdle)
         context.fireChannelActive()
@@ -94,6 +98,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         state = .closed
         deadline?.stop()
         requests?.abandon()
+        requests?.logSessionClose()
         requests = nil  // it holds the context, which holds this handler
         self.context = nil
         context.fireChannelInactive()

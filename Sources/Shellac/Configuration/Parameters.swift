@@ -1,3 +1,5 @@
+import ShellacLog
+
 /// Run-time parameters, settable with `-p name=value` as in varnishd.
 /// Durations are seconds; sizes are bytes (with k/m/g suffixes on input).
 public struct Parameters: Sendable, Equatable {
@@ -36,6 +38,9 @@ public struct Parameters: Sendable, Equatable {
     /// `targeted_cache_control` (Shellac's, RFC 9213): the fields, first first, whose
     /// directives replace Cache-Control and Expires for this cache. Empty: none.
     public var targetedCacheControl = ["CDN-Cache-Control"]
+    /// `admin_http` (Shellac's): where the admin HTTP listener (`/metrics`, the dashboard)
+    /// listens, e.g. `127.0.0.1:6085`; empty: off. Read at start.
+    public var adminHTTP = ""
     /// `max_esi_depth`: includes nest at most this deep.
     public var maxESIDepth = 5
     /// `feature=+esi_disable_xml_check`: read bodies as ESI even when they do not start with `<`.
@@ -53,10 +58,18 @@ public struct Parameters: Sendable, Equatable {
     public var banLurkerSleep: Double = 0.01
     /// `ban_lurker_batch`: objects the lurker tests per hold of the store's lock.
     public var banLurkerBatch = 1000
+    /// `vsl_mask`: the log tags not written; `vsl_reclen`: the longest record payload;
+    /// `vsl_buffer`: each event loop's log buffer; `vsl_space` (`-l`): the ring's size (read
+    /// at start).
+    public var vslMask = VSLMask.varnishDefault
+    public var vslRecordLimit = 255
+    public var vslBuffer = 16 * 1024
+    public var vslSpace = 80 << 20
     /// Parameters kept with the accepted ones (for their varnishd syntax) that do act here.
     static let actedOnAccepted: Set<String> = [
         "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
+        "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space",
     ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
     public var accepted: [String: String] = [:]
@@ -89,7 +102,7 @@ public struct Parameters: Sendable, Equatable {
 
     /// Every parameter name: those Shellac acts on and those it only accepts.
     public static var names: [String] {
-        (table.map(\.name) + AcceptedParameter.all.map(\.name) + ["targeted_cache_control"]).sorted()
+        (table.map(\.name) + AcceptedParameter.all.map(\.name) + ["targeted_cache_control", "admin_http"]).sorted()
     }
 
     static let targetedHelp = "fields whose directives replace Cache-Control and Expires for this cache, first first (RFC 9213; not in Varnish)"
@@ -115,6 +128,14 @@ public struct Parameters: Sendable, Equatable {
     }
 
     public mutating func set(_ name: String, _ value: String) throws(SetError) {
+        if name == "admin_http" {
+            let text = value.trimmingCharacters(in: .whitespaces)
+            guard text.isEmpty || text == "none" || Endpoint(parsing: text, defaultPort: nil) != nil else {
+                throw .badValue(name: name, value: value)
+            }
+            adminHTTP = text == "none" ? "" : text
+            return
+        }
         if name == "targeted_cache_control" {
             let fields = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard fields.allSatisfy({ $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F } })
@@ -125,6 +146,11 @@ public struct Parameters: Sendable, Equatable {
         guard let entry = Self.table.first(where: { $0.name == name }) else {
             guard let other = AcceptedParameter.byName[name] else { throw .unknownName(name) }
             guard var kept = other.normalized(value) else { throw .badValue(name: name, value: value) }
+            if name == "vsl_mask" {
+                var mask = vslMask
+                do { try mask.apply(kept) } catch { throw .badValue(name: name, value: value) }
+                vslMask = mask
+            }
             if name == "feature" || name == "debug" { kept = Self.mergeFlags(accepted[name] ?? other.defaultValue, kept) }
             accepted[name] = kept
             if name == "http_range_support" { httpRangeSupport = kept == "on" }
@@ -136,6 +162,18 @@ public struct Parameters: Sendable, Equatable {
             if name == "ban_lurker_age", let seconds = Self.parseDuration(kept) { banLurkerAge = seconds }
             if name == "ban_lurker_sleep", let seconds = Self.parseDuration(kept) { banLurkerSleep = seconds }
             if name == "ban_lurker_batch", let count = Int(kept), count > 0 { banLurkerBatch = count }
+            if name == "vsl_reclen", let size = Self.parseBytes(kept) {
+                guard (16...65_535).contains(size) else { throw .badValue(name: name, value: value) }
+                vslRecordLimit = size
+            }
+            if name == "vsl_buffer", let size = Self.parseBytes(kept) {
+                guard size >= 1_024 else { throw .badValue(name: name, value: value) }
+                vslBuffer = size
+            }
+            if name == "vsl_space", let size = Self.parseBytes(kept) {
+                guard size >= 1 << 20 else { throw .badValue(name: name, value: value) }
+                vslSpace = size
+            }
             if name == "feature" {
                 let flags = Set(kept.split(separator: ","))
                 esiSkipsXMLCheck = flags.contains("+esi_disable_xml_check")
@@ -163,6 +201,7 @@ public struct Parameters: Sendable, Equatable {
 
     public func value(of name: String) -> String? {
         if name == "targeted_cache_control" { return targetedCacheControl.joined(separator: ",") }
+        if name == "admin_http" { return adminHTTP }
         guard let entry = Self.table.first(where: { $0.name == name }) else {
             return AcceptedParameter.byName[name].map { accepted[name] ?? $0.defaultValue }
         }
@@ -180,7 +219,8 @@ public struct Parameters: Sendable, Equatable {
             return (parameter.name, value(of: parameter.name) ?? "", "\(parameter.help)\(unit)\(effect)")
         }
         let targeted = ("targeted_cache_control", value(of: "targeted_cache_control") ?? "", Self.targetedHelp)
-        return (used + accepted + [targeted]).sorted { $0.0 < $1.0 }
+        let adminHTTP = ("admin_http", self.adminHTTP, "address of the admin HTTP listener: Prometheus /metrics and the dashboard; empty: off (not in Varnish; read at start)")
+        return (used + accepted + [targeted, adminHTTP]).sorted { $0.0 < $1.0 }
     }
 
     /// A flag parameter changed as varnishd changes one: `+x` turns x on, `-x` off, `none`

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// One backend request into one object, as Varnish's `cache_fetch.c` runs it:
@@ -29,12 +30,29 @@ final class BackendTransaction {
     private let vcl: VCLBackendPolicy?
     /// The counters of the loop this transaction runs on.
     private var counters: CounterBlock
+    /// This fetch's records (`Begin bereq` … `End`): a buffer of its own, as the transaction
+    /// may move to another loop.
+    private let log: VSLBuffer
+    private let startTime = HTTPDate.currentTime()
 
     init(
         object: CachedObject, mode: ObjectFetcher.Mode, server: ServerContext, xid: UInt64,
         clientHeaders: HeaderList, pool: BackendConnectionPool, request: BackendRequest, stale: CachedObject? = nil,
-        vcl: VCLBackendPolicy?, counters: CounterBlock
+        vcl: VCLBackendPolicy?, counters: CounterBlock, log: VSLBuffer, parentXID: UInt64, reason: StaticString
     ) {
+        self.log = log
+        if log.open(.begin) {
+            log.put("bereq ")
+            log.put(parentXID)
+            log.put(byte: UInt8(ascii: " "))
+            log.put(reason)
+            log.close()
+        }
+        log.timestamp("Start", now: startTime, start: startTime, last: startTime)
+        log.record(.bereqMethod, request.method)
+        log.record(.bereqURL, request.uri)
+        log.record(.bereqProtocol, "HTTP/1.1")
+        for field in request.headers { log.header(.bereqHeader, name: field.name, value: field.value) }
         self.stale = stale
         self.object = object
         self.mode = mode
@@ -45,6 +63,13 @@ final class BackendTransaction {
         self.request = request
         self.vcl = vcl
         self.counters = counters
+    }
+
+    deinit {
+        // The fetch is over (its fetcher and callbacks have let it go): the last record.
+        log.timestamp("BerespBody", now: HTTPDate.currentTime(), start: startTime, last: startTime)
+        log.record(.end, "")
+        log.flush()
     }
 
     func start() {
@@ -134,9 +159,19 @@ final class BackendTransaction {
         httpHeaders.reserveCapacity(headers.count)
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
+        if log.open(.backendOpen) {
+            log.put(backend.name)
+            log.put(byte: UInt8(ascii: " "))
+            log.put(backend.host)
+            log.put(byte: UInt8(ascii: " "))
+            log.put(backend.port)
+            log.close()
+        }
+        let now = HTTPDate.currentTime()
+        log.timestamp("Bereq", now: now, start: startTime, last: startTime)
         let sink = ObjectFetcher(
             object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, stale: stale,
-            requestRange: headers["Range"], vcl: vcl, counters: counters
+            requestRange: headers["Range"], vcl: vcl, counters: counters, log: log
         ) { [self] unfinished in
             attemptEnded(unfinished)
         }

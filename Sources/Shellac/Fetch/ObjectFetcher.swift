@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// Receives a backend response into a `CachedObject`, applying the built-in
@@ -29,6 +30,8 @@ final class ObjectFetcher: FetchSink {
     private let mode: Mode
     private let context: ServerContext
     private let xid: UInt64
+    /// The fetch's transaction log records (its `BackendTransaction`'s buffer).
+    private let log: VSLBuffer
     /// The request fields named by a response's Vary are taken from here.
     private let requestHeaders: HeaderList
     private var storing = false
@@ -71,9 +74,10 @@ final class ObjectFetcher: FetchSink {
     init(
         object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList,
         stale: CachedObject? = nil, requestRange: String? = nil, vcl: VCLBackendPolicy?, counters: CounterBlock,
-        unfinished: @escaping (Unfinished) -> Void
+        log: VSLBuffer, unfinished: @escaping (Unfinished) -> Void
     ) {
         self.counters = counters
+        self.log = log
         self.vcl = vcl
         self.stale = stale
         self.requestRange = requestRange
@@ -88,6 +92,7 @@ final class ObjectFetcher: FetchSink {
     func fetchDidReceiveHead(_ head: HTTPResponseHead) {
         receivedHead = true
         let now = HTTPDate.currentTime()
+        logResponseHead(head)
         var status = Int(head.status.code)
         var reason = head.status.reasonPhrase
         var rawHeaders = HeaderList(head.headers.map { ($0.name, $0.value) })
@@ -156,7 +161,7 @@ final class ObjectFetcher: FetchSink {
                     status: status, declaredLength: declaredLength, headers: &headers, doGzip: doGzip,
                     doGunzip: doGunzip, doESI: &doESI, parameters: parameters)
             } catch {
-                context.log.append(xid: xid, side: .backend, tag: .fetchError, texts: ["\(error)"])
+                log.record(.fetchError, "\(error)")
                 return abandon()
             } }
             holdsReaders = doESI || !decision.doStream
@@ -242,7 +247,7 @@ final class ObjectFetcher: FetchSink {
                 }
             }
         } catch {
-            context.log.append(xid: xid, side: .backend, tag: .fetchError, texts: ["\(error)"])
+            log.record(.fetchError, "\(error)")
             abandoned = true
             Self.fail(object, mode: mode, store: context.store)
             fetch?.abort("\(error)")
@@ -304,7 +309,7 @@ final class ObjectFetcher: FetchSink {
                 (gzipESI, bits) = try storeESIGzip()
             }
         } catch {
-            context.log.append(xid: xid, side: .backend, tag: .fetchError, texts: ["\(error)"])
+            log.record(.fetchError, "\(error)")
             abandoned = true
             return Self.fail(object, mode: mode, store: context.store)
         }
@@ -324,6 +329,22 @@ final class ObjectFetcher: FetchSink {
                 removeBOM: context.parameters.esiRemoveBOM)
         }
         object.finish(esi: esi, gzip: bits)
+        if log.open(.length) {
+            log.put(max(object.bodyBytes, object.metadata?.inlineBody.count ?? 0))
+            log.close()
+        }
+    }
+
+    /// `BerespProtocol`, `BerespStatus`, `BerespReason` and a `BerespHeader` per field, as
+    /// the backend sent them.
+    private func logResponseHead(_ head: HTTPResponseHead) {
+        log.record(.berespProtocol, head.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1")
+        if log.open(.berespStatus) {
+            log.put(Int(head.status.code))
+            log.close()
+        }
+        log.record(.berespReason, head.status.reasonPhrase)
+        for field in head.headers { log.header(.berespHeader, name: field.name, value: field.value) }
     }
 
     /// The gathered ESI page, read as ESI and stored as an `ESIGzip` page (or, when it holds

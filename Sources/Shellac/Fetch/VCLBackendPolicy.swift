@@ -1,4 +1,5 @@
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// The backend side of a VCL-driven request: `vcl_backend_fetch`, `vcl_backend_response` and
@@ -9,9 +10,9 @@ final class VCLBackendPolicy {
     let context: VCLContext
     /// The transaction, for the records its subroutines log.
     private let xid: UInt64
-    private let log: TransactionLog
+    let log: VSLBuffer
 
-    init(program: VCLProgram, xid: UInt64, log: TransactionLog) {
+    init(program: VCLProgram, xid: UInt64, log: VSLBuffer) {
         self.program = program
         self.context = program.makeContext()
         self.xid = xid
@@ -20,8 +21,12 @@ final class VCLBackendPolicy {
 
     /// Runs one backend subroutine and hands over what it logged.
     private func run(_ subroutine: VCLSubroutine) -> VCLAction {
+        log.vxid = xid
+        log.side = .backend
+        log.record(.vclCall, subroutine.logName)
         let action = program.run(subroutine, context)
         context.flushLogs(xid: xid, side: .backend, to: log)
+        log.record(.vclReturn, action.returnName)
         return action
     }
 

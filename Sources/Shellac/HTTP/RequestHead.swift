@@ -11,6 +11,8 @@ public struct RequestHead: Sendable {
     public var expectsContinue: Bool
     /// Whether the client wants the connection kept open after this exchange.
     public var keepAlive: Bool
+    /// The bytes of the request line and header section as they came (`ReqAcct`).
+    public var headLength = 0
 
     /// Whether the request carries a validator a cache may answer with 304.
     public var isConditional: Bool { headers.contains("If-None-Match") || headers.contains("If-Modified-Since") }

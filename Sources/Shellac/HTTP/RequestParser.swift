@@ -101,9 +101,10 @@ public struct RequestParser: Sendable {
             body = .length(contentLength)
         }
         let keepAlive = minor == 1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
-        let head = RequestHead(
+        var head = RequestHead(
             method: method, uri: uri, minorVersion: minor, headers: headers, body: body,
             expectsContinue: expectsContinue && minor == 1, keepAlive: keepAlive)
+        head.headLength = end.headLength
         return .head(head, consumed: end.headLength)
     }
 

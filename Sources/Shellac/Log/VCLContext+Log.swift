@@ -1,12 +1,16 @@
+import ShellacLog
 import VCL
 
 extension VCLContext {
     /// Hands what VCL logged since the last call to its destinations and forgets it:
-    /// `std.log()` lines and a run-time failure to the transaction log, `std.syslog()` lines
-    /// to the system logger. Costs three empty checks when nothing was logged.
-    func flushLogs(xid: UInt64, side: TransactionLog.Side, to log: TransactionLog) {
+    /// `std.log()` lines (`VCL_Log`) and a run-time failure (`VCL_Error`) to the transaction
+    /// log, `std.syslog()` lines to the system logger. Costs three empty checks when nothing
+    /// was logged.
+    func flushLogs(xid: UInt64, side: VSLSide, to log: VSLBuffer) {
         if !logLines.isEmpty {
-            log.append(xid: xid, side: side, tag: .vclLog, texts: logLines)
+            log.vxid = xid
+            log.side = side
+            for line in logLines { log.record(.vclLog, line) }
             logLines.removeAll(keepingCapacity: true)
         }
         if !syslogLines.isEmpty {
@@ -15,7 +19,9 @@ extension VCLContext {
         }
         if let failure {
             // Read only by the run that failed, which has returned `.fail` by now.
-            log.append(xid: xid, side: side, tag: .vclError, texts: CollectionOfOne(failure))
+            log.vxid = xid
+            log.side = side
+            log.record(.vclError, failure)
             self.failure = nil
         }
     }

@@ -1,5 +1,6 @@
 import NIOCore
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// Varnish's `builtin.vcl` as Swift: the policy of every request when the active VCL has no
@@ -50,7 +51,7 @@ final class BuiltinPolicy: RequestPolicy, Sendable {
 
     func pipeBackend(default backend: Backend) -> Backend { backend }
 
-    func backendPolicy(for request: BackendRequest, xid: UInt64, log: TransactionLog) -> VCLBackendPolicy? { nil }
+    func backendPolicy(for request: BackendRequest, xid: UInt64, log: VSLBuffer) -> VCLBackendPolicy? { nil }
 }
 
 /// Varnish's "Guru Meditation" error page: the one synthetic response Shellac makes itself

@@ -254,7 +254,7 @@ extension RequestStateMachine {
     /// One piece of a response body, as a chunk of its own when the body is chunked.
     func writeBodyPart(_ part: ByteBuffer, chunked: Bool) {
         guard part.readableBytes > 0 else { return }
-        counters.add(.responseBodyBytes, part.readableBytes)
+        countBodyBytes(part.readableBytes)
         guard chunked else { return write(part) }
         var size = channel.channel.allocator.buffer(capacity: 10)
         size.writeChunkSize(part.readableBytes)
@@ -312,8 +312,11 @@ extension RequestStateMachine {
             session.context.resp.rangeFilter = false
             session.context.resp.explicitFilters = nil
         }
-        return policy.writeDeliveryHead(
+        let action = policy.writeDeliveryHead(
             object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &scratch)
+        logResponseHead(scratch, from: 0)
+        logCall("DELIVER", action)
+        return action
     }
 
     /// Whether the include's `vcl_deliver` just turned its ESI off (`resp.do_esi = false`, or
@@ -347,6 +350,8 @@ extension RequestStateMachine {
             session.context.resp.explicitFilters = nil
             let action = policy.writeDeliveryHead(
                 object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
+            logResponseHead(out, from: 0)
+            logCall("DELIVER", action)
             guard action == .deliver else { return action }
             let filters = session.context.resp.effectiveFilters
             esi = esi && filters.esi && session.context.req.esi
@@ -356,6 +361,8 @@ extension RequestStateMachine {
         } else {
             let action = policy.writeDeliveryHead(
                 object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
+            logResponseHead(out, from: 0)
+            logCall("DELIVER", action)
             guard action == .deliver else { return action }
         }
         if inflates || esi { out = Self.rewrittenHead(out, droppingContentEncoding: inflates) }
@@ -366,6 +373,9 @@ extension RequestStateMachine {
             if head.method != "HEAD" && !startGunzip(&delivery) { keepAlive = false }
             sendsInlineBody = false
         }
+        logTimestamp("Process")
+        // The fields added after vcl_deliver are logged from here (see the end).
+        var tailStart = out.writerIndex
         if acceptsRanges { out.writeStaticString("Accept-Ranges: bytes\r\n") }
         delivery.chunked = false
         var inlineBody = metadata.inlineBody
@@ -391,7 +401,12 @@ extension RequestStateMachine {
                 case .full:
                     break
                 case .partial(let low, let high):
+                    let before = out.readableBytes
                     out = Self.replacingStatusLine(of: out, with: "HTTP/1.1 206 Partial Content\r\n")
+                    tailStart += out.readableBytes - before
+                    logAsRequest()
+                    vsl.record(.respStatus, "206")
+                    vsl.record(.respReason, "Partial Content")
                     out.writeString("Content-Range: bytes \(low)-\(high)/\(total)\r\n")
                     length = high - low + 1
                     delivery.isRanged = true
@@ -399,7 +414,12 @@ extension RequestStateMachine {
                     delivery.rangeEnd = high + 1
                     inlineBody = inlineBody.dropFirst(low).prefix(high - low + 1)
                 case .unsatisfiable:
+                    let before = out.readableBytes
                     out = Self.replacingStatusLine(of: out, with: "HTTP/1.1 416 Range Not Satisfiable\r\n")
+                    tailStart += out.readableBytes - before
+                    logAsRequest()
+                    vsl.record(.respStatus, "416")
+                    vsl.record(.respReason, "Range Not Satisfiable")
                     out.writeString("Content-Range: bytes */\(total)\r\n")
                     length = 0
                     delivery.isRanged = true
@@ -422,11 +442,12 @@ extension RequestStateMachine {
             }
         }
         writeConnectionHeader(&out)
+        logResponseHead(out, from: tailStart)
         out.writeStaticString("\r\n")
-        counters.add(.responseHeaderBytes, out.readableBytes)
+        countHeadBytes(out.readableBytes)
         if sendsInlineBody {
             out.writeBytes(inlineBody)  // small objects: one write
-            counters.add(.responseBodyBytes, inlineBody.count)
+            countBodyBytes(inlineBody.count)
         }
         write(out)
         if gunzips, metadata.hasInlineBody, head.method != "HEAD", delivery.gunzip != nil {
@@ -481,8 +502,9 @@ extension RequestStateMachine {
         out.writeDecimal(object.xid)
         out.writeStaticString("\r\nVia: 1.1 shellac\r\n")
         writeConnectionHeader(&out)
+        logResponseHead(out, from: 0)
         out.writeStaticString("\r\n")
-        counters.add(.responseHeaderBytes, out.readableBytes)
+        countHeadBytes(out.readableBytes)
         write(out)
     }
 }

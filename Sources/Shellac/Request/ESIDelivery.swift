@@ -142,10 +142,13 @@ extension RequestStateMachine {
         child.esiGzip = esiGzip
         child.esiContinueOnError = continueOnError
         child.esiTop = top
+        let childXID = makeXID()
+        child.logParent = (xid, "esi")
+        logLink("req", xid: childXID, reason: "esi")
         esiChild = child
         counters.increment(.esiRequests)
         startingInclude = true
-        child.start(head, body: nil, xid: makeXID(), parameters: parameters)
+        child.start(head, body: nil, xid: childXID, parameters: parameters)
         startingInclude = false
     }
 

@@ -33,14 +33,21 @@ extension RequestStateMachine {
             return .hit(object, refresh: refresh)
         case .busy(let object):
             counters.increment(.cacheBusyWaits)
+            handling = .hit
             return .deliver(object, isHit: true, isOwner: false)
         case .hitForPass:
             counters.increment(.cacheHitForPass)
+            logAsRequest()
+            vsl.record(.hitPass, "")
             vclSession?.context.req.isHitPass = true
             return .pass
         case .miss(let object, let hitForMiss, let stale):
             counters.increment(hitForMiss ? .cacheHitForMiss : .cacheMisses)
-            if hitForMiss { vclSession?.context.req.isHitMiss = true }
+            if hitForMiss {
+                vclSession?.context.req.isHitMiss = true
+                logAsRequest()
+                vsl.record(.hitMiss, "")
+            }
             return .miss(object, stale: stale)
         }
     }
@@ -49,13 +56,16 @@ extension RequestStateMachine {
     /// its background refresh (when `refresh` is set: none runs yet); `miss` fetches in the
     /// foreground into `refresh`, revalidating the stale object; `pass` lets `refresh` go.
     func hit(_ object: CachedObject, refresh: CachedObject?) -> RequestStep {
+        logHit(object, now: lookupTime)
         let action = policy.hit(object, now: lookupTime)
+        logCall("HIT", action)
         if action == .deliver {
             if hitIsStale {
                 counters.increment(.cacheGraceHits)
                 counters.increment(.cacheHits)
             }
             if let refresh { startFetch(into: refresh, mode: .store, stale: object, isBackground: true) }
+            handling = .hit
             return .deliver(object, isHit: true, isOwner: false)
         }
         if (action == .miss || action == .fetch), let refresh {
@@ -72,11 +82,13 @@ extension RequestStateMachine {
     /// `vcl_miss`: fetch into the busy object, which this request then delivers as it fills.
     func miss(_ object: CachedObject, stale: CachedObject?) -> RequestStep {
         let action = policy.miss()
+        logCall("MISS", action)
         guard action == .fetch else {
             release(object)
             return action == .pass ? .pass : otherwise(action)
         }
         startFetch(into: object, mode: .store, stale: stale)
+        handling = .miss
         return .deliver(object, isHit: false, isOwner: true)
     }
 

@@ -1,4 +1,5 @@
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// pass, and the backend fetch a miss or a pass starts.
@@ -6,6 +7,8 @@ extension RequestStateMachine {
     /// `vcl_pass`: fetch into a private object that only this client reads.
     func pass() -> RequestStep {
         let action = policy.pass()
+        logCall("PASS", action)
+        handling = .pass
         guard action == .fetch else { return otherwise(action) }
         counters.increment(.passes)
         let object = CachedObject(
@@ -27,12 +30,19 @@ extension RequestStateMachine {
         let backendRequest = BackendRequest(
             client: request, body: body, mode: mode, clientIP: clientAddress?.ipAddress, xid: fetchXID,
             stale: stale?.metadata, gzipSupport: parameters.httpGzipSupport)
-        let vcl = policy.backendPolicy(for: backendRequest, xid: fetchXID, log: server.log)
+        logLink("bereq", xid: fetchXID, reason: isBackground ? "bgfetch" : mode == .pass ? "pass" : "fetch")
+        if !isBackground { logTimestamp("Fetch") }
+        let fetchLog = VSLBuffer(
+            ring: server.logRing, capacity: 4_096, recordLimit: parameters.vslRecordLimit, mask: parameters.vslMask)
+        fetchLog.vxid = fetchXID
+        fetchLog.side = .backend
+        let vcl = policy.backendPolicy(for: backendRequest, xid: fetchXID, log: fetchLog)
         vcl?.context.bereq.isBackgroundFetch = isBackground
         BackendTransaction(
             object: object, mode: mode, server: server, xid: fetchXID, clientHeaders: request.headers,
             pool: server.pools.value(on: channel.eventLoop), request: backendRequest, stale: stale,
-            vcl: vcl, counters: counters
+            vcl: vcl, counters: counters, log: fetchLog, parentXID: xid,
+            reason: isBackground ? "bgfetch" : mode == .pass ? "pass" : "fetch"
         ).start()
     }
 }

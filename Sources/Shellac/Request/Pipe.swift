@@ -4,7 +4,10 @@ import VCL
 /// pipe: the connection is handed to the backend (`vcl_pipe`), bytes relayed both ways.
 extension RequestStateMachine {
     func pipe() -> RequestStep {
-        if case .synth(let status, let reason) = policy.pipe() { return .synth(status: status, reason: reason) }
+        let action = policy.pipe()
+        logCall("PIPE", action)
+        handling = .pipe
+        if case .synth(let status, let reason) = action { return .synth(status: status, reason: reason) }
         counters.increment(.pipes)
         if let body, !body.isComplete {
             // The body goes to the backend whole, with its length: wait for the rest of it.

@@ -6,6 +6,7 @@ extension RequestStateMachine {
     /// `vcl_recv`: classify the request (it may also be rewritten, and bans issued).
     func recv() -> RequestStep {
         let action = policy.receive(&request, store: server.store)
+        logCall("RECV", action)
         if parameters.httpGzipSupport, action != .pass, action != .pipe {
             // Accept-Encoding washed for lookup and Vary, as Varnish does after vcl_recv.
             if let gzip = AcceptEncoding.normalized(request.headers) {
@@ -26,13 +27,17 @@ extension RequestStateMachine {
 
     /// `vcl_hash`: the key to look up.
     func hash() -> RequestStep {
-        .lookup(policy.hash(request) { serverAddress })
+        let key = policy.hash(request) { serverAddress }
+        logCall("HASH", .lookup)
+        return .lookup(key)
     }
 
     /// `return (purge)`: every object of the key goes, then `vcl_purge` answers.
     func purge() -> RequestStep {
         server.store.purge(key: policy.hash(request) { serverAddress })
-        switch policy.purge() {
+        let action = policy.purge()
+        logCall("PURGE", action)
+        switch action {
         case .synth(let status, let reason): return .synth(status: status, reason: reason)
         case .restart: return .restart
         default: return .synth(status: 200, reason: "Purged")
@@ -44,6 +49,7 @@ extension RequestStateMachine {
     func restart() -> RequestStep {
         delivery = nil
         deliveryGeneration += 1
+        logTimestamp("Restart")
         guard policy.restart() else { return .synth(status: 503, reason: "Too many restarts") }
         return .recv
     }

@@ -1,5 +1,6 @@
 import NIOCore
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// What every request step asks when it must decide: "what now?". In Varnish that is the
@@ -57,5 +58,5 @@ protocol RequestPolicy: AnyObject {
     /// The backend side of a fetch this request starts: the VCL that runs
     /// `vcl_backend_fetch` and `vcl_backend_response` on `request`, or nil for the built-in
     /// policy in Swift.
-    func backendPolicy(for request: BackendRequest, xid: UInt64, log: TransactionLog) -> VCLBackendPolicy?
+    func backendPolicy(for request: BackendRequest, xid: UInt64, log: VSLBuffer) -> VCLBackendPolicy?
 }

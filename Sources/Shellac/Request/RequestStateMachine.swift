@@ -1,5 +1,6 @@
 import NIOCore
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// What the request steps need from the HTTP/1 session they answer on.
@@ -79,6 +80,23 @@ final class RequestStateMachine {
     /// `return (vcl(label))` has moved this request to another VCL already.
     var switchedVCL = false
 
+    // The transaction log (see `RequestLog.swift`).
+    /// This loop's log buffer.
+    let vsl: VSLBuffer
+    /// What `Begin` names as the parent: the session (`rxreq`) or the page (`esi`).
+    var logParent: (xid: UInt64, reason: StaticString) = (0, "rxreq")
+    var requestStart = 0.0
+    var sessionStart = 0.0
+    var lastTimestamp = 0.0
+    /// Response bytes written for `ReqAcct`.
+    var responseHeadBytes = 0
+    var responseBodyBytes = 0
+    /// `Begin` is written and `End` not yet.
+    var logOpen = false
+    /// How the request was answered, for the response-time histograms.
+    var handling = ResponseTimes.Handling.synth
+    let times: ResponseTimes.Block
+
     private let vclSessions: VCLSessionPool
     private let transactionIDs: TransactionIDBlock
     /// The connection's addresses as VCL sees them, converted on its first VCL request.
@@ -91,6 +109,8 @@ final class RequestStateMachine {
         self.parameters = parameters
         self.counters = server.counters.value(on: channel.eventLoop)
         self.vclSessions = server.vclSessions.value(on: channel.eventLoop)
+        self.vsl = vclSessions.log
+        self.times = server.times.value(on: channel.eventLoop)
         self.transactionIDs = server.transactionIDs.value(on: channel.eventLoop)
         self.request = Self.noRequest
     }
@@ -115,6 +135,8 @@ final class RequestStateMachine {
         self.relookups = 0
         counters.increment(.clientRequests)
         switchedVCL = false
+        if esiLevel == 0 { logSessionLink() }
+        logBegin(now: HTTPDate.currentTime())
         let loaded = server.vcl.current
         if loaded.program.hasUserCode { beginVCL(loaded) }
         // (Otherwise `policy` is the built-in one: every request leaves it so.)
@@ -161,6 +183,8 @@ final class RequestStateMachine {
         self.xid = xid
         keepAlive = false
         policy = BuiltinPolicy.shared
+        logSessionLink()
+        logBegin(now: HTTPDate.currentTime())
         run(.synth(status: status, reason: reason))
     }
 
@@ -236,6 +260,7 @@ final class RequestStateMachine {
 
     /// The connection closed: drop the request (a fetch under way goes on for its object).
     func abandon() {
+        logEnd()
         esiChild?.abandon()
         esiChild = nil
         esi = nil
@@ -245,6 +270,7 @@ final class RequestStateMachine {
     }
 
     private func finish() {
+        logEnd()
         body = nil
         if let session = vclSession, session.context.sessionTimeoutIdleChanged {
             owner.setSessionIdleTimeout(session.context.sessionTimeoutIdle)
@@ -258,7 +284,7 @@ final class RequestStateMachine {
         policy = BuiltinPolicy.shared
         guard let session = vclSession else { return }
         vclSession = nil
-        session.context.flushLogs(xid: xid, side: .client, to: server.log)
+        session.context.flushLogs(xid: xid, side: .client, to: vsl)
         vclSessions.giveBack(session)
     }
 }

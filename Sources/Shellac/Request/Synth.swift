@@ -8,8 +8,12 @@ extension RequestStateMachine {
         delivery = nil
         var out = channel.channel.allocator.buffer(capacity: 1024)
         guard let body = policy.synthesize(status: status, reason: reason, xid: xid, into: &out) else {
+            logCall("SYNTH", .restart)
             return .restart
         }
+        logResponseHead(out, from: 0)
+        logCall("SYNTH", .deliver)
+        let vclEnd = out.writerIndex
         if vclSession?.synthClosesConnection == true { keepAlive = false }
         if esiLevel > 0 {
             // An include's synthetic answer: its body goes into the page, its head nowhere.
@@ -25,9 +29,10 @@ extension RequestStateMachine {
         out.writeStaticString("\r\n")
         writeConnectionHeader(&out)
         out.writeStaticString("\r\n")
-        counters.add(.responseHeaderBytes, out.readableBytes)
+        logResponseHead(out, from: vclEnd)
+        countHeadBytes(out.readableBytes)
         if request.method != "HEAD" {
-            counters.add(.responseBodyBytes, out.writeString(body))
+            countBodyBytes(out.writeString(body))
         }
         write(out)
         return .done

@@ -1,5 +1,6 @@
 import NIOCore
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// A VCL program with user code answers each step by running its subroutine. A subroutine
@@ -89,7 +90,7 @@ extension VCLSession: RequestPolicy {
     }
 
     /// The backend side gets its own context: the fetch may outlive this request.
-    func backendPolicy(for request: BackendRequest, xid: UInt64, log: TransactionLog) -> VCLBackendPolicy? {
+    func backendPolicy(for request: BackendRequest, xid: UInt64, log: VSLBuffer) -> VCLBackendPolicy? {
         let policy = VCLBackendPolicy(program: program, xid: xid, log: log)
         let backendSide = policy.context
         backendSide.bereq.method = request.method

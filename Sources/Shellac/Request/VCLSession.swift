@@ -1,5 +1,6 @@
 import NIOCore
 import ShellacCache
+import ShellacLog
 import VCL
 
 /// A request's VCL state: the program the request started with and the context it runs in,
@@ -13,7 +14,7 @@ final class VCLSession {
     let program: VCLProgram
     let context: VCLContext
     /// For the records VCL produces outside its own log lines (a ban that does not parse).
-    private let log: TransactionLog
+    let log: VSLBuffer
     /// Where the purge functions purge.
     let store: CacheStore?
     /// The key this request looked up (`purge.hard()`, `purge.soft()` purge it).
@@ -21,7 +22,7 @@ final class VCLSession {
     /// The last `vcl_synth` asked for the connection to close.
     var synthClosesConnection = false
 
-    init(loaded: VCLRegistry.Loaded, log: TransactionLog, store: CacheStore? = nil) {
+    init(loaded: VCLRegistry.Loaded, log: VSLBuffer, store: CacheStore? = nil) {
         self.loaded = loaded
         self.log = log
         self.store = store
@@ -163,9 +164,9 @@ final class VCLSession {
             do {
                 store.ban(try VCLBan(expression), now: now)
             } catch {
-                log.append(
-                    xid: context.req.xidNumber, side: .client, tag: .vclError,
-                    texts: CollectionOfOne("ban(): \(error)"))
+                log.vxid = context.req.xidNumber
+                log.side = .client
+                log.record(.vclError, "ban(): \(error)")
             }
         }
         context.bans = []

@@ -1,3 +1,4 @@
+import ShellacLog
 import ShellacCache
 /// The VCL sessions of one event loop that no request is using.
 ///
@@ -12,11 +13,11 @@ final class VCLSessionPool {
     private var free: [VCLSession] = []
     /// More than this many idle sessions are let go (one per request waiting at once is kept).
     private let capacity: Int
-    /// Where the sessions report what the transaction log takes outside `flushLogs`.
-    private let log: TransactionLog
+    /// This loop's buffer of transaction log records (see `VSLBuffer`).
+    let log: VSLBuffer
     private let store: CacheStore?
 
-    init(log: TransactionLog, store: CacheStore? = nil, capacity: Int = 64) {
+    init(log: VSLBuffer, store: CacheStore? = nil, capacity: Int = 64) {
         self.log = log
         self.store = store
         self.capacity = capacity

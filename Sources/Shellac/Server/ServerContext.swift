@@ -1,5 +1,6 @@
 import NIOCore
 import ShellacCache
+import ShellacLog
 import Synchronization
 
 /// Everything a client connection needs from the running server, shared by all connections.
@@ -27,11 +28,19 @@ final class ServerContext: Sendable {
     let vcl: VCLRegistry
     /// Records for `shellac log` (std.log lines, VCL errors).
     let log: TransactionLog
+    /// The transaction log's ring, and each loop's buffer of records on their way to it.
+    let logRing: VSLRing
+    /// Each loop's response-time buckets (see `ResponseTimes`).
+    let times: PerEventLoop<ResponseTimes.Block>
 
     init(
         parameters: LiveParameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry,
-        log: TransactionLog, group: EventLoopGroup, ids: TransactionIDs = TransactionIDs()
+        log: TransactionLog, logRing: VSLRing, responseTimes: ResponseTimes = ResponseTimes(), group: EventLoopGroup,
+        ids: TransactionIDs = TransactionIDs()
     ) {
+        self.times = PerEventLoop(group: group) { _ in responseTimes.makeBlock() }
+        self.logRing = logRing
+        let initial = parameters.current
         self.live = parameters
         self.store = store
         self.statistics = statistics
@@ -40,7 +49,9 @@ final class ServerContext: Sendable {
         let byLoop = Dictionary(allPools.map { (ObjectIdentifier($0.eventLoop), $0) }, uniquingKeysWith: { first, _ in first })
         self.allPools = allPools
         self.pools = PerEventLoop(group: group) { loop in byLoop[ObjectIdentifier(loop)] ?? BackendConnectionPool(eventLoop: loop) }
-        self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool(log: log, store: store) }
+        self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool(
+                log: VSLBuffer(ring: logRing, capacity: initial.vslBuffer, recordLimit: initial.vslRecordLimit, mask: initial.vslMask),
+                store: store) }
         self.counters = PerEventLoop(group: group) { _ in statistics.makeBlock() }
         self.ids = ids
         self.transactionIDs = PerEventLoop(group: group) { _ in TransactionIDBlock(source: ids) }

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOExtras
 import NIOPosix
+import ShellacLog
 import ShellacCache
 import Synchronization
 import VCL
@@ -19,6 +20,9 @@ public struct ShellacConfiguration: Sendable {
     public var vcl: VCLProgram?
     /// The text `vcl` was compiled from (`vcl.show`).
     public var vclSource: String?
+    /// Where the transaction log's ring lives (`-n DIR` gives `DIR/_.vsl`), for `shellac log`
+    /// and its kin; nil keeps it in anonymous memory (read through the CLI's `log.read`).
+    public var logFile: String?
 
     public init(
         listen: [Endpoint], backend: Backend, storageBytes: Int = 256 << 20,
@@ -52,8 +56,14 @@ public final class ShellacServer: Sendable {
     public let vcl: VCLRegistry
     /// The running parameters (`-p`, then `param.set`).
     public let parameters: LiveParameters
-    /// The transaction log `shellac log` reads (through the admin CLI's `log.read`).
-    public let log = TransactionLog()
+    /// The transaction log as the admin CLI's `log.read` reads it.
+    public let log: TransactionLog
+    /// Response times by handling, for `/metrics`.
+    public let responseTimes = ResponseTimes()
+    /// The transaction log's ring (VSL).
+    public let logRing: VSLRing
+    /// Why the ring is not in `configuration.logFile` (it could not be made there), if so.
+    public let logFailure: String?
     /// Transaction ids (`debug.xid` restarts them).
     public let transactionIDs = TransactionIDs()
     private let group: MultiThreadedEventLoopGroup
@@ -75,9 +85,11 @@ public final class ShellacServer: Sendable {
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? Self.usableCores())
         self.parameters = LiveParameters(configuration.parameters)
         self.probes = HealthProbes(group: group)
+        (logRing, logFailure) = Self.makeRing(configuration)
+        log = TransactionLog(ring: logRing)
         self.context = ServerContext(
             parameters: parameters, store: store, statistics: statistics,
-            backend: configuration.backend, vcl: vcl, log: log, group: group, ids: transactionIDs)
+            backend: configuration.backend, vcl: vcl, log: log, logRing: logRing, responseTimes: responseTimes, group: group, ids: transactionIDs)
     }
 
     /// Binds every listen address; returns the bound addresses (port 0 becomes a real port).
@@ -129,6 +141,8 @@ public final class ShellacServer: Sendable {
         let store = self.store
         let live = parameters
         let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            // Log records of transactions still under way reach readers within a second.
+            context.vclSessions.forEach { $0.log.flush() }
             // In batches, so that requests get the store's lock between them.
             while store.reapExpired(now: HTTPDate.currentTime(), limit: 1000) == 1000 {}
             let parameters = live.current
@@ -175,6 +189,20 @@ public final class ShellacServer: Sendable {
         let timer = loop.scheduleTask(in: timeout) { finished.succeed() }
         try? await finished.futureResult.get()
         timer.cancel()
+    }
+
+    /// The log's ring where the configuration asks, or anonymous (with why) when that fails.
+    private static func makeRing(_ configuration: ShellacConfiguration) -> (VSLRing, String?) {
+        let size = configuration.parameters.vslSpace
+        do {
+            return (try VSLRing(creatingAt: configuration.logFile, size: size), nil)
+        } catch {
+            let failure = "transaction log: \(error); kept in memory instead"
+            if let ring = try? VSLRing(creatingAt: nil, size: size) { return (ring, failure) }
+            if let ring = try? VSLRing(creatingAt: nil, size: 1 << 20) { return (ring, failure) }
+            // Reason: 1 MiB of anonymous memory cannot be mapped: nothing could run anyway.
+            fatalError("cannot map 1 MiB for the transaction log: \(error)")
+        }
     }
 
     /// The built-in VCL with `backend` as its only backend. It fails only for a host the VCL

@@ -1,0 +1,224 @@
+import NIOCore
+import ShellacCache
+import ShellacLog
+import VCL
+
+/// A client request's records in the transaction log, with Varnish's tags and payloads:
+/// `Begin`, `Timestamp`, `ReqStart`, `Req*`, `VCL_call`/`VCL_return` per state, `Hit`,
+/// `Link`, `Resp*`, `ReqAcct`, `End`. They go to the loop's buffer (no lock, no allocation)
+/// and reach the ring when the transaction ends.
+extension RequestStateMachine {
+    /// Points the loop's buffer at this request.
+    @inline(__always)
+    func logAsRequest() {
+        vsl.vxid = xid
+        vsl.side = .client
+    }
+
+    /// The opening records: who asked what.
+    func logBegin(now: Double) {
+        let parameters = self.parameters
+        if vsl.mask != parameters.vslMask { vsl.mask = parameters.vslMask }
+        vsl.recordLimit = parameters.vslRecordLimit
+        requestStart = now
+        lastTimestamp = now
+        responseHeadBytes = 0
+        responseBodyBytes = 0
+        handling = .synth
+        logOpen = true
+        logAsRequest()
+        if vsl.open(.begin) {
+            vsl.put("req ")
+            vsl.put(logParent.xid)
+            vsl.put(byte: UInt8(ascii: " "))
+            vsl.put(logParent.reason)
+            vsl.close()
+        }
+        vsl.timestamp("Start", now: now, start: now, last: now)
+        vsl.timestamp("Req", now: now, start: now, last: now)
+        if esiLevel == 0, vsl.open(.reqStart) {
+            let client = clientAddress
+            vsl.put(client?.ipAddress ?? "-")
+            vsl.put(byte: UInt8(ascii: " "))
+            vsl.put(client?.port ?? 0)
+            vsl.put(" a0")
+            vsl.close()
+        }
+        vsl.record(.reqMethod, request.method)
+        vsl.record(.reqURL, request.uri)
+        vsl.record(.reqProtocol, request.minorVersion == 1 ? "HTTP/1.1" : "HTTP/1.0")
+        for field in request.headers { vsl.header(.reqHeader, name: field.name, value: field.value) }
+    }
+
+    /// `VCL_call NAME` and `VCL_return action`, with what VCL logged in between.
+    func logCall(_ name: StaticString, _ action: VCLAction) {
+        logAsRequest()
+        vsl.record(.vclCall, name)
+        if let session = vclSession { session.context.flushLogs(xid: xid, side: .client, to: vsl) }
+        guard vsl.open(.vclReturn) else { return }
+        switch action {
+        case .hash: vsl.put("hash")
+        case .lookup: vsl.put("lookup")
+        case .deliver: vsl.put("deliver")
+        case .fetch: vsl.put("fetch")
+        case .pass: vsl.put("pass")
+        default: vsl.put(action.returnName)
+        }
+        vsl.close()
+    }
+
+    /// `Hit`: the object's transaction and its TTL, grace and keep left.
+    func logHit(_ object: CachedObject, now: Double) {
+        logAsRequest()
+        guard vsl.open(.hit) else { return }
+        let lifetime = object.lifetime
+        vsl.put(object.xid)
+        vsl.put(byte: UInt8(ascii: " "))
+        vsl.put(seconds: lifetime.ttl - (now - lifetime.entered))
+        vsl.put(byte: UInt8(ascii: " "))
+        vsl.put(seconds: lifetime.grace)
+        vsl.put(byte: UInt8(ascii: " "))
+        vsl.put(seconds: lifetime.keep)
+        vsl.close()
+    }
+
+    /// `Link TYPE VXID REASON` in this request: a fetch or an include it began.
+    func logLink(_ type: StaticString, xid child: UInt64, reason: StaticString) {
+        logAsRequest()
+        guard vsl.open(.link) else { return }
+        vsl.put(type)
+        vsl.put(byte: UInt8(ascii: " "))
+        vsl.put(child)
+        vsl.put(byte: UInt8(ascii: " "))
+        vsl.put(reason)
+        vsl.close()
+    }
+
+    /// A `Timestamp` of this request, since its start and since the last one.
+    func logTimestamp(_ label: StaticString) {
+        let now = HTTPDate.currentTime()
+        logAsRequest()
+        vsl.timestamp(label, now: now, start: requestStart, last: lastTimestamp)
+        lastTimestamp = now
+    }
+
+    /// The response head in `head` from byte `from` on: its status line (when it starts
+    /// there) as `RespProtocol`, `RespStatus` and `RespReason`, each field as `RespHeader`.
+    func logResponseHead(_ head: ByteBuffer, from start: Int) {
+        logAsRequest()
+        head.withUnsafeReadableBytes { bytes in
+            var index = start
+            var isStatusLine = start == 0
+            while index < bytes.count {
+                var end = index
+                while end < bytes.count && bytes[end] != UInt8(ascii: "\r") && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                if end == index { break }  // the empty line: the head is over
+                let line = UnsafeRawBufferPointer(rebasing: bytes[index..<end])
+                if isStatusLine {
+                    logStatusLine(line)
+                    isStatusLine = false
+                } else if vsl.open(.respHeader) {
+                    vsl.put(line)
+                    vsl.close()
+                }
+                index = end
+                if index < bytes.count && bytes[index] == UInt8(ascii: "\r") { index += 1 }
+                if index < bytes.count && bytes[index] == UInt8(ascii: "\n") { index += 1 }
+            }
+        }
+    }
+
+    private func logStatusLine(_ line: UnsafeRawBufferPointer) {
+        let first = line.firstIndex(of: UInt8(ascii: " ")) ?? line.count
+        let rest = first < line.count ? first + 1 : line.count
+        let second = line[rest...].firstIndex(of: UInt8(ascii: " ")) ?? line.count
+        for (tag, range) in [(VSLTag.respProtocol, 0..<first), (.respStatus, rest..<second), (.respReason, min(second + 1, line.count)..<line.count)]
+        where vsl.open(tag) {
+            vsl.put(UnsafeRawBufferPointer(rebasing: line[range]))
+            vsl.close()
+        }
+    }
+
+    /// The closing records: `Timestamp Resp`, `ReqAcct`, `End`; the buffer goes to the ring.
+    func logEnd() {
+        guard logOpen else { return }
+        logOpen = false
+        logTimestamp("Resp")
+        if esiLevel == 0 { times.record(handling, seconds: lastTimestamp - requestStart) }
+        if vsl.open(.reqAcct) {
+            let head = request.headLength
+            for value in [head, 0, head, responseHeadBytes, responseBodyBytes] {
+                vsl.put(value)
+                vsl.put(byte: UInt8(ascii: " "))
+            }
+            vsl.put(responseHeadBytes + responseBodyBytes)
+            vsl.close()
+        }
+        vsl.record(.end, "")
+        if esiLevel == 0 { vsl.flush() }
+    }
+
+    /// Bytes of a response head written to the client (counted, and kept for `ReqAcct`).
+    func countHeadBytes(_ count: Int) {
+        counters.add(.responseHeaderBytes, count)
+        responseHeadBytes += count
+    }
+
+    func countBodyBytes(_ count: Int) {
+        counters.add(.responseBodyBytes, count)
+        responseBodyBytes += count
+    }
+}
+
+/// The session's records: `Begin sess`, `SessOpen`, a `Link` per request, `SessClose`, `End`.
+extension RequestStateMachine {
+    func logSessionOpen(listener: StaticString) {
+        let session = makeXID()
+        let now = HTTPDate.currentTime()
+        logParent = (session, "rxreq")
+        sessionStart = now
+        vsl.vxid = session
+        vsl.side = .client
+        vsl.record(.begin, "sess 0 HTTP/1")
+        if vsl.open(.sessOpen) {
+            let client = channel.channel.remoteAddress
+            let local = channel.channel.localAddress
+            vsl.put(client?.ipAddress ?? "-")
+            vsl.put(byte: UInt8(ascii: " "))
+            vsl.put(client?.port ?? 0)
+            vsl.put(byte: UInt8(ascii: " "))
+            vsl.put(listener)
+            vsl.put(byte: UInt8(ascii: " "))
+            vsl.put(local?.ipAddress ?? "-")
+            vsl.put(byte: UInt8(ascii: " "))
+            vsl.put(local?.port ?? 0)
+            vsl.put(byte: UInt8(ascii: " "))
+            vsl.put(seconds: now)
+            vsl.put(" 0")
+            vsl.close()
+        }
+    }
+
+    /// The session's `Link` to the request beginning now.
+    func logSessionLink() {
+        vsl.vxid = logParent.xid
+        vsl.side = .client
+        guard vsl.open(.link) else { return }
+        vsl.put("req ")
+        vsl.put(xid)
+        vsl.put(" rxreq")
+        vsl.close()
+    }
+
+    func logSessionClose() {
+        vsl.vxid = logParent.xid
+        vsl.side = .client
+        if vsl.open(.sessClose) {
+            vsl.put("REM_CLOSE ")
+            vsl.put(seconds: HTTPDate.currentTime() - sessionStart, decimals: 3)
+            vsl.close()
+        }
+        vsl.record(.end, "")
+        vsl.flush()
+    }
+}

@@ -1,0 +1,53 @@
+/// `/stats.json`: what the dashboard draws, read each second: the counters it needs (rates
+/// are differences between two reads, made by the page), storage, backends, the response
+/// time histogram and the top missed URLs.
+enum DashboardData {
+    static func json(commands: AdminCommands, times: ResponseTimes, misses: MissedURLs) -> String {
+        let counters = Dictionary(commands.counters().map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        func number(_ name: String) -> Int { counters[name] ?? 0 }
+        var fields: [String] = []
+        for name in [
+            "MAIN.uptime", "MAIN.client_req", "MAIN.cache_hit", "MAIN.cache_miss", "MAIN.cache_hitpass",
+            "MAIN.cache_hitmiss", "MAIN.s_pass", "MAIN.s_synth", "MAIN.s_resp_hdrbytes", "MAIN.s_resp_bodybytes",
+            "MAIN.n_object", "MAIN.n_lru_nuked", "MAIN.backend_fail", "MAIN.fetch_failed", "SMA.s0.g_bytes",
+            "SMA.s0.g_space",
+        ] {
+            fields.append("\"\(name)\": \(number(name))")
+        }
+        let backends = commands.backends(matching: nil).map {
+            "{\"vcl\": \(quoted($0.vcl)), \"name\": \(quoted($0.health.name)), \"healthy\": \($0.health.isHealthy)}"
+        }
+        var histograms: [String] = []
+        for handling in ResponseTimes.Handling.allCases {
+            let histogram = times.histogram(handling)
+            histograms.append("\(quoted(handling.name)): {\"buckets\": [\(histogram.buckets.map(String.init).joined(separator: ", "))], \"count\": \(histogram.count), \"sum\": \(histogram.sum)}")
+        }
+        let missed = misses.top(10).map { "{\"url\": \(quoted($0.url)), \"misses\": \(Int($0.misses.rounded()))}" }
+        return """
+            {"counters": {\(fields.joined(separator: ", "))},
+             "backends": [\(backends.joined(separator: ", "))],
+             "bounds": [\(ResponseTimes.bounds.map { String($0) }.joined(separator: ", "))],
+             "histograms": {\(histograms.joined(separator: ", "))},
+             "missed": [\(missed.joined(separator: ", "))]}
+
+            """
+    }
+
+    /// A JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            case "<": out += "\\u003c"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
