@@ -1,104 +1,206 @@
 import ArgumentParser
 import Foundation
 import Shellac
+import ShellacLog
 
-/// `shellac log`: varnishlog, reduced to what the transaction log holds today (`VCL_Log` from
-/// `std.log()`, `VCL_Error`). Polls the admin CLI's `log.read` and prints each record as
-/// `varnishlog -g raw` does: transaction, tag, `c` or `b`, text. Exit 0 after `-k` records,
-/// 2 when the CLI cannot be reached or goes away.
+/// `shellac log`: varnishlog. Reads the transaction log of a running shellac (its ring under
+/// `-n DIR`, or `log.read` over the admin CLI with `-T`), or a file written with `-w`, and
+/// prints it in varnishlog's layout, grouped (`-g`), filtered (`-i -x -I -X -b -c`) and
+/// queried (`-q`) as varnishlog does.
 struct LogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
-        abstract: "Print a running shellac's transaction log (as varnishlog -g raw).")
+        abstract: "Print a running shellac's transaction log (as varnishlog).")
 
     @OptionGroup var admin: AdminOptions
+    @OptionGroup var selection: LogSelection
+
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write the records to this file (binary; read it back with -r) instead of printing them.", valueName: "file"))
+    var writeFile: String?
+
+    @Flag(name: .customShort("a"), help: "With -w, append to the file instead of replacing it.")
+    var append = false
+
+    func validate() throws {
+        try selection.check()
+        if append && writeFile == nil { throw ValidationError("-a: only with -w") }
+    }
+
+    func run() async throws {
+        let output = try LogOutput(file: writeFile, append: append)
+        try await selection.follow(admin: admin, tool: "log") { group, printer in
+            output.write(group, printer: printer)
+        }
+        output.close()
+    }
+}
+
+/// Where `shellac log` puts what it selected: standard output in varnishlog's layout, or a
+/// `-w` file.
+final class LogOutput {
+    private let handle: FileHandle
+    private let binary: Bool
+
+    init(file: String?, append: Bool) throws {
+        guard let file else {
+            handle = FileHandle.standardOutput
+            binary = false
+            return
+        }
+        let exists = FileManager.default.fileExists(atPath: file)
+        if !append || !exists {
+            guard FileManager.default.createFile(atPath: file, contents: Data(VSLFile.magic)) else {
+                throw ValidationError("-w \(file): cannot create the file")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: file) else { throw ValidationError("-w \(file): cannot open the file") }
+        handle.seekToEndOfFile()
+        self.handle = handle
+        binary = true
+    }
+
+    func write(_ group: VSLGroup, printer: VSLPrinter) {
+        if binary {
+            var bytes: [UInt8] = []
+            for transaction in group.transactions where printer.filter.shows(transaction) {
+                for record in transaction.records where printer.filter.matches(record) { VSLFile.encode(record, into: &bytes) }
+            }
+            handle.write(Data(bytes))
+        } else {
+            handle.write(Data(printer.bytes(for: group)))
+        }
+    }
+
+    func close() {
+        if binary { try? handle.close() }
+    }
+}
+
+/// The options varnishlog, varnishncsa and varnishtop share: which records, grouped how,
+/// from where.
+struct LogSelection: ParsableArguments {
+    @Option(name: .customShort("g"), help: ArgumentHelp("Grouping: raw, vxid (default), request or session.", valueName: "mode"))
+    var grouping = "vxid"
+
+    @Option(name: .customShort("i"), help: ArgumentHelp("Only these tags (comma-separated, globs such as Req*).", valueName: "taglist"))
+    var includeTags: [String] = []
+
+    @Option(name: .customShort("x"), help: ArgumentHelp("Leave out these tags.", valueName: "taglist"))
+    var excludeTags: [String] = []
+
+    @Option(name: .customShort("I"), help: ArgumentHelp("Only records whose payload matches ([taglist:]regex).", valueName: "regex"))
+    var includePatterns: [String] = []
+
+    @Option(name: .customShort("X"), help: ArgumentHelp("Leave out records whose payload matches ([taglist:]regex).", valueName: "regex"))
+    var excludePatterns: [String] = []
+
+    @Flag(name: .customShort("b"), help: "Only backend records.")
+    var backendOnly = false
+
+    @Flag(name: .customShort("c"), help: "Only client records.")
+    var clientOnly = false
+
+    @Flag(name: .customShort("C"), help: "Regular expressions and strings ignore case.")
+    var caseInsensitive = false
+
+    @Option(name: .customShort("q"), help: ArgumentHelp("Only groups that match this query (varnishlog's query language).", valueName: "query"))
+    var query: String?
 
     @Flag(name: .customShort("d"), help: "Begin with the records already in the log, then follow new ones.")
     var fromStart = false
 
-    @Option(name: .customShort("k"), help: ArgumentHelp("Stop after this many records.", valueName: "count"))
+    @Option(name: .customShort("k"), help: ArgumentHelp("Stop after this many transactions (records with -g raw).", valueName: "count"))
     var limit: Int?
 
-    @Option(name: .customShort("i"), help: ArgumentHelp("Print only these tags (comma-separated, repeatable), e.g. VCL_Log.", valueName: "taglist"))
-    var includeTags: [String] = []
+    @Option(name: .customShort("r"), help: ArgumentHelp("Read the records from this file (written with -w) instead of a running shellac.", valueName: "file"))
+    var readFile: String?
+
+    @Option(name: .customShort("L"), help: ArgumentHelp("Incomplete transactions held at most before the oldest is given up on.", valueName: "limit"))
+    var incompleteLimit = 1000
 
     /// Pause between two reads that found nothing new.
-    static let pollInterval = Duration.milliseconds(100)
+    static let pollInterval = Duration.milliseconds(50)
 
-    func validate() throws {
+    func check() throws {
         if let limit, limit <= 0 { throw ValidationError("-k \(limit): expected a positive count") }
-        let known = Set(["vcl_log", "vcl_error"])
-        for tag in tags where !known.contains(tag.lowercased()) {
-            throw ValidationError("-i \(tag): unknown tag (known: VCL_Log, VCL_Error)")
+        guard VSLGrouping(argument: grouping) != nil else {
+            throw ValidationError("-g \(grouping): expected raw, vxid, request or session")
+        }
+        if incompleteLimit <= 0 { throw ValidationError("-L \(incompleteLimit): expected a positive limit") }
+        _ = try makeFilter()
+        if let query {
+            do { _ = try VSLQuery(query, caseInsensitive: caseInsensitive) } catch { throw ValidationError("-q: \(error)") }
         }
     }
 
-    /// The `-i` tags, one per name, as given.
-    private var tags: [String] {
-        includeTags.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+    func makeFilter() throws -> VSLRecordFilter {
+        var filter = VSLRecordFilter()
+        do {
+            if caseInsensitive { try filter.apply(option: "C") }
+            if clientOnly { try filter.apply(option: "c") }
+            if backendOnly { try filter.apply(option: "b") }
+            for list in includeTags { try filter.apply(option: "i", argument: list) }
+            for list in excludeTags { try filter.apply(option: "x", argument: list) }
+            for spec in includePatterns { try filter.apply(option: "I", argument: spec) }
+            for spec in excludePatterns { try filter.apply(option: "X", argument: spec) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        return filter
     }
 
-    func run() async throws {
-        let wanted = Set(tags.map { $0.lowercased() })
+    /// Reads records until `-k` groups were handed to `body` (or a `-r` file ends), grouping
+    /// and selecting them as varnishlog does. Reads the `-n` ring when there is one and no
+    /// `-T` was given, else the admin CLI.
+    func follow(admin: AdminOptions, tool: String, _ body: (VSLGroup, VSLPrinter) -> Void) async throws {
+        let filter = try makeFilter()
+        let printer = VSLPrinter(filter: filter)
+        let query = try self.query.map { try VSLQuery($0, caseInsensitive: caseInsensitive) }
+        let mode = VSLGrouping(argument: grouping) ?? .vxid
+        var grouper = VSLGrouper(mode: mode, maxIncomplete: incompleteLimit)
+        var handed = 0
         let limit = self.limit
-        let fromStart = self.fromStart
-        try await admin.withClient(tool: "log") { client in
-            var cursor: String? = fromStart ? "0" : nil
-            var printed = 0
+        func deliver(_ groups: [VSLGroup]) -> Bool {
+            for group in groups where query?.matches(group) ?? true {
+                if group.isRaw, let record = group.transactions.first?.records.first, !filter.matches(record) { continue }
+                body(group, printer)
+                handed += 1
+                if let limit, handed >= limit { return false }
+            }
+            return true
+        }
+        func pump(_ source: LogSource) async throws {
             while true {
-                let response = try await client.send(["log.read"] + (cursor.map { [$0] } ?? []))
-                guard response.status == AdminStatus.ok.rawValue, let batch = LogBatch(response.body) else {
-                    throw LogError.unexpected(response)
+                switch try await source.next() {
+                case .record(let record):
+                    if !deliver(grouper.add(record, at: Date().timeIntervalSince1970)) { return }
+                case .idle:
+                    try await Task.sleep(for: Self.pollInterval)
+                case .end:
+                    _ = deliver(grouper.flush())
+                    return
+                case .overrun(let lost):
+                    FileHandle.standardError.write(Data("shellac \(tool): overrun: \(lost) bytes of records were overwritten before they were read\n".utf8))
                 }
-                cursor = batch.next
-                if batch.missed > 0 {
-                    FileHandle.standardError.write(Data("shellac log: \(batch.missed) records overwritten before they were read\n".utf8))
-                }
-                var out = ""
-                for line in batch.lines where wanted.isEmpty || wanted.contains(LogBatch.tag(of: line)) {
-                    out += line + "\n"
-                    printed += 1
-                    if let limit, printed >= limit { break }
-                }
-                if !out.isEmpty { FileHandle.standardOutput.write(Data(out.utf8)) }
-                if let limit, printed >= limit { return }
-                if batch.lines.isEmpty { try await Task.sleep(for: Self.pollInterval) }
             }
         }
-    }
-
-    enum LogError: Error, CustomStringConvertible {
-        case unexpected(AdminResponse)
-        var description: String {
-            switch self {
-            case .unexpected(let response): "unexpected answer to log.read: \(response.status) \(response.body)"
+        if let readFile {
+            do { try await pump(try LogSource.file(path: readFile)) } catch let error as LogSourceError {
+                FileHandle.standardError.write(Data("shellac \(tool): \(error)\n".utf8))
+                throw ExitCode(2)
             }
+            return
         }
-    }
-}
-
-/// One `log.read` answer: `next <cursor> missed <count>`, then one line per record.
-struct LogBatch {
-    let next: String
-    let missed: UInt64
-    let lines: [Substring]
-
-    init?(_ body: String) {
-        var lines = body.split(separator: "\n", omittingEmptySubsequences: false)
-        guard let head = lines.first else { return nil }
-        let words = head.split(separator: " ")
-        guard words.count == 4, words[0] == "next", words[2] == "missed", UInt64(words[1]) != nil,
-            let missed = UInt64(words[3])
-        else { return nil }
-        next = String(words[1])
-        self.missed = missed
-        lines.removeFirst()
-        self.lines = lines.filter { !$0.isEmpty }
-    }
-
-    /// A record line's tag, lowercased (the second column).
-    static func tag(of line: Substring) -> String {
-        let words = line.split(separator: " ", maxSplits: 2)
-        return words.count > 1 ? words[1].lowercased() : ""
+        if admin.explicitAddress == nil, let workdir = admin.workdir {
+            let path = workdir + "/" + VSLRing.fileName
+            let source: LogSource
+            do { source = try LogSource.ring(path: path, fromStart: fromStart) } catch {
+                FileHandle.standardError.write(Data("shellac \(tool): -n \(workdir): \(error) (is a shellac running with -n \(workdir)?)\n".utf8))
+                throw ExitCode(2)
+            }
+            return try await pump(source)
+        }
+        let fromStart = self.fromStart
+        try await admin.withClient(tool: tool) { client in try await pump(LogSource.cli(client, fromStart: fromStart)) }
     }
 }

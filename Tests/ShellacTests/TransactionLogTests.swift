@@ -152,9 +152,12 @@ struct TransactionLogTests {
             let zero = try await daemon.tool("log", ["-k", "0"])
             #expect(zero.status == .exited(2))
             #expect(zero.stderr.contains("-k 0"))
-            let unknown = try await daemon.tool("log", ["-i", "ReqURL"])
+            let unknown = try await daemon.tool("log", ["-i", "NoSuchTag"])
             #expect(unknown.status == .exited(2))
-            #expect(unknown.stderr.contains("unknown tag"))
+            #expect(unknown.stderr.contains("\"NoSuchTag\" matches zero tags"))
+            let badQuery = try await daemon.tool("log", ["-q", "RespStatus >>= 3"])
+            #expect(badQuery.status == .exited(2))
+            #expect(badQuery.stderr.contains("Query expression error"))
         }
     }
 }

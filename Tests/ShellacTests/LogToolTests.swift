@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+/// `shellac log` as a user runs it: a real shellac with a work directory, real requests, the
+/// tool as a subprocess reading the ring in shared memory (no CLI). And, when Debian's
+/// varnishd is installed, the same scripted requests through Varnish: varnishlog and
+/// `shellac log` must show the same records in the same order.
+@Suite("shellac log (varnishlog) over the shared-memory ring", .serialized)
+struct LogToolTests {
+    static var binary: String { ChildProcess.shellacExecutable() }
+
+    static func run(_ arguments: [String]) async throws -> (status: ChildProcess.ExitStatus?, stdout: String, stderr: String) {
+        let child = try ChildProcess.launch(binary, arguments)
+        let status = await child.waitForExit(timeout: .seconds(10))
+        if status == nil { await child.stop(grace: .seconds(1)) }
+        return (status, child.stdout, child.stderr)
+    }
+
+    /// Runs `body` with a shellac started with `-n` in front of an origin answering "product".
+    static func withDaemon(_ body: (_ port: Int, _ workdir: String) async throws -> Void) async throws {
+        let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "product"))
+        let workdir = FileManager.default.temporaryDirectory.appendingPathComponent("shellac-log-\(UUID().uuidString)").path
+        let daemon = try ChildProcess.launch(binary, ["-a", "127.0.0.1:0", "-b", origin.address, "-n", workdir, "-F"])
+        do {
+            let port = try await daemon.waitForListening().port
+            try await body(port, workdir)
+        } catch {
+            await daemon.stop()
+            await origin.shutdown()
+            throw error
+        }
+        #expect(await daemon.stop() == .exited(0))
+        await origin.shutdown()
+        try? FileManager.default.removeItem(atPath: workdir)
+    }
+
+    /// The tag column of varnishlog's grouped layout, in order (`-   ReqURL   /` gives ReqURL).
+    static func tags(_ output: String) -> [String] {
+        output.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("-") else { return nil }
+            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init)
+        }
+    }
+
+    @Test("a miss then a hit, grouped by request, with -q, as varnishlog shows them")
+    func requestGrouping() async throws {
+        try await Self.withDaemon { port, workdir in
+            _ = try await fetch("http://127.0.0.1:\(port)/product/1")
+            let hit = try await fetch("http://127.0.0.1:\(port)/product/1")
+            #expect(hit.isHit)
+            let misses = try await Self.run(["log", "-n", workdir, "-d", "-g", "request", "-q", "VCL_call eq \"MISS\"", "-k", "1"])
+            #expect(misses.status == .exited(0), "\(misses.stderr)")
+            let lines = misses.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("*   << Request  >> ") == true, "\(misses.stdout)")
+            #expect(lines.contains("-   ReqURL         /product/1"))
+            #expect(lines.contains("-   VCL_call       MISS"))
+            #expect(lines.contains { $0.hasPrefix("**  << BeReq    >> ") }, "the fetch is part of the request's group")
+            #expect(lines.contains("--  BerespStatus   200"))
+            #expect(lines.contains("--  BereqURL       /product/1"))
+
+            let hits = try await Self.run(["log", "-n", workdir, "-d", "-q", "ReqURL ~ \"^/product\" and VCL_call eq HIT", "-k", "1", "-i", "ReqURL,Hit,RespHeader,ReqAcct"])
+            #expect(hits.status == .exited(0), "\(hits.stderr)")
+            #expect(Self.tags(hits.stdout).first == "ReqURL")
+            #expect(hits.stdout.contains("-   Hit            "))
+            #expect(hits.stdout.contains("-   RespHeader     X-Varnish: \(hit.header("X-Varnish") ?? "?")"))
+            #expect(!hits.stdout.contains("VCL_call"), "-i keeps only the tags named")
+            // ReqAcct: header bytes, no body, their sum, response head bytes, body bytes (7), total.
+            let acct = try #require(hits.stdout.split(separator: "\n").first { $0.contains("ReqAcct") })
+            let figures = acct.split(separator: " ").suffix(6).compactMap { Int($0) }
+            #expect(figures.count == 6 && figures[1] == 0 && figures[4] == 7 && figures[5] == figures[3] + 7, "\(acct)")
+        }
+    }
+
+    @Test("-g raw, -b and -c; -w writes a file that -r reads back; a session groups its requests")
+    func rawFilesAndSessions() async throws {
+        try await Self.withDaemon { port, workdir in
+            _ = try await fetch("http://127.0.0.1:\(port)/a")
+            let raw = try await Self.run(["log", "-n", workdir, "-d", "-g", "raw", "-b", "-i", "BereqURL", "-k", "1"])
+            #expect(raw.status == .exited(0), "\(raw.stderr)")
+            let line = raw.stdout.trimmingCharacters(in: .newlines)
+            #expect(line.hasSuffix(" BereqURL       b /a"), "\(raw.stdout)")
+
+            let file = workdir + "/saved.log"
+            let written = try await Self.run(["log", "-n", workdir, "-d", "-g", "request", "-k", "1", "-w", file])
+            #expect(written.status == .exited(0) && written.stdout.isEmpty, "\(written.stderr)")
+            let replayed = try await Self.run(["log", "-r", file, "-c", "-i", "ReqURL"])
+            #expect(replayed.status == .exited(0), "\(replayed.stderr)")
+            #expect(replayed.stdout.contains("-   ReqURL         /a"), "\(replayed.stdout)")
+
+            let session = try await Self.run(["log", "-n", workdir, "-d", "-g", "session", "-k", "1", "-i", "Begin,Link,SessOpen,SessClose,End"])
+            #expect(session.status == .exited(0), "\(session.stderr)")
+            #expect(session.stdout.hasPrefix("*   << Session  >> "), "\(session.stdout)")
+            #expect(session.stdout.contains("-   SessOpen       127.0.0.1 "))
+            #expect(session.stdout.contains("-   SessClose      REM_CLOSE "))
+            #expect(session.stdout.contains("**  << Request  >> "))
+        }
+    }
+
+    @Test("an operator's mistakes: a bad query, an unknown tag, no log at -n, a file that is not a log")
+    func mistakes() async throws {
+        let query = try await Self.run(["log", "-n", "/nonexistent", "-q", "RespStatus >= "])
+        #expect(query.status == .exited(2))
+        #expect(query.stderr.contains("Query expression error"), "\(query.stderr)")
+        let tag = try await Self.run(["log", "-n", "/nonexistent", "-i", "ReqUrlz"])
+        #expect(tag.status == .exited(2))
+        let missing = try await Self.run(["log", "-n", "/nonexistent/shellac"])
+        #expect(missing.status == .exited(2))
+        #expect(missing.stderr.contains("is a shellac running with -n /nonexistent/shellac?"), "\(missing.stderr)")
+        let notALog = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-log-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: notALog, contents: Data("hello".utf8))
+        defer { try? FileManager.default.removeItem(atPath: notALog) }
+        let file = try await Self.run(["log", "-r", notALog])
+        #expect(file.status == .exited(2))
+        #expect(file.stderr.contains("not a shellac log file"), "\(file.stderr)")
+    }
+}
