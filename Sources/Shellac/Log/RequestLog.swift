@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import ShellacCache
 import ShellacLog
@@ -107,13 +112,17 @@ extension RequestStateMachine {
     func logResponseHead(_ head: ByteBuffer, from start: Int) {
         logAsRequest()
         head.withUnsafeReadableBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
             var index = start
             var isStatusLine = start == 0
             while index < bytes.count {
-                var end = index
-                while end < bytes.count && bytes[end] != UInt8(ascii: "\r") && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                // Lines end in CRLF (the heads here are written by Shellac): find each CR.
+                var end = bytes.count
+                if let found = memchr(base + index, 13, bytes.count - index) {
+                    end = UnsafeRawPointer(found) - base
+                }
                 if end == index { break }  // the empty line: the head is over
-                let line = UnsafeRawBufferPointer(rebasing: bytes[index..<end])
+                let line = UnsafeRawBufferPointer(start: base + index, count: end - index)
                 if isStatusLine {
                     logStatusLine(line)
                     isStatusLine = false
@@ -121,9 +130,7 @@ extension RequestStateMachine {
                     vsl.put(line)
                     vsl.close()
                 }
-                index = end
-                if index < bytes.count && bytes[index] == UInt8(ascii: "\r") { index += 1 }
-                if index < bytes.count && bytes[index] == UInt8(ascii: "\n") { index += 1 }
+                index = end + 2
             }
         }
     }
