@@ -69,6 +69,9 @@ struct NCSAFields {
             var value = record.payload[...]
             if !tag.hasFlags {
                 while value.last == 0 { value.removeLast() }
+            } else if tag.isUnsafe {
+                // Varnish stores these with their NUL and varnishncsa keeps it (JSON mode).
+                value.append(0)
             }
             read(tag, value, watches)
             readVSL(tag, value, watches)

@@ -30,6 +30,7 @@ struct LogCommand: AsyncParsableCommand {
         let output = try LogOutput(file: writeFile, append: append)
         try await selection.follow(admin: admin, tool: "log") { group, printer in
             output.write(group, printer: printer)
+            return true
         }
         output.close()
     }
@@ -149,10 +150,10 @@ struct LogSelection: ParsableArguments {
         return filter
     }
 
-    /// Reads records until `-k` groups were handed to `body` (or a `-r` file ends), grouping
+    /// Reads records until `body` took `-k` groups (it says whether it did), or a `-r` file ends, grouping
     /// and selecting them as varnishlog does. Reads the `-n` ring when there is one and no
     /// `-T` was given, else the admin CLI.
-    func follow(admin: AdminOptions, tool: String, _ body: (VSLGroup, VSLPrinter) -> Void) async throws {
+    func follow(admin: AdminOptions, tool: String, _ body: (VSLGroup, VSLPrinter) -> Bool) async throws {
         let filter = try makeFilter()
         let printer = VSLPrinter(filter: filter)
         let query = try self.query.map { try VSLQuery($0, caseInsensitive: caseInsensitive) }
@@ -163,7 +164,7 @@ struct LogSelection: ParsableArguments {
         func deliver(_ groups: [VSLGroup]) -> Bool {
             for group in groups where query?.matches(group) ?? true {
                 if group.isRaw, let record = group.transactions.first?.records.first, !filter.matches(record) { continue }
-                body(group, printer)
+                guard body(group, printer) else { continue }
                 handed += 1
                 if let limit, handed >= limit { return false }
             }

@@ -16,6 +16,9 @@ do {
     if arguments.first == LogCommand.configuration.commandName {
         // Parsed on its own: as a subcommand, the daemon's own -T and -S would claim its flags.
         command = try LogCommand.parseAsRoot(Array(arguments.dropFirst()))
+    } else if arguments.first == NCSACommand.configuration.commandName {
+        // On its own as well (the daemon's -n, -T, -F, -f, -b, -a, -P, -w).
+        command = try NCSACommand.parseAsRoot(Array(arguments.dropFirst()))
     } else if arguments.first == StatCommand.configuration.commandName {
         // On its own too (the daemon's -n and -j); varnishstat's -1 is not a name ArgumentParser
         // takes, so it arrives as --once.

@@ -160,11 +160,15 @@ final class BackendTransaction {
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
         if log.open(.backendOpen) {
+            // Varnish's fields: fd, name, address, port, local address and port, connect or
+            // reuse. The connection is chosen later (the pool's), so fd and local are not known.
+            log.put("- ")
             log.put(backend.name)
             log.put(byte: UInt8(ascii: " "))
             log.put(backend.host)
             log.put(byte: UInt8(ascii: " "))
             log.put(backend.port)
+            log.put(" - - -")
             log.close()
         }
         let now = HTTPDate.currentTime()
