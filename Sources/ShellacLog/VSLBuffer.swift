@@ -265,6 +265,16 @@ public final class VSLBuffer {
         close()
     }
 
+    /// When the last `stamp` was taken (for a buffer of one transaction's own).
+    public var lastStamp = 0.0
+
+    /// A `Timestamp` of the transaction this buffer belongs to alone (a fetch's): since
+    /// `start` and since the previous stamp.
+    public func stamp(_ label: StaticString, now: Double, start: Double) {
+        timestamp(label, now: now, start: start, last: lastStamp == 0 ? start : lastStamp)
+        lastStamp = now
+    }
+
     /// Writes the buffered records to the ring as one chunk.
     public func flush() {
         guard used > 0 else { return }

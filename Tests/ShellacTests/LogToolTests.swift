@@ -114,3 +114,103 @@ struct LogToolTests {
         #expect(file.stderr.contains("not a shellac log file"), "\(file.stderr)")
     }
 }
+
+/// The same scripted requests through Varnish (Debian's varnishd, when installed) and
+/// Shellac: varnishlog and `shellac log` show the same records in the same order. Both
+/// outputs go through one parser of varnishlog's layout.
+@Suite("shellac log against varnishlog", .serialized)
+struct LogAgainstVarnishlogTests {
+    static let varnishd = "/usr/sbin/varnishd"
+    static let varnishlog = "/usr/bin/varnishlog"
+
+    /// One line of varnishlog's grouped layout: its level (the count of `-`), tag, payload.
+    struct Line: Equatable, CustomStringConvertible {
+        var level: Int
+        var tag: String
+        var payload: String
+        var description: String { "\(level) \(tag) \(payload)" }
+    }
+
+    static func parse(_ output: String) -> [Line] {
+        output.split(separator: "\n").compactMap { line in
+            guard let first = line.first, first == "-" else { return nil }
+            let marker = line.prefix { $0 == "-" }
+            let rest = line.dropFirst(4)
+            let tag = rest.prefix { $0 != " " }
+            let payload = rest.count > 15 ? String(rest.dropFirst(15)) : ""
+            return Line(level: marker.count, tag: String(tag), payload: payload)
+        }
+    }
+
+    /// The (level, tag) sequence with runs of one tag merged: header counts differ between
+    /// the two (Shellac's bereq carries Via; Varnish's stored object keeps the backend's
+    /// protocol), their order and kinds must not.
+    static func shape(_ lines: [Line]) -> [String] {
+        var shape: [String] = []
+        for line in lines {
+            let item = "\(line.level) \(line.tag)"
+            if shape.last != item { shape.append(item) }
+        }
+        return shape
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    @Test("a miss and a hit: the same records in the same order as varnishlog -g request",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: varnishd) && FileManager.default.isExecutableFile(atPath: varnishlog)))
+    func sameRecordsAsVarnishlog() async throws {
+        let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "compare"))
+        let varnishDirectory = "/tmp/shellac-varnish-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: varnishDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: varnishDirectory) }
+        let port = Self.freePort()
+        let varnish = try ChildProcess.launch(Self.varnishd, [
+            "-F", "-a", "127.0.0.1:\(port)", "-b", origin.address, "-n", varnishDirectory + "/n", "-T", "127.0.0.1:0",
+            "-s", "malloc,32m", "-p", "vsl_reclen=255",
+        ])
+        var ready = false
+        for _ in 0..<100 where !ready {
+            if (try? await fetch("http://127.0.0.1:\(port)/warm")) != nil { ready = true } else { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard ready else {
+            await varnish.stop()
+            await origin.shutdown()
+            Issue.record("varnishd did not start: \(varnish.stderr)")
+            return
+        }
+        var outputs: [String] = []
+        let query = "ReqURL eq \"/compare\""
+        _ = try await fetch("http://127.0.0.1:\(port)/compare")
+        _ = try await fetch("http://127.0.0.1:\(port)/compare")
+        let reference = try ChildProcess.launch(Self.varnishlog, ["-n", varnishDirectory + "/n", "-d", "-g", "request", "-q", query, "-k", "2"])
+        _ = await reference.waitForExit(timeout: .seconds(10))
+        outputs.append(reference.stdout)
+        await varnish.stop()
+        await origin.shutdown()
+
+        try await LogToolTests.withDaemon { shellacPort, workdir in
+            _ = try await fetch("http://127.0.0.1:\(shellacPort)/compare")
+            _ = try await fetch("http://127.0.0.1:\(shellacPort)/compare")
+            let ours = try await LogToolTests.run(["log", "-n", workdir, "-d", "-g", "request", "-q", query, "-k", "2"])
+            outputs.append(ours.stdout)
+        }
+        let varnishLines = Self.parse(outputs[0])
+        let shellacLines = Self.parse(outputs[1])
+        #expect(!varnishLines.isEmpty, "varnishlog printed nothing: \(outputs[0])")
+        #expect(Self.shape(shellacLines) == Self.shape(varnishLines), "varnishlog:\n\(outputs[0])\nshellac log:\n\(outputs[1])")
+        // And what they say of the request: the same calls and answers.
+        func payloads(_ lines: [Line], _ tags: Set<String>) -> [String] { lines.filter { tags.contains($0.tag) }.map(\.description) }
+        let compared: Set<String> = ["ReqMethod", "ReqURL", "ReqProtocol", "VCL_call", "VCL_return", "RespStatus", "RespReason", "BereqMethod", "BereqURL", "BerespStatus", "Length"]
+        #expect(payloads(shellacLines, compared) == payloads(varnishLines, compared))
+    }
+}

@@ -1,5 +1,7 @@
 import NIOCore
 import NIOHTTP1
+import ShellacCache
+import ShellacLog
 
 /// Where a fetch delivers what the backend says. Called on the fetch's event loop.
 protocol FetchSink: AnyObject {
@@ -41,6 +43,9 @@ final class BackendFetch: BackendExchange {
     let eventLoop: EventLoop
     /// Called once when the exchange ends, finished or failed (a `.max_connections` slot).
     var onEnd: (() -> Void)?
+    /// The fetch's transaction log and when it began: `BackendOpen`, `Timestamp Bereq`,
+    /// `BackendReuse` or `BackendClose`.
+    var log: (buffer: VSLBuffer, start: Double)?
 
     init(
         backend: Backend, pool: BackendConnectionPool, head: HTTPRequestHead, body: RequestBody?,
@@ -83,6 +88,26 @@ final class BackendFetch: BackendExchange {
         self.channel = channel
         self.reused = reused
         handler.exchange = self
+        if let (log, start) = self.log {
+            if log.open(.backendOpen) {
+                // Varnish's fields: fd (not known to NIO's users: "-"), name, address, port,
+                // local address, local port, connect or reuse.
+                log.put("- ")
+                log.put(backend.name)
+                log.put(byte: UInt8(ascii: " "))
+                log.put(backend.host)
+                log.put(byte: UInt8(ascii: " "))
+                log.put(backend.port)
+                log.put(byte: UInt8(ascii: " "))
+                let local = channel.localAddress
+                log.put(local?.ipAddress ?? "-")
+                log.put(byte: UInt8(ascii: " "))
+                log.put(local?.port ?? 0)
+                log.put(reused ? " reuse" : " connect")
+                log.close()
+            }
+            log.stamp("Bereq", now: HTTPDate.currentTime(), start: start)
+        }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         guard let body else {
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -125,6 +150,14 @@ final class BackendFetch: BackendExchange {
             if let channel {
                 detach(channel)
                 if reusable { pool.release(channel, to: backend) } else { channel.close(promise: nil) }
+                // Varnish 7.1 says "recycle" for a connection back in the pool (and `reuse` in
+                // the BackendOpen of the fetch that takes it).
+                if let (log, _) = self.log, log.open(.backendClose) {
+                    log.put("- ")
+                    log.put(backend.name)
+                    log.put(reusable ? " recycle" : " close")
+                    log.close()
+                }
             }
             let sink = self.sink
             self.sink = nil

@@ -48,7 +48,8 @@ final class BackendTransaction {
             log.put(reason)
             log.close()
         }
-        log.timestamp("Start", now: startTime, start: startTime, last: startTime)
+        log.record(.vclUse, server.vcl.activeName)
+        log.stamp("Start", now: startTime, start: startTime)
         log.record(.bereqMethod, request.method)
         log.record(.bereqURL, request.uri)
         log.record(.bereqProtocol, "HTTP/1.1")
@@ -67,7 +68,6 @@ final class BackendTransaction {
 
     deinit {
         // The fetch is over (its fetcher and callbacks have let it go): the last record.
-        log.timestamp("BerespBody", now: HTTPDate.currentTime(), start: startTime, last: startTime)
         log.record(.end, "")
         log.flush()
     }
@@ -81,6 +81,10 @@ final class BackendTransaction {
                 counters.increment(.backendUnhealthy)
                 return fail()
             }
+            // The built-in vcl_backend_fetch, in Swift.
+            log.record(.vclCall, "BACKEND_FETCH")
+            log.record(.vclReturn, "fetch")
+            log.stamp("Fetch", now: HTTPDate.currentTime(), start: startTime)
             send(
                 method: request.method, uri: request.uri, headers: request.headers, to: server.backend,
                 timeouts: server.fetchTimeouts)
@@ -99,6 +103,7 @@ final class BackendTransaction {
                 if serveStale() { return }
                 return backendError(status: 503, reason: "Backend fetch failed")
             }
+            log.stamp("Fetch", now: HTTPDate.currentTime(), start: startTime)
             send(method: bereq.method, uri: bereq.url, headers: bereq.headers, to: backend, timeouts: timeouts)
         case .error(let status, let reason):
             backendError(status: status, reason: reason)
@@ -159,31 +164,26 @@ final class BackendTransaction {
         httpHeaders.reserveCapacity(headers.count)
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
-        if log.open(.backendOpen) {
-            // Varnish's fields: fd, name, address, port, local address and port, connect or
-            // reuse. The connection is chosen later (the pool's), so fd and local are not known.
-            log.put("- ")
-            log.put(backend.name)
-            log.put(byte: UInt8(ascii: " "))
-            log.put(backend.host)
-            log.put(byte: UInt8(ascii: " "))
-            log.put(backend.port)
-            log.put(" - - -")
-            log.close()
-        }
-        let now = HTTPDate.currentTime()
-        log.timestamp("Bereq", now: now, start: startTime, last: startTime)
         let sink = ObjectFetcher(
             object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, stale: stale,
-            requestRange: headers["Range"], vcl: vcl, counters: counters, log: log
+            requestRange: headers["Range"], vcl: vcl, counters: counters, log: log, logStart: startTime,
+            requestHeadBytes: Self.headBytes(head)
         ) { [self] unfinished in
             attemptEnded(unfinished)
         }
         let fetch = BackendFetch(
             backend: backend, pool: pool, head: head, body: request.body, timeouts: timeouts,
             counters: counters, sink: sink)
+        fetch.log = (log, startTime)
         if let gate { fetch.onEnd = { gate.leave() } }
         fetch.start()
+    }
+
+    /// The bytes of the request head as HTTP/1.1 writes it (`BereqAcct`).
+    static func headBytes(_ head: HTTPRequestHead) -> Int {
+        head.headers.reduce(head.method.rawValue.utf8.count + head.uri.utf8.count + 12) {
+            $0 + $1.name.utf8.count + $1.value.utf8.count + 4
+        } + 2
     }
 
     private func attemptEnded(_ unfinished: ObjectFetcher.Unfinished) {

@@ -30,8 +30,14 @@ final class ObjectFetcher: FetchSink {
     private let mode: Mode
     private let context: ServerContext
     private let xid: UInt64
-    /// The fetch's transaction log records (its `BackendTransaction`'s buffer).
+    /// The fetch's transaction log records (its `BackendTransaction`'s buffer), and when the
+    /// transaction began (its timestamps count from there).
     private let log: VSLBuffer
+    private let logStart: Double
+    /// For `BereqAcct`: the request head's bytes, the response head's, the body's as received.
+    private let requestHeadBytes: Int
+    private var responseHeadBytes = 0
+    private var receivedBodyBytes = 0
     /// The request fields named by a response's Vary are taken from here.
     private let requestHeaders: HeaderList
     private var storing = false
@@ -74,10 +80,12 @@ final class ObjectFetcher: FetchSink {
     init(
         object: CachedObject, mode: Mode, context: ServerContext, xid: UInt64, requestHeaders: HeaderList,
         stale: CachedObject? = nil, requestRange: String? = nil, vcl: VCLBackendPolicy?, counters: CounterBlock,
-        log: VSLBuffer, unfinished: @escaping (Unfinished) -> Void
+        log: VSLBuffer, logStart: Double, requestHeadBytes: Int = 0, unfinished: @escaping (Unfinished) -> Void
     ) {
+        self.requestHeadBytes = requestHeadBytes
         self.counters = counters
         self.log = log
+        self.logStart = logStart
         self.vcl = vcl
         self.stale = stale
         self.requestRange = requestRange
@@ -92,6 +100,7 @@ final class ObjectFetcher: FetchSink {
     func fetchDidReceiveHead(_ head: HTTPResponseHead) {
         receivedHead = true
         let now = HTTPDate.currentTime()
+        log.stamp("Beresp", now: now, start: logStart)
         logResponseHead(head)
         var status = Int(head.status.code)
         var reason = head.status.reasonPhrase
@@ -118,6 +127,7 @@ final class ObjectFetcher: FetchSink {
             defaults: FreshnessDefaults(ttl: parameters.defaultTTL, grace: parameters.defaultGrace, keep: parameters.defaultKeep))
         var objectLifetime = ObjectLifetime(
             entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
+        logTTL(objectLifetime, now: now, rawHeaders: rawHeaders)
         var varyOn = rawHeaders
         let uncacheable: Bool
         var hitForMissTTL = parameters.hitForMissTTL
@@ -168,6 +178,9 @@ final class ObjectFetcher: FetchSink {
             countCoding()
         } else {
             uncacheable = Cacheability.uncacheableReason(headers: rawHeaders, ttl: lifetime.ttl, cacheControl: targeted) != nil
+            // The built-in vcl_backend_response, in Swift.
+            log.record(.vclCall, "BACKEND_RESPONSE")
+            log.record(.vclReturn, "deliver")
             var noESI = false
             coding = was304 ? revalidationCoding() : (try? FetchCoding.choose(
                 status: status, declaredLength: declaredLength, headers: &headers, doGzip: false, doGunzip: false,
@@ -180,11 +193,13 @@ final class ObjectFetcher: FetchSink {
         {
             return giveUp(.noResponse("invalid or unexpected Content-Range from the backend"))
         }
+        logBodyPlan(head: head, uncacheable: uncacheable, now: now)
         if coding.changesBytes { declaredLength = nil }
         var metadata = ObjectMetadata(
             status: status, reason: reason, headers: headers, declaredLength: declaredLength,
             variant: Self.variant(of: varyOn, request: requestHeaders, gzipSupport: parameters.httpGzipSupport))
         metadata.isGzip = coding.storesGzip
+        metadata.fromHTTP10 = head.version.minor == 0
         metadata.changedCoding = coding.changesBytes
         if was304, let stale = stale?.metadata {
             metadata.isGzip = stale.isGzip
@@ -222,6 +237,7 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidReceiveBody(_ buffer: ByteBuffer, from fetch: BackendFetch) {
+        receivedBodyBytes += buffer.readableBytes
         if abandoned { return }
         receive(buffer, from: fetch)
     }
@@ -329,10 +345,65 @@ final class ObjectFetcher: FetchSink {
                 removeBOM: context.parameters.esiRemoveBOM)
         }
         object.finish(esi: esi, gzip: bits)
+        log.stamp("BerespBody", now: HTTPDate.currentTime(), start: logStart)
         if log.open(.length) {
             log.put(max(object.bodyBytes, object.metadata?.inlineBody.count ?? 0))
             log.close()
         }
+        if log.open(.bereqAcct) {
+            for value in [requestHeadBytes, 0, requestHeadBytes, responseHeadBytes, receivedBodyBytes] {
+                log.put(value)
+                log.put(byte: UInt8(ascii: " "))
+            }
+            log.put(responseHeadBytes + receivedBodyBytes)
+            log.close()
+        }
+    }
+
+    /// `TTL RFC`: what the response's own fields gave (ttl, grace, keep, now, when it was
+    /// stored, its Date, Expires, max-age, and whether it may be stored), as Varnish logs it.
+    private func logTTL(_ lifetime: ObjectLifetime, now: Double, rawHeaders: HeaderList) {
+        guard log.open(.ttl) else { return }
+        log.put("RFC ")
+        for value in [lifetime.ttl, lifetime.grace, lifetime.keep, now, lifetime.entered] {
+            log.put(Int(value.rounded()))
+            log.put(byte: UInt8(ascii: " "))
+        }
+        let date = rawHeaders["Date"].flatMap { HTTPDate.parse($0) }.map(Double.init) ?? now
+        log.put(Int(date.rounded()))
+        log.put(" 0 0 ")
+        log.put(lifetime.ttl > 0 ? "cacheable" : "uncacheable")
+        log.close()
+    }
+
+    /// The records between `vcl_backend_response` and the body: `Timestamp Process`,
+    /// `Filters`, `Storage`, `Fetch_Body` (how the body is framed).
+    private func logBodyPlan(head: HTTPResponseHead, uncacheable: Bool, now: Double) {
+        log.stamp("Process", now: now, start: logStart)
+        if log.open(.filters) {
+            switch coding {
+            case .none: break
+            case .testGunzip: log.put("testgunzip")
+            case .gunzip: log.put("gunzip")
+            case .gzip: log.put("gzip")
+            case .esiGzip: log.put("esi_gzip")
+            }
+            if doESI, !coding.isESIGzip { log.put(" esi") }
+            log.close()
+        }
+        log.record(.storage, mode == .pass || uncacheable ? "malloc Transient" : "malloc s0")
+        guard log.open(.fetchBody) else { return }
+        if head.headers.contains(name: "transfer-encoding") {
+            log.put("2 chunked")
+        } else if head.headers.contains(name: "content-length") {
+            log.put("3 length")
+        } else if head.status == .noContent || head.status == .notModified || head.status.code < 200 {
+            log.put("0 none")
+        } else {
+            log.put("4 eof")
+        }
+        log.put(holdsReaders ? " -" : " stream")
+        log.close()
     }
 
     /// `BerespProtocol`, `BerespStatus`, `BerespReason` and a `BerespHeader` per field, as
@@ -344,7 +415,12 @@ final class ObjectFetcher: FetchSink {
             log.close()
         }
         log.record(.berespReason, head.status.reasonPhrase)
-        for field in head.headers { log.header(.berespHeader, name: field.name, value: field.value) }
+        // The head's bytes as received, if the backend wrote it the usual way ("Name: value").
+        responseHeadBytes = 17 + head.status.reasonPhrase.utf8.count
+        for field in head.headers {
+            log.header(.berespHeader, name: field.name, value: field.value)
+            responseHeadBytes += field.name.utf8.count + field.value.utf8.count + 4
+        }
     }
 
     /// The gathered ESI page, read as ESI and stored as an `ESIGzip` page (or, when it holds

@@ -41,18 +41,37 @@ extension RequestStateMachine {
         }
         vsl.timestamp("Start", now: now, start: now, last: now)
         vsl.timestamp("Req", now: now, start: now, last: now)
+        vsl.record(.vclUse, server.vcl.activeName)
+        let client = clientText
         if esiLevel == 0, vsl.open(.reqStart) {
-            let client = clientAddress
-            vsl.put(client?.ipAddress ?? "-")
+            vsl.put(client.ip)
             vsl.put(byte: UInt8(ascii: " "))
-            vsl.put(client?.port ?? 0)
+            vsl.put(client.port)
             vsl.put(" a0")
             vsl.close()
         }
         vsl.record(.reqMethod, request.method)
         vsl.record(.reqURL, request.uri)
         vsl.record(.reqProtocol, request.minorVersion == 1 ? "HTTP/1.1" : "HTTP/1.0")
-        for field in request.headers { vsl.header(.reqHeader, name: field.name, value: field.value) }
+        var forwarded = false
+        for field in request.headers {
+            if field.name.utf8.count == 15, field.name.lowercased() == "x-forwarded-for" {
+                forwarded = true
+                continue  // written below, with the client's address added
+            }
+            vsl.header(.reqHeader, name: field.name, value: field.value)
+        }
+        // As Varnish sets it before vcl_recv: every X-Forwarded-For the client sent, then its
+        // address (Shellac adds it to the backend request; the log shows the same field).
+        if esiLevel == 0, vsl.open(.reqHeader) {
+            vsl.put("X-Forwarded-For: ")
+            if forwarded {
+                vsl.put(request.headers.values("X-Forwarded-For").joined(separator: ", "))
+                vsl.put(", ")
+            }
+            vsl.put(client.ip)
+            vsl.close()
+        }
     }
 
     /// `VCL_call NAME` and `VCL_return action`, with what VCL logged in between.
@@ -99,6 +118,25 @@ extension RequestStateMachine {
         vsl.close()
     }
 
+    /// `Filters`: the delivery processors the body goes through, as Varnish names them.
+    func logFilters(esi: Bool, gunzip: Bool, range: Bool) {
+        logAsRequest()
+        guard vsl.open(.filters) else { return }
+        if esi { vsl.put("esi") }
+        if gunzip { vsl.put(esi ? " gunzip" : "gunzip") }
+        if range { vsl.put(esi || gunzip ? " range" : "range") }
+        vsl.close()
+    }
+
+    /// The client's address and port as the log writes them, converted once per connection.
+    var clientText: (ip: String, port: Int) {
+        if let cached = clientTextCache { return cached }
+        let address = clientAddress
+        let text = (address?.ipAddress ?? "-", address?.port ?? 0)
+        clientTextCache = text
+        return text
+    }
+
     /// A `Timestamp` of this request, since its start and since the last one.
     func logTimestamp(_ label: StaticString) {
         let now = HTTPDate.currentTime()
@@ -109,7 +147,9 @@ extension RequestStateMachine {
 
     /// The response head in `head` from byte `from` on: its status line (when it starts
     /// there) as `RespProtocol`, `RespStatus` and `RespReason`, each field as `RespHeader`.
-    func logResponseHead(_ head: ByteBuffer, from start: Int) {
+    /// `storedHTTP10`: the object came in HTTP/1.0; its protocol is logged first, then
+    /// HTTP/1.1 where the cache's own fields begin, as Varnish does.
+    func logResponseHead(_ head: ByteBuffer, from start: Int, storedHTTP10: Bool = false) {
         logAsRequest()
         head.withUnsafeReadableBytes { bytes in
             guard let base = bytes.baseAddress else { return }
@@ -124,24 +164,38 @@ extension RequestStateMachine {
                 if end == index { break }  // the empty line: the head is over
                 let line = UnsafeRawBufferPointer(start: base + index, count: end - index)
                 if isStatusLine {
-                    logStatusLine(line)
+                    logStatusLine(line, storedHTTP10: storedHTTP10)
                     isStatusLine = false
-                } else if vsl.open(.respHeader) {
-                    vsl.put(line)
-                    vsl.close()
+                } else {
+                    if storedHTTP10 && line.starts(with: "Age: ".utf8) {
+                        // Where the stored fields end and the cache's own begin: Varnish logs
+                        // the protocol it answers with here.
+                        vsl.record(.respProtocol, "HTTP/1.1")
+                    }
+                    if vsl.open(.respHeader) {
+                        vsl.put(line)
+                        vsl.close()
+                    }
                 }
                 index = end + 2
             }
         }
     }
 
-    private func logStatusLine(_ line: UnsafeRawBufferPointer) {
+    private func logStatusLine(_ line: UnsafeRawBufferPointer, storedHTTP10: Bool) {
         let first = line.firstIndex(of: UInt8(ascii: " ")) ?? line.count
         let rest = first < line.count ? first + 1 : line.count
         let second = line[rest...].firstIndex(of: UInt8(ascii: " ")) ?? line.count
-        for (tag, range) in [(VSLTag.respProtocol, 0..<first), (.respStatus, rest..<second), (.respReason, min(second + 1, line.count)..<line.count)]
-        where vsl.open(tag) {
-            vsl.put(UnsafeRawBufferPointer(rebasing: line[range]))
+        if vsl.open(.respProtocol) {
+            if storedHTTP10 { vsl.put("HTTP/1.0") } else { vsl.put(UnsafeRawBufferPointer(rebasing: line[0..<first])) }
+            vsl.close()
+        }
+        if vsl.open(.respStatus) {
+            vsl.put(UnsafeRawBufferPointer(rebasing: line[rest..<second]))
+            vsl.close()
+        }
+        if vsl.open(.respReason) {
+            vsl.put(UnsafeRawBufferPointer(rebasing: line[min(second + 1, line.count)..<line.count]))
             vsl.close()
         }
     }

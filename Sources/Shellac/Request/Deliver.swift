@@ -314,7 +314,7 @@ extension RequestStateMachine {
         }
         let action = policy.writeDeliveryHead(
             object, metadata: metadata, xid: xid, isHit: isHit, now: HTTPDate.currentTime(), into: &scratch)
-        logResponseHead(scratch, from: 0)
+        logResponseHead(scratch, from: 0, storedHTTP10: metadata.fromHTTP10)
         logCall("DELIVER", action)
         return action
     }
@@ -350,7 +350,7 @@ extension RequestStateMachine {
             session.context.resp.explicitFilters = nil
             let action = policy.writeDeliveryHead(
                 object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
-            logResponseHead(out, from: 0)
+            logResponseHead(out, from: 0, storedHTTP10: metadata.fromHTTP10)
             logCall("DELIVER", action)
             guard action == .deliver else { return action }
             let filters = session.context.resp.effectiveFilters
@@ -361,7 +361,7 @@ extension RequestStateMachine {
         } else {
             let action = policy.writeDeliveryHead(
                 object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
-            logResponseHead(out, from: 0)
+            logResponseHead(out, from: 0, storedHTTP10: metadata.fromHTTP10)
             logCall("DELIVER", action)
             guard action == .deliver else { return action }
         }
@@ -374,6 +374,7 @@ extension RequestStateMachine {
             sendsInlineBody = false
         }
         logTimestamp("Process")
+        logFilters(esi: esi, gunzip: inflates, range: ranges && head.headers.contains("Range"))
         // The fields added after vcl_deliver are logged from here (see the end).
         var tailStart = out.writerIndex
         if acceptsRanges { out.writeStaticString("Accept-Ranges: bytes\r\n") }

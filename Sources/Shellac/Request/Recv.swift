@@ -10,8 +10,15 @@ extension RequestStateMachine {
         if parameters.httpGzipSupport, action != .pass, action != .pipe {
             // Accept-Encoding washed for lookup and Vary, as Varnish does after vcl_recv.
             if let gzip = AcceptEncoding.normalized(request.headers) {
-                if request.headers["Accept-Encoding"] != gzip { request.headers.set("Accept-Encoding", gzip) }
-            } else if request.headers.contains("Accept-Encoding") {
+                if let sent = request.headers["Accept-Encoding"], sent != gzip {
+                    logAsRequest()
+                    vsl.header(.reqUnset, name: "Accept-Encoding", value: sent)
+                    vsl.header(.reqHeader, name: "Accept-Encoding", value: gzip)
+                    request.headers.set("Accept-Encoding", gzip)
+                }
+            } else if let sent = request.headers["Accept-Encoding"] {
+                logAsRequest()
+                vsl.header(.reqUnset, name: "Accept-Encoding", value: sent)
                 request.headers.remove("Accept-Encoding")
             }
         }

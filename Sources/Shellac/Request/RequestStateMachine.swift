@@ -86,6 +86,7 @@ final class RequestStateMachine {
     /// What `Begin` names as the parent: the session (`rxreq`) or the page (`esi`).
     var logParent: (xid: UInt64, reason: StaticString) = (0, "rxreq")
     var requestStart = 0.0
+    var clientTextCache: (ip: String, port: Int)?
     var sessionStart = 0.0
     var lastTimestamp = 0.0
     /// Response bytes written for `ReqAcct`.

@@ -18,6 +18,9 @@ public struct ObjectMetadata: Sendable {
     /// The fetch changed the body's coding (gzipped or gunzipped it): a 304 that refreshes the
     /// object keeps its Content-Encoding and has its ETag weakened.
     public var changedCoding = false
+    /// The backend answered in HTTP/1.0 (the transaction log shows that protocol first, as
+    /// Varnish does; every delivery is HTTP/1.1).
+    public var fromHTTP10 = false
     /// The cache key's bytes (once stored), then `HTTP/1.1 <status> <reason>\r\n` and every
     /// stored header line (CRLF-terminated, no blank line: per-delivery fields follow), then
     /// the inline body if there is one.
