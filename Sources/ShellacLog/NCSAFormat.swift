@@ -10,6 +10,10 @@
 public struct NCSAFormatError: Error, Equatable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+
+    public init(message: String) {
+        self.message = message
+    }
 }
 
 /// varnishncsa's log lines (bin/varnishncsa/varnishncsa.c, Varnish 7.1).
@@ -213,14 +217,17 @@ public struct NCSAFormat: Sendable {
         return sign + String(repeating: "0", count: padding) + digits
     }
 
-    /// C's `strtod` over exactly these bytes; nil unless all of them are the number.
+    /// C's `strtod` over exactly these bytes; nil unless all of them are the number (and not
+    /// NaN, which varnishncsa treats as missing).
     private func cDouble(_ bytes: ArraySlice<UInt8>) -> Double? {
         guard !bytes.isEmpty, !bytes.contains(0) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
         return text.withCString { start -> Double? in
             var end: UnsafeMutablePointer<CChar>?
             let value = strtod(start, &end)
-            guard let end, end - UnsafeMutablePointer(mutating: start) == bytes.count else { return nil }
+            guard let end, end - UnsafeMutablePointer(mutating: start) == bytes.count, !value.isNaN else {
+                return nil
+            }
             return value
         }
     }

@@ -78,6 +78,10 @@ public struct VSLGrouper: Sendable {
     private var nextSerial: UInt64 = 0
     private var now: Double = 0
 
+    /// - Parameters:
+    ///   - maxIncomplete: varnishlog's `-L` (default 1000); values below 1 count as 1.
+    ///   - timeout: varnishlog's `-T` in seconds of the clock passed to `add(_:at:)` (varnishlog
+    ///     defaults to 120 on its own clock); nil never times out.
     public init(mode: VSLGrouping, maxIncomplete: Int = 1000, timeout: Double? = nil) {
         self.mode = mode
         self.maxIncomplete = max(1, maxIncomplete)

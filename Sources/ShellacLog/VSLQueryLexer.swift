@@ -6,6 +6,11 @@ public struct VSLQueryError: Error, Equatable, CustomStringConvertible {
     /// The 1-based byte column the diagnostic names; nil when it names none.
     public let position: Int?
 
+    public init(diagnostic: String, position: Int?) {
+        self.diagnostic = diagnostic
+        self.position = position
+    }
+
     /// What varnishlog writes to stderr, less its last newline (so `print(error)` writes the
     /// same bytes).
     public var description: String { "Query expression error:\n" + diagnostic }

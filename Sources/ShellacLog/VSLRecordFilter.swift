@@ -3,6 +3,10 @@
 public struct VSLOptionError: Error, Equatable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
+
+    public init(message: String) {
+        self.message = message
+    }
 }
 
 /// Which records varnishlog prints: its `-i -x -I -X -c -b -E -C` options, with varnishlog's
