@@ -173,38 +173,101 @@ public final class VSLBuffer {
         }
     }
 
+    /// "00" to "99": numbers are written two digits at a time.
+    private static let digitPairs: [UInt8] = {
+        var pairs: [UInt8] = []
+        for value in 0..<100 {
+            pairs.append(UInt8(48 + value / 10))
+            pairs.append(UInt8(48 + value % 10))
+        }
+        return pairs
+    }()
+
+    /// 10^0 … 10^19.
+    private static let powersOfTen: [UInt64] = {
+        var powers: [UInt64] = [1]
+        for _ in 1..<20 { powers.append(powers[powers.count - 1] * 10) }
+        return powers
+    }()
+
     public func put(_ value: UInt64) {
-        // Digits written backwards into a local buffer: divisions by the constant 10 compile
-        // to multiplications (a divisor in a variable would not).
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
+        guard payloadEnd + 20 <= payloadLimit else { return putSlowly(value) }
+        // Digits written backwards into place, two at a time; divisions by constants compile
+        // to multiplications.
+        var length = 1
+        while length < 20 && value >= Self.powersOfTen[length] { length += 1 }
         var rest = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                count += 1
-                buffer[24 - count] = UInt8(truncatingIfNeeded: rest % 10) &+ UInt8(ascii: "0")
-                rest /= 10
-            } while rest > 0
-            put(UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
+        var index = payloadEnd + length
+        Self.digitPairs.withUnsafeBufferPointer { pairs in
+            while rest >= 100 {
+                let pair = Int(rest % 100) * 2
+                rest /= 100
+                index -= 2
+                storage.storeBytes(of: pairs[pair], toByteOffset: index, as: UInt8.self)
+                storage.storeBytes(of: pairs[pair + 1], toByteOffset: index + 1, as: UInt8.self)
+            }
+            if rest >= 10 {
+                let pair = Int(rest) * 2
+                index -= 2
+                storage.storeBytes(of: pairs[pair], toByteOffset: index, as: UInt8.self)
+                storage.storeBytes(of: pairs[pair + 1], toByteOffset: index + 1, as: UInt8.self)
+            } else {
+                index -= 1
+                storage.storeBytes(of: UInt8(truncatingIfNeeded: rest) &+ 48, toByteOffset: index, as: UInt8.self)
+            }
+        }
+        payloadEnd += length
+    }
+
+    /// A number near the record's limit: digit by digit, cut where the record ends.
+    private func putSlowly(_ value: UInt64) {
+        var divisor: UInt64 = 1
+        while value / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            put(byte: UInt8(truncatingIfNeeded: (value / divisor) % 10) &+ 48)
+            divisor /= 10
         }
     }
+
+    /// The whole seconds last written for an absolute time, and their digits: a request's
+    /// timestamps mostly fall in one second, so they are formatted once.
+    private var cachedSecond: UInt64 = .max
+    private var cachedDigits: (UInt64, UInt64) = (0, 0)
 
     /// A time or duration in seconds with six decimals, as Varnish prints them (`%.6f`).
     public func put(seconds: Double) {
         guard seconds.isFinite, abs(seconds) < 9.0e12 else { return put(byte: UInt8(ascii: "0")) }
         let micros = UInt64((abs(seconds) * 1_000_000).rounded())
         if seconds < 0, micros > 0 { put(byte: UInt8(ascii: "-")) }
-        put(micros / 1_000_000)
-        var fraction = micros % 1_000_000
-        var six: UInt64 = 0
-        withUnsafeMutableBytes(of: &six) { buffer in
-            buffer[0] = UInt8(ascii: ".")
-            for index in stride(from: 6, through: 1, by: -1) {
-                buffer[index] = UInt8(truncatingIfNeeded: fraction % 10) &+ UInt8(ascii: "0")
-                fraction /= 10
+        let whole = micros / 1_000_000
+        if whole >= 1_000_000_000, whole < 10_000_000_000, payloadEnd + 10 <= payloadLimit {
+            // An epoch time: ten digits, cached.
+            if whole != cachedSecond {
+                let start = payloadEnd
+                put(whole)
+                cachedSecond = whole
+                withUnsafeMutableBytes(of: &cachedDigits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: storage + start, count: 10)) }
+            } else {
+                // 16 bytes stored, 10 kept: the record's reserve leaves room past its limit.
+                storage.storeBytes(of: cachedDigits.0, toByteOffset: payloadEnd, as: UInt64.self)
+                storage.storeBytes(of: cachedDigits.1, toByteOffset: payloadEnd + 8, as: UInt64.self)
+                payloadEnd += 10
             }
-            put(UnsafeRawBufferPointer(rebasing: buffer[0..<7]))
+        } else {
+            put(whole)
         }
+        guard payloadEnd + 7 <= payloadLimit else { return }
+        storage.storeBytes(of: UInt8(ascii: "."), toByteOffset: payloadEnd, as: UInt8.self)
+        var fraction = Int(micros % 1_000_000)
+        Self.digitPairs.withUnsafeBufferPointer { pairs in
+            for offset in stride(from: 5, through: 1, by: -2) {
+                let pair = (fraction % 100) * 2
+                fraction /= 100
+                storage.storeBytes(of: pairs[pair], toByteOffset: payloadEnd + offset, as: UInt8.self)
+                storage.storeBytes(of: pairs[pair + 1], toByteOffset: payloadEnd + offset + 1, as: UInt8.self)
+            }
+        }
+        payloadEnd += 7
     }
 
     /// `seconds` with 0 to 6 decimals.
@@ -252,16 +315,17 @@ public final class VSLBuffer {
         close()
     }
 
-    /// `Label: absolute since-start since-last`, varnishlog's Timestamp.
+    /// `Label: absolute since-start since-last`, varnishlog's Timestamp. Written as the three
+    /// times in binary and the label (marked `VSLRing.binaryTimestamp`): readers format them
+    /// (`VSLReader`), so the request path does no decimal conversions for them.
     public func timestamp(_ label: StaticString, now: Double, start: Double, last: Double) {
         guard open(.timestamp) else { return }
+        storage.storeBytes(of: UInt32(side.rawValue) | VSLRing.binaryTimestamp, toByteOffset: recordStart + 4, as: UInt32.self)
+        storage.storeBytes(of: now.bitPattern, toByteOffset: payloadEnd, as: UInt64.self)
+        storage.storeBytes(of: (now - start).bitPattern, toByteOffset: payloadEnd + 8, as: UInt64.self)
+        storage.storeBytes(of: (now - last).bitPattern, toByteOffset: payloadEnd + 16, as: UInt64.self)
+        payloadEnd += 24
         put(label)
-        put(": ")
-        put(seconds: now)
-        put(byte: UInt8(ascii: " "))
-        put(seconds: now - start)
-        put(byte: UInt8(ascii: " "))
-        put(seconds: now - last)
         close()
     }
 

@@ -72,11 +72,41 @@ public struct VSLReader {
                 let length = Int(word & 0xFF_FFFF)
                 let start = offset + VSLRing.recordHeaderSize
                 guard let tag = VSLTag(rawValue: UInt8(word >> 24)), start + length <= raw.count else { return }
+                var payload = Array(raw[start..<(start + length)])
+                if side & VSLRing.binaryTimestamp != 0, length >= 24 {
+                    payload = Self.timestampText(payload)
+                }
                 records.append(VSLRecord(
                     vxid: vxid, tag: tag, side: VSLSide(rawValue: UInt8(truncatingIfNeeded: side)) ?? .none,
-                    payload: Array(raw[start..<(start + length)])))
+                    payload: payload))
                 offset = (start + length + 7) & ~7
             }
         }
+    }
+
+    /// A binary timestamp's text: `Label: absolute since-start since-last`, each `%.6f`.
+    static func timestampText(_ binary: [UInt8]) -> [UInt8] {
+        var times: [Double] = []
+        binary.withUnsafeBytes { raw in
+            for index in 0..<3 { times.append(Double(bitPattern: raw.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))) }
+        }
+        var text = Array(binary[24...])
+        text.append(contentsOf: ": ".utf8)
+        for (index, time) in times.enumerated() {
+            if index > 0 { text.append(UInt8(ascii: " ")) }
+            text.append(contentsOf: sixDecimals(time))
+        }
+        return text
+    }
+
+    /// `%.6f`.
+    static func sixDecimals(_ value: Double) -> [UInt8] {
+        guard value.isFinite, abs(value) < 9.0e12 else { return Array("0.000000".utf8) }
+        let micros = UInt64((abs(value) * 1_000_000).rounded())
+        var text = value < 0 && micros > 0 ? "-" : ""
+        text += String(micros / 1_000_000)
+        let fraction = String(micros % 1_000_000)
+        text += "." + String(repeating: "0", count: 6 - fraction.count) + fraction
+        return Array(text.utf8)
     }
 }

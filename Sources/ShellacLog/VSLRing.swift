@@ -24,8 +24,8 @@ import Atomics
 ///   writers never wait for each other or for readers. A reader at position P takes the
 ///   chunk once its stamp says P; a reader that `head` has lapped (head − P > S) was overrun.
 ///
-/// A record: a 4-byte word (tag << 24 | payload length), a 4-byte word (the side), the vxid
-/// in 8 bytes, the payload, padded to 8.
+/// A record: a 4-byte word (tag << 24 | payload length), a 4-byte word (the side, and the
+/// `binaryTimestamp` bit), the vxid in 8 bytes, the payload, padded to 8.
 public final class VSLRing: Sendable {
     /// The ring's file in the work directory.
     public static let fileName = "_.vsl"
@@ -39,6 +39,9 @@ public final class VSLRing: Sendable {
     static let stampMask: UInt64 = 0x5A5A_0000_0000_0000
     static let chunkHeaderSize = 16
     static let recordHeaderSize = 16
+    /// A bit of a record's side word: a `Timestamp` whose payload is three times in binary
+    /// (8 bytes each) and then its label, formatted by the reader.
+    static let binaryTimestamp: UInt32 = 0x100
 
     /// The mapping (header and data). Written only through `reserve`/`commit` by the
     /// server; the pointer is shared by every thread, which is why the class is Sendable:

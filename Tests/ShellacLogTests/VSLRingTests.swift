@@ -127,4 +127,19 @@ import Testing
         buffer.flush()
         #expect(Self.drain(&reader).records.first?.text == "0 1234567 0.000000 119.993125 -2.500")
     }
+
+    @Test func epochTimesInOneSecondAndTheNextAreWrittenWhole() throws {
+        let ring = try VSLRing(creatingAt: nil, size: 65_536)
+        var reader = VSLReader(ring: ring)
+        let buffer = VSLBuffer(ring: ring)
+        for time in [1_796_084_465.097446, 1_796_084_465.5, 1_796_084_466.000001, 999.25, 1_796_084_466.75] {
+            buffer.timestamp("T", now: time, start: time - 0.5, last: time)
+        }
+        buffer.flush()
+        #expect(Self.drain(&reader).records.map(\.text) == [
+            "T: 1796084465.097446 0.500000 0.000000", "T: 1796084465.500000 0.500000 0.000000",
+            "T: 1796084466.000001 0.500000 0.000000", "T: 999.250000 0.500000 0.000000",
+            "T: 1796084466.750000 0.500000 0.000000",
+        ])
+    }
 }

@@ -195,6 +195,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
                 case .failure(let status, let reason):
                     return fail(status: status, reason: reason)
                 case .head(let head, let consumed):
+                    // The head as it came, for the transaction log (a slice: no copy).
+                    requests.rawHead = buffer.getSlice(at: buffer.readerIndex, length: consumed)
                     buffer.moveReaderIndex(forwardBy: consumed)
                     input = buffer
                     deadline?.cancel()

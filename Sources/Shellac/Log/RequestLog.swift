@@ -21,7 +21,7 @@ extension RequestStateMachine {
     }
 
     /// The opening records: who asked what.
-    func logBegin(now: Double) {
+    func logBegin(now: Double, vcl: String) {
         let parameters = self.parameters
         if vsl.mask != parameters.vslMask { vsl.mask = parameters.vslMask }
         vsl.recordLimit = parameters.vslRecordLimit
@@ -41,7 +41,7 @@ extension RequestStateMachine {
         }
         vsl.timestamp("Start", now: now, start: now, last: now)
         vsl.timestamp("Req", now: now, start: now, last: now)
-        vsl.record(.vclUse, server.vcl.activeName)
+        vsl.record(.vclUse, vcl)
         let client = clientText
         if esiLevel == 0, vsl.open(.reqStart) {
             vsl.put(client.ip)
@@ -54,12 +54,17 @@ extension RequestStateMachine {
         vsl.record(.reqURL, request.uri)
         vsl.record(.reqProtocol, request.minorVersion == 1 ? "HTTP/1.1" : "HTTP/1.0")
         var forwarded = false
-        for field in request.headers {
-            if field.name.utf8.count == 15, field.name.lowercased() == "x-forwarded-for" {
-                forwarded = true
-                continue  // written below, with the client's address added
+        if let raw = rawHead {
+            rawHead = nil
+            forwarded = logRequestFields(raw)
+        } else {
+            for field in request.headers {
+                if field.name.utf8.count == 15, field.name.lowercased() == "x-forwarded-for" {
+                    forwarded = true
+                    continue  // written below, with the client's address added
+                }
+                vsl.header(.reqHeader, name: field.name, value: field.value)
             }
-            vsl.header(.reqHeader, name: field.name, value: field.value)
         }
         // As Varnish sets it before vcl_recv: every X-Forwarded-For the client sent, then its
         // address (Shellac adds it to the backend request; the log shows the same field).
@@ -72,6 +77,47 @@ extension RequestStateMachine {
             vsl.put(client.ip)
             vsl.close()
         }
+    }
+
+    /// A `ReqHeader` per field line of the head as read (the request line skipped), but for
+    /// X-Forwarded-For, which `logBegin` writes with the client's address added. Returns
+    /// whether the client sent one.
+    private func logRequestFields(_ raw: ByteBuffer) -> Bool {
+        var forwarded = false
+        raw.withUnsafeReadableBytes { bytes in
+            guard let base = bytes.baseAddress else { return }
+            var index = 0
+            var isRequestLine = true
+            while index < bytes.count {
+                var end = bytes.count
+                if let found = memchr(base + index, 10, bytes.count - index) { end = UnsafeRawPointer(found) - base }
+                var lineEnd = end
+                if lineEnd > index && bytes[lineEnd - 1] == 13 { lineEnd -= 1 }
+                if lineEnd == index && !isRequestLine { break }  // the empty line
+                let line = UnsafeRawBufferPointer(start: base + index, count: lineEnd - index)
+                if isRequestLine {
+                    isRequestLine = false
+                } else if line.count > 16 && Self.isForwardedFor(line) {
+                    forwarded = true
+                } else if vsl.open(.reqHeader) {
+                    vsl.put(line)
+                    vsl.close()
+                }
+                index = end + 1
+            }
+        }
+        return forwarded
+    }
+
+    /// Whether a field line is X-Forwarded-For (any case).
+    private static func isForwardedFor(_ line: UnsafeRawBufferPointer) -> Bool {
+        let name = "x-forwarded-for:".utf8
+        var index = 0
+        for expected in name {
+            if line[index] | 0x20 != expected | 0x20 { return false }
+            index += 1
+        }
+        return true
     }
 
     /// `VCL_call NAME` and `VCL_return action`, with what VCL logged in between.
@@ -138,8 +184,7 @@ extension RequestStateMachine {
     }
 
     /// A `Timestamp` of this request, since its start and since the last one.
-    func logTimestamp(_ label: StaticString) {
-        let now = HTTPDate.currentTime()
+    func logTimestamp(_ label: StaticString, at now: Double = HTTPDate.currentTime()) {
         logAsRequest()
         vsl.timestamp(label, now: now, start: requestStart, last: lastTimestamp)
         lastTimestamp = now

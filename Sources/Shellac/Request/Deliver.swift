@@ -332,6 +332,7 @@ extension RequestStateMachine {
         esi wantsESI: Bool = false
     ) -> VCLAction {
         let head = request
+        let now = HTTPDate.currentTime()
         let object = delivery.object
         var sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
         var out = channel.channel.allocator.buffer(
@@ -349,7 +350,7 @@ extension RequestStateMachine {
             session.context.resp.rangeFilter = ranges && metadata.status == 200 && asksRange
             session.context.resp.explicitFilters = nil
             let action = policy.writeDeliveryHead(
-                object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
+                object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: now, into: &out)
             logResponseHead(out, from: 0, storedHTTP10: metadata.fromHTTP10)
             logCall("DELIVER", action)
             guard action == .deliver else { return action }
@@ -360,7 +361,7 @@ extension RequestStateMachine {
             delivery.esiTurnedOff = wantsESI && !esi
         } else {
             let action = policy.writeDeliveryHead(
-                object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: HTTPDate.currentTime(), into: &out)
+                object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: now, into: &out)
             logResponseHead(out, from: 0, storedHTTP10: metadata.fromHTTP10)
             logCall("DELIVER", action)
             guard action == .deliver else { return action }
@@ -373,7 +374,7 @@ extension RequestStateMachine {
             if head.method != "HEAD" && !startGunzip(&delivery) { keepAlive = false }
             sendsInlineBody = false
         }
-        logTimestamp("Process")
+        logTimestamp("Process", at: now)
         logFilters(esi: esi, gunzip: inflates, range: ranges && head.headers.contains("Range"))
         // The fields added after vcl_deliver are logged from here (see the end).
         var tailStart = out.writerIndex

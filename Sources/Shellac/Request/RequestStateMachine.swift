@@ -87,6 +87,9 @@ final class RequestStateMachine {
     var logParent: (xid: UInt64, reason: StaticString) = (0, "rxreq")
     var requestStart = 0.0
     var clientTextCache: (ip: String, port: Int)?
+    /// The bytes of the request head being answered, as read (its `ReqHeader` records are
+    /// cut from them); nil for an include or a request that could not be read.
+    var rawHead: ByteBuffer?
     var sessionStart = 0.0
     var lastTimestamp = 0.0
     /// Response bytes written for `ReqAcct`.
@@ -137,8 +140,8 @@ final class RequestStateMachine {
         counters.increment(.clientRequests)
         switchedVCL = false
         if esiLevel == 0 { logSessionLink() }
-        logBegin(now: HTTPDate.currentTime())
         let loaded = server.vcl.current
+        logBegin(now: HTTPDate.currentTime(), vcl: loaded.name)
         if loaded.program.hasUserCode { beginVCL(loaded) }
         // (Otherwise `policy` is the built-in one: every request leaves it so.)
         run(.recv)
@@ -185,7 +188,8 @@ final class RequestStateMachine {
         keepAlive = false
         policy = BuiltinPolicy.shared
         logSessionLink()
-        logBegin(now: HTTPDate.currentTime())
+        rawHead = nil
+        logBegin(now: HTTPDate.currentTime(), vcl: server.vcl.current.name)
         run(.synth(status: status, reason: reason))
     }
 
