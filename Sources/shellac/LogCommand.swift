@@ -153,7 +153,10 @@ struct LogSelection: ParsableArguments {
     /// Reads records until `body` took `-k` groups (it says whether it did), or a `-r` file ends, grouping
     /// and selecting them as varnishlog does. Reads the `-n` ring when there is one and no
     /// `-T` was given, else the admin CLI.
-    func follow(admin: AdminOptions, tool: String, _ body: (VSLGroup, VSLPrinter) -> Bool) async throws {
+    /// `stopWhenIdle`: stop at the first read that finds nothing new (varnishtop -1).
+    func follow(
+        admin: AdminOptions, tool: String, stopWhenIdle: Bool = false, _ body: (VSLGroup, VSLPrinter) -> Bool
+    ) async throws {
         let filter = try makeFilter()
         let printer = VSLPrinter(filter: filter)
         let query = try self.query.map { try VSLQuery($0, caseInsensitive: caseInsensitive) }
@@ -176,6 +179,10 @@ struct LogSelection: ParsableArguments {
                 case .record(let record):
                     if !deliver(grouper.add(record, at: Date().timeIntervalSince1970)) { return }
                 case .idle:
+                    if stopWhenIdle {
+                        _ = deliver(grouper.flush())
+                        return
+                    }
                     try await Task.sleep(for: Self.pollInterval)
                 case .end:
                     _ = deliver(grouper.flush())

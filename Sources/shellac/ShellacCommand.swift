@@ -10,7 +10,7 @@ struct ShellacCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shellac",
         abstract: "An HTTP accelerator: a caching reverse proxy that reads Varnish's flags.",
-        subcommands: [AdmCommand.self, LogCommand.self, NCSACommand.self, StatCommand.self],
+        subcommands: [AdmCommand.self, LogCommand.self, NCSACommand.self, TopCommand.self, HistCommand.self, StatCommand.self],
         // varnishd's -h picks the hash algorithm; its help is -?.
         helpNames: [.customShort("?"), .long])
 

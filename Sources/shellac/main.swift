@@ -16,6 +16,11 @@ do {
     if arguments.first == LogCommand.configuration.commandName {
         // Parsed on its own: as a subcommand, the daemon's own -T and -S would claim its flags.
         command = try LogCommand.parseAsRoot(Array(arguments.dropFirst()))
+    } else if arguments.first == TopCommand.configuration.commandName {
+        // varnishtop's -1 is --once here, as for stat.
+        command = try TopCommand.parseAsRoot(arguments.dropFirst().map { $0 == "-1" ? "--once" : $0 })
+    } else if arguments.first == HistCommand.configuration.commandName {
+        command = try HistCommand.parseAsRoot(Array(arguments.dropFirst()))
     } else if arguments.first == NCSACommand.configuration.commandName {
         // On its own as well (the daemon's -n, -T, -F, -f, -b, -a, -P, -w).
         command = try NCSACommand.parseAsRoot(Array(arguments.dropFirst()))

@@ -96,6 +96,31 @@ struct LogToolTests {
         }
     }
 
+    @Test("shellac top -1 counts records as varnishtop -1 prints them; shellac hist -d draws hits | and misses #")
+    func topAndHist() async throws {
+        try await Self.withDaemon { port, workdir in
+            for _ in 0..<3 { _ = try await fetch("http://127.0.0.1:\(port)/t") }
+            _ = try await fetch("http://127.0.0.1:\(port)/u")
+            let top = try await Self.run(["top", "-n", workdir, "-1", "-i", "ReqURL"])
+            #expect(top.status == .exited(0), "\(top.stderr)")
+            #expect(top.stdout == "     3.00 ReqURL /t\n     1.00 ReqURL /u\n", "\(top.stdout)")
+            let calls = try await Self.run(["top", "-n", workdir, "-1", "-i", "VCL_call", "-q", "ReqURL eq \"/t\""])
+            #expect(calls.stdout.contains("     2.00 VCL_call HIT\n") && calls.stdout.contains("     1.00 VCL_call MISS\n"), "\(calls.stdout)")
+
+            let hist = try await Self.run(["hist", "-n", workdir, "-d"])
+            #expect(hist.status == .exited(0), "\(hist.stderr)")
+            let lines = hist.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("1:1, n = 4 ") == true, "\(hist.stdout)")
+            #expect(lines.last?.hasPrefix("|1e-6   |1e-5") == true)
+            let bars = lines.dropFirst().dropLast().joined()
+            #expect(bars.filter { $0 == "|" }.count == 2 && bars.filter { $0 == "#" }.count == 2, "two hits, two misses: \(hist.stdout)")
+            let sizes = try await Self.run(["hist", "-n", workdir, "-d", "-P", "size"])
+            #expect(sizes.stdout.hasPrefix("1:1, n = 4 "), "\(sizes.stdout)")
+            let bad = try await Self.run(["hist", "-n", workdir, "-d", "-P", "nonsense"])
+            #expect(bad.status == .exited(2) && bad.stderr.contains("-P nonsense"))
+        }
+    }
+
     @Test("an operator's mistakes: a bad query, an unknown tag, no log at -n, a file that is not a log")
     func mistakes() async throws {
         let query = try await Self.run(["log", "-n", "/nonexistent", "-q", "RespStatus >= "])
