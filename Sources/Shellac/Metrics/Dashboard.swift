@@ -34,23 +34,18 @@ enum Dashboard {
         <div class="card wide">Top missed URLs<table id="missed"></table></div>
         </div>
         <script>
-        let last = null;
         function human(n){const u=['','k','M','G','T'];let i=0;while(n>=1000&&i<4){n/=1000;i++}return (i?n.toFixed(1):Math.round(n))+u[i]}
         function text(s){const d=document.createElement('div');d.textContent=s;return d.innerHTML}
         async function tick(){
           let s;
           try{s=await (await fetch('stats.json',{cache:'no-store'})).json()}catch(e){return}
-          const c=s.counters, now=performance.now();
-          if(last){
-            const dt=(now-last.t)/1000, p=last.c;
-            const req=c['MAIN.client_req']-p['MAIN.client_req'];
-            const hit=c['MAIN.cache_hit']-p['MAIN.cache_hit'], miss=c['MAIN.cache_miss']-p['MAIN.cache_miss'];
-            const out=(c['MAIN.s_resp_bodybytes']+c['MAIN.s_resp_hdrbytes'])-(p['MAIN.s_resp_bodybytes']+p['MAIN.s_resp_hdrbytes']);
-            document.getElementById('reqs').textContent=human(req/dt);
-            document.getElementById('hitratio').textContent=(hit+miss>0?(100*hit/(hit+miss)).toFixed(1):'0.0')+'%';
-            document.getElementById('bytesout').textContent=human(out/dt)+'B';
-          }
-          last={t:now,c:c};
+          const c=s.counters, r=s.rates;
+          // Rates over the server's last second; the hit ratio since the start when that
+          // second had no lookups.
+          document.getElementById('reqs').textContent=human(r.requests);
+          const allHit=c['MAIN.cache_hit'], allMiss=c['MAIN.cache_miss'];
+          document.getElementById('hitratio').textContent=(r.hitratio!==null?r.hitratio.toFixed(1):allHit+allMiss>0?(100*allHit/(allHit+allMiss)).toFixed(1):'0.0')+'%';
+          document.getElementById('bytesout').textContent=human(r.bytes)+'B';
           const used=c['SMA.s0.g_bytes'], total=used+c['SMA.s0.g_space'];
           document.getElementById('storage').textContent=human(used)+'B / '+human(total)+'B';
           document.getElementById('requests').textContent=c['MAIN.client_req'];

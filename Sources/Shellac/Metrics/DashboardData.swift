@@ -1,8 +1,11 @@
-/// `/stats.json`: what the dashboard draws, read each second: the counters it needs (rates
-/// are differences between two reads, made by the page), storage, backends, the response
+import ShellacCache
+
+/// `/stats.json`: what the dashboard draws, read each second: the server's clock and the
+/// counters it needs (rates are differences between two reads over the server's clock, made
+/// by the page), storage, backends, the response
 /// time histogram and the top missed URLs.
 enum DashboardData {
-    static func json(commands: AdminCommands, times: ResponseTimes, misses: MissedURLs) -> String {
+    static func json(commands: AdminCommands, times: ResponseTimes, misses: MissedURLs, rates: DashboardRates.Rates) -> String {
         let counters = Dictionary(commands.counters().map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         func number(_ name: String) -> Int { counters[name] ?? 0 }
         var fields: [String] = []
@@ -24,7 +27,9 @@ enum DashboardData {
         }
         let missed = misses.top(10).map { "{\"url\": \(quoted($0.url)), \"misses\": \(Int($0.misses.rounded()))}" }
         return """
-            {"counters": {\(fields.joined(separator: ", "))},
+            {"time": \(HTTPDate.currentTime()),
+             "rates": {"requests": \(rates.requestsPerSecond), "bytes": \(rates.bytesPerSecond), "hitratio": \(rates.hitRatio.map { String($0) } ?? "null")},
+             "counters": {\(fields.joined(separator: ", "))},
              "backends": [\(backends.joined(separator: ", "))],
              "bounds": [\(ResponseTimes.bounds.map { String($0) }.joined(separator: ", "))],
              "histograms": {\(histograms.joined(separator: ", "))},

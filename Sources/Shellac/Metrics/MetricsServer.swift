@@ -10,6 +10,7 @@ public final class MetricsServer: Sendable {
     private let commands: AdminCommands
     private let times: ResponseTimes
     private let misses: MissedURLs
+    private let rates = DashboardRates()
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let listener = Mutex<Channel?>(nil)
     private let sampler = Mutex<RepeatedTask?>(nil)
@@ -22,7 +23,7 @@ public final class MetricsServer: Sendable {
 
     @discardableResult
     public func start(endpoint: Endpoint) async throws -> SocketAddress {
-        let page = MetricsPage(commands: commands, times: times, misses: misses)
+        let page = MetricsPage(commands: commands, times: times, misses: misses, rates: rates)
         let channel: Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -39,7 +40,12 @@ public final class MetricsServer: Sendable {
         }
         listener.withLock { $0 = channel }
         let misses = self.misses
-        let task = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in misses.update() }
+        let rates = self.rates
+        let commands = self.commands
+        let task = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
+            misses.update()
+            rates.sample(commands.counters())
+        }
         sampler.withLock { $0 = task }
         guard let address = channel.localAddress else {
             throw ListenError(endpoint: endpoint, underlying: ChannelError.inappropriateOperationForState)
@@ -63,6 +69,7 @@ struct MetricsPage: Sendable {
     let commands: AdminCommands
     let times: ResponseTimes
     let misses: MissedURLs
+    let rates: DashboardRates
 
     func answer(path: String) -> (status: HTTPResponseStatus, type: String, body: String) {
         switch path.split(separator: "?").first.map(String.init) ?? path {
@@ -73,7 +80,7 @@ struct MetricsPage: Sendable {
             return (.ok, "text/plain; version=0.0.4; charset=utf-8",
                     PrometheusExposition.render(counters: commands.counters(), backends: backends, times: times))
         case "/stats.json":
-            return (.ok, "application/json", DashboardData.json(commands: commands, times: times, misses: misses))
+            return (.ok, "application/json", DashboardData.json(commands: commands, times: times, misses: misses, rates: rates.current))
         case "/", "/dashboard":
             return (.ok, "text/html; charset=utf-8", Dashboard.html)
         default:
