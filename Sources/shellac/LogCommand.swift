@@ -28,7 +28,7 @@ struct LogCommand: AsyncParsableCommand {
 
     func run() async throws {
         let output = try LogOutput(file: writeFile, append: append)
-        try await selection.follow(admin: admin, tool: "log") { group, printer in
+        try await selection.follow(admin: admin, tool: "log", flushOutput: output.flush) { group, printer in
             output.write(group, printer: printer)
             return true
         }
@@ -60,19 +60,29 @@ final class LogOutput {
         binary = true
     }
 
+    /// What is printed, written out in pieces of 64 KiB (one write per group would cost a
+    /// system call per record in `-g raw`).
+    private var pending: [UInt8] = []
+
     func write(_ group: VSLGroup, printer: VSLPrinter) {
         if binary {
-            var bytes: [UInt8] = []
             for transaction in group.transactions where printer.filter.shows(transaction) {
-                for record in transaction.records where printer.filter.matches(record) { VSLFile.encode(record, into: &bytes) }
+                for record in transaction.records where printer.filter.matches(record) { VSLFile.encode(record, into: &pending) }
             }
-            handle.write(Data(bytes))
         } else {
-            handle.write(Data(printer.bytes(for: group)))
+            printer.write(group, to: &pending)
         }
+        if pending.count >= 65_536 { flush() }
+    }
+
+    func flush() {
+        guard !pending.isEmpty else { return }
+        handle.write(Data(pending))
+        pending.removeAll(keepingCapacity: true)
     }
 
     func close() {
+        flush()
         if binary { try? handle.close() }
     }
 }
@@ -153,9 +163,12 @@ struct LogSelection: ParsableArguments {
     /// Reads records until `body` took `-k` groups (it says whether it did), or a `-r` file ends, grouping
     /// and selecting them as varnishlog does. Reads the `-n` ring when there is one and no
     /// `-T` was given, else the admin CLI.
-    /// `stopWhenIdle`: stop at the first read that finds nothing new (varnishtop -1).
+    /// `stopWhenIdle`: stop at the end of what the log holds now (varnishtop -1), as `-d`
+    /// does. `flushOutput` is called whenever the reader has caught up (and at the end), for
+    /// callers that buffer what they print.
     func follow(
-        admin: AdminOptions, tool: String, stopWhenIdle: Bool = false, _ body: (VSLGroup, VSLPrinter) -> Bool
+        admin: AdminOptions, tool: String, stopWhenIdle: Bool = false, flushOutput: () -> Void = {},
+        _ body: (VSLGroup, VSLPrinter) -> Bool
     ) async throws {
         let filter = try makeFilter()
         let printer = VSLPrinter(filter: filter)
@@ -173,19 +186,31 @@ struct LogSelection: ParsableArguments {
             }
             return true
         }
+        // -d, -1: the records already there, then stop (varnishlog -d "processes old log
+        // entries and exits").
+        let stopsAtEnd = stopWhenIdle || fromStart
         func pump(_ source: LogSource) async throws {
+            // The clock, read every 1,000 records (the grouper's -T timeout needs no more).
+            var now = Date().timeIntervalSince1970
+            var sinceClock = 0
+            defer { flushOutput() }
             while true {
                 switch try await source.next() {
                 case .record(let record):
-                    if !deliver(grouper.add(record, at: Date().timeIntervalSince1970)) { return }
-                case .idle:
-                    if stopWhenIdle {
-                        _ = deliver(grouper.flush())
-                        return
+                    sinceClock += 1
+                    if sinceClock == 1_000 {
+                        sinceClock = 0
+                        now = Date().timeIntervalSince1970
                     }
+                    if !deliver(grouper.add(record, at: now)) { return }
+                case .idle:
+                    flushOutput()
+                    now = Date().timeIntervalSince1970
+                    if stopsAtEnd { return }
                     try await Task.sleep(for: Self.pollInterval)
                 case .end:
-                    _ = deliver(grouper.flush())
+                    // As varnishlog at the end of a file or of -d: transactions still open
+                    // are not shown.
                     return
                 case .overrun(let lost):
                     FileHandle.standardError.write(Data("shellac \(tool): overrun: \(lost) bytes of records were overwritten before they were read\n".utf8))
@@ -202,7 +227,7 @@ struct LogSelection: ParsableArguments {
         if admin.explicitAddress == nil, let workdir = admin.workdir {
             let path = workdir + "/" + VSLRing.fileName
             let source: LogSource
-            do { source = try LogSource.ring(path: path, fromStart: fromStart) } catch {
+            do { source = try LogSource.ring(path: path, fromStart: fromStart, stopsAtEnd: stopsAtEnd) } catch {
                 FileHandle.standardError.write(Data("shellac \(tool): -n \(workdir): \(error) (is a shellac running with -n \(workdir)?)\n".utf8))
                 throw ExitCode(2)
             }

@@ -22,9 +22,16 @@ final class LogSource {
         self.kind = kind
     }
 
-    static func ring(path: String, fromStart: Bool) throws -> LogSource {
-        LogSource(.ring(VSLReader(ring: try VSLRing(readingAt: path), fromStart: fromStart), path: path))
+    /// `stopsAtEnd`: the source ends where the log ended when it was opened (`-d`).
+    static func ring(path: String, fromStart: Bool, stopsAtEnd: Bool = false) throws -> LogSource {
+        let ring = try VSLRing(readingAt: path)
+        let source = LogSource(.ring(VSLReader(ring: ring, fromStart: fromStart), path: path))
+        if stopsAtEnd { source.end = ring.head }
+        return source
     }
+
+    /// Where a `-d` reading of the ring stops.
+    private var end: UInt64?
 
     static func cli(_ client: AdminClient, fromStart: Bool) -> LogSource {
         LogSource(.cli(client, cursor: fromStart ? "0" : nil))
@@ -58,6 +65,7 @@ final class LogSource {
             kind = .file(records, index: index + 1)
             return .record(records[index])
         case .ring(var reader, let path):
+            if let end, reader.position >= end, reader.isAtChunkBoundary { return .end }
             let found = reader.next()
             kind = .ring(reader, path: path)
             switch found {

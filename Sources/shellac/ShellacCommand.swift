@@ -134,7 +134,7 @@ struct ShellacCommand: AsyncParsableCommand {
         }
         if let what = varnishd.print {
             guard let text = VarnishdOptions.printout(what) else {
-                throw ValidationError("-x \(what): expected parameter, builtin, cli or optstring")
+                throw ValidationError("-x \(what): expected parameter, vsl, builtin, cli or optstring")
             }
             Console.out(text)
             return

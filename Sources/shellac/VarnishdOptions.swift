@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Shellac
+import ShellacLog
 import VCL
 
 /// varnishd's options beyond the ones Shellac's own design needs, so that a varnishd start
@@ -75,6 +76,12 @@ struct VarnishdOptions: ParsableArguments {
             return AdminCommands.summary
         case "optstring":
             return "a:b:CdE:f:Fh:i:I:j:l:M:n:P:p:r:S:s:T:t:VW:x:"
+        case "vsl":
+            // The tags in varnishd's layout (a title per tag), marking those masked by default.
+            return VSLTag.allCases.map { tag in
+                "\(tag.name)\n\(String(repeating: "-", count: tag.name.count))\n"
+                    + (VSLMask.varnishDefault.isMasked(tag) ? "\nNB: This log record is masked by default.\n" : "")
+            }.joined(separator: "\n")
         default:
             return nil
         }

@@ -74,7 +74,10 @@ struct LogToolTests {
     @Test("-g raw, -b and -c; -w writes a file that -r reads back; a session groups its requests")
     func rawFilesAndSessions() async throws {
         try await Self.withDaemon { port, workdir in
-            _ = try await fetch("http://127.0.0.1:\(port)/a")
+            // curl closes its connection when it is done: the session ends, and -d shows it.
+            let curl = try ChildProcess.launch("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/a"])
+            #expect(await curl.waitForExit(timeout: .seconds(10)) == .exited(0))
+            try await Task.sleep(for: .milliseconds(200))
             let raw = try await Self.run(["log", "-n", workdir, "-d", "-g", "raw", "-b", "-i", "BereqURL", "-k", "1"])
             #expect(raw.status == .exited(0), "\(raw.stderr)")
             let line = raw.stdout.trimmingCharacters(in: .newlines)

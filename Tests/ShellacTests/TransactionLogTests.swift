@@ -98,7 +98,9 @@ struct TransactionLogTests {
             // Started first, it follows the log until the two records arrive.
             let follower = try ChildProcess.launch(
                 ChildProcess.shellacExecutable(),
-                ["log", "-T", "127.0.0.1:\(daemon.adminPort)", "-S", try #require(daemon.secretFile), "-d", "-k", "2", "-g", "raw", "-i", "VCL_Log"])
+                ["log", "-T", "127.0.0.1:\(daemon.adminPort)", "-S", try #require(daemon.secretFile), "-k", "2", "-g", "raw", "-i", "VCL_Log"])
+            // (It follows from where the log ends when it starts: give it that moment.)
+            try await Task.sleep(for: .milliseconds(500))
             let response = try await Self.sessionRequest(daemon)
             #expect(response.status == 200 && response.body == "cart")
             let xid = try #require(response.header("X-Varnish"))

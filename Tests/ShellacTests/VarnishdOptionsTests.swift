@@ -13,10 +13,11 @@ struct VarnishdOptionsTests {
         return path
     }
 
-    @Test("-x builtin, -x parameter, -x cli and -V print and exit 0; an unknown -x exits 2")
+    @Test("-x builtin, -x parameter, -x cli, -x vsl and -V print and exit 0; an unknown -x exits 2")
     func printouts() async throws {
         for (arguments, expected) in [
             (["-x", "builtin"], "sub vcl_recv"), (["-x", "parameter"], "thread_pools"), (["-x", "cli"], "param.set"),
+            (["-x", "vsl"], "ReqURL\n------\n"), (["-x", "vsl"], "Hash\n----\n\nNB: This log record is masked by default.\n"),
             (["-V"], "shellac"),
         ] {
             let child = try ChildProcess.launch(Self.binary, arguments)
