@@ -227,6 +227,23 @@ struct ShellacCommand: AsyncParsableCommand {
             }
         }
         if let failure = server.logFailure { Console.error("shellac: \(failure)") }
+        // With a work directory, the counters in shared memory for `shellac stat -n`,
+        // published ten times a second.
+        var counterPublisher: Task<Void, Never>?
+        if let work {
+            do {
+                let file = try CounterFile(creatingAt: work.path + "/" + CounterFile.fileName)
+                counterPublisher = Task.detached {
+                    while !Task.isCancelled {
+                        file.publish(commands.counters(), time: Date().timeIntervalSince1970)
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            } catch {
+                Console.error("shellac: counters in shared memory: \(error) (shellac stat will use the CLI)")
+            }
+        }
+        defer { counterPublisher?.cancel() }
         if let work, let adminAddress {
             work.publish(address: adminAddress.text, secretFile: secretFile ?? (self.adminAddress == nil ? work.secretFile : nil))
         }

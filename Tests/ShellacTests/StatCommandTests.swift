@@ -23,10 +23,18 @@ struct StatCommandTests {
         _ = try await fetch("http://127.0.0.1:\(port)/c")
         #expect(try await fetch("http://127.0.0.1:\(port)/c").isHit)
 
-        let stat = try await Self.run(["stat", "-1", "-j", "-n", workdir])
-        #expect(stat.status == .exited(0))
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(stat.stdout.utf8)) as? [String: Any])
-        let counters = try #require(json["counters"] as? [String: [String: Any]])
+        // The counters in shared memory are published ten times a second: the second request
+        // shows within a few publications.
+        var json: [String: Any] = [:]
+        var counters: [String: [String: Any]] = [:]
+        for _ in 0..<30 {
+            let stat = try await Self.run(["stat", "-1", "-j", "-n", workdir])
+            #expect(stat.status == .exited(0))
+            json = try #require(try JSONSerialization.jsonObject(with: Data(stat.stdout.utf8)) as? [String: Any])
+            counters = try #require(json["counters"] as? [String: [String: Any]])
+            if counters["MAIN.client_req"]?["value"] as? Int == 2 && counters["MAIN.n_object"]?["value"] as? Int == 1 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         func value(_ name: String) -> Int? { counters[name]?["value"] as? Int }
         #expect(value("MAIN.client_req") == 2)
         #expect(value("MAIN.cache_hit") == 1 && value("MAIN.cache_miss") == 1)
@@ -47,5 +55,30 @@ struct StatCommandTests {
 
         #expect(await daemon.stop() == .exited(0))
         #expect(!FileManager.default.fileExists(atPath: workdir + "/_.admin"), "the CLI address outlived the process")
+    }
+
+    @Test("without any CLI (-T none) stat -n reads the counters from shared memory; after the stop it says so")
+    func countersWithoutCLI() async throws {
+        let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "ok"))
+        let workdir = FileManager.default.temporaryDirectory.appendingPathComponent("shellac-vsc-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: workdir) }
+        let daemon = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-b", origin.address, "-n", workdir, "-T", "none", "-F"])
+        let port = try await daemon.waitForListening().port
+        for _ in 0..<3 { _ = try await fetch("http://127.0.0.1:\(port)/v") }
+        var line = ""
+        for _ in 0..<30 {
+            let stat = try await Self.run(["stat", "-1", "-n", workdir, "-f", "MAIN.cache_hit"])
+            #expect(stat.status == .exited(0))
+            line = stat.stdout.trimmingCharacters(in: .newlines)
+            if line.hasSuffix(" 2") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(line.hasPrefix("MAIN.cache_hit ") && line.hasSuffix(" 2"), "\(line)")
+        #expect(await daemon.stop() == .exited(0))
+        await origin.shutdown()
+        try await Task.sleep(for: .seconds(6))
+        let stale = try await Self.run(["stat", "-1", "-n", workdir])
+        #expect(stale.status == .exited(2))
+        #expect(stale.stdout.isEmpty)
     }
 }

@@ -228,7 +228,7 @@ public final class AdminCommands: Sendable {
     // MARK: - stat
 
     /// Every counter, by varnishstat's name: the request path's, the store's, uptime.
-    func counters() -> [(name: String, value: Int)] {
+    public func counters() -> [(name: String, value: Int)] {
         let store = self.store.statistics
         return statistics.snapshot() + [
             ("MAIN.uptime", Int(Date().timeIntervalSince(started))),
