@@ -344,7 +344,12 @@ final class ObjectFetcher: FetchSink {
                 object.bodyBytes(inline: object.metadata?.inlineBody ?? []), checkXML: !context.parameters.esiSkipsXMLCheck,
                 removeBOM: context.parameters.esiRemoveBOM)
         }
+        for error in esi?.errors ?? [] {
+            log.record(.esiXMLError, error)
+            counters.increment(.esiErrors)
+        }
         object.finish(esi: esi, gzip: bits)
+        logGzip(bits)
         log.stamp("BerespBody", now: HTTPDate.currentTime(), start: logStart)
         if log.open(.length) {
             log.put(max(object.bodyBytes, object.metadata?.inlineBody.count ?? 0))
@@ -406,6 +411,31 @@ final class ObjectFetcher: FetchSink {
         log.close()
     }
 
+    /// `Gzip`, as Varnish writes it when a fetch filter is done: what it did (`G` gzip, `U`
+    /// gunzip, `u` test-gunzip), `F` (fetch), `E` for ESI or `-`, bytes in and out, and the
+    /// start, last and stop bits of the stored gzip stream (0 when it is not gzip).
+    private func logGzip(_ bits: GzipBits?) {
+        let letter: StaticString
+        switch coding {
+        case .none: return
+        case .testGunzip: letter = "u F "
+        case .gunzip: letter = "U F "
+        case .gzip: letter = "G F "
+        case .esiGzip: letter = "G F "
+        }
+        guard log.open(.gzip) else { return }
+        log.put(letter)
+        log.put(doESI ? "E " : "- ")
+        log.put(receivedBodyBytes)
+        log.put(byte: UInt8(ascii: " "))
+        log.put(max(object.bodyBytes, object.metadata?.inlineBody.count ?? 0))
+        for value in [bits?.startBit ?? 0, bits?.lastBit ?? 0, bits?.stopBit ?? 0] {
+            log.put(byte: UInt8(ascii: " "))
+            log.put(value)
+        }
+        log.close()
+    }
+
     /// `BerespProtocol`, `BerespStatus`, `BerespReason` and a `BerespHeader` per field, as
     /// the backend sent them.
     private func logResponseHead(_ head: HTTPResponseHead) {
@@ -436,7 +466,9 @@ final class ObjectFetcher: FetchSink {
             plain, document: document ?? ESIDocument(segments: [.verbatim(0..<plain.count)]),
             level: parameters.gzipLevel, bufferSize: parameters.gzipBuffer, allocator: allocator)
         for buffer in made.body { appendBody(buffer, from: nil) }
-        return (document == nil ? nil : made.document, made.bits)
+        var stored = made.document
+        stored.errors = document?.errors ?? []
+        return (document == nil ? nil : stored, made.bits)
     }
 
     /// `beresp.filters = ""`: the body is stored as it comes, unchecked.

@@ -137,6 +137,41 @@ extension RequestStateMachine {
         vsl.close()
     }
 
+    /// `Hash`: each `hash_data` part of the key (masked by default, as in Varnish).
+    func logHash(_ key: CacheKey) {
+        guard !vsl.mask.isMasked(.hash) else { return }
+        logAsRequest()
+        key.bytes.withUnsafeBytes { bytes in
+            var start = 0
+            for (index, byte) in bytes.enumerated() where byte == 0 {
+                if vsl.open(.hash) {
+                    vsl.put(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+                    vsl.close()
+                }
+                start = index + 1
+            }
+        }
+    }
+
+    /// `ExpBan`: a ban found at lookup removed this object.
+    func logBanned(_ objectXID: UInt64) {
+        logAsRequest()
+        guard vsl.open(.expBan) else { return }
+        vsl.put(objectXID)
+        vsl.put(" banned lookup")
+        vsl.close()
+    }
+
+    /// `RespUnset`: a field the delivery drops (Content-Encoding when it inflates).
+    func logResponseUnset(_ name: StaticString, value: String) {
+        logAsRequest()
+        guard vsl.open(.respUnset) else { return }
+        vsl.put(name)
+        vsl.put(": ")
+        vsl.put(value)
+        vsl.close()
+    }
+
     /// `Hit`: the object's transaction and its TTL, grace and keep left.
     func logHit(_ object: CachedObject, now: Double) {
         logAsRequest()

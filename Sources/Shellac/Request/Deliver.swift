@@ -367,6 +367,7 @@ extension RequestStateMachine {
             guard action == .deliver else { return action }
         }
         if inflates || esi { out = Self.rewrittenHead(out, droppingContentEncoding: inflates) }
+        if inflates { logResponseUnset("Content-Encoding", value: metadata.headers["Content-Encoding"] ?? "gzip") }
         if inflates { countGunzip() }
         // (An ESI page inflates run by run: see esiStep.)
         let gunzips = inflates && !esi

@@ -19,7 +19,8 @@ extension RequestStateMachine {
                 banned.method = self.request.method
                 banned.headers = self.request.headers
                 return banned
-            }
+            },
+            banned: { objectXID in self.logBanned(objectXID) }
         ) { metadata in
             metadata.variant.isEmpty || metadata.variant.matches(headers)
         }

@@ -35,6 +35,7 @@ extension RequestStateMachine {
     /// `vcl_hash`: the key to look up.
     func hash() -> RequestStep {
         let key = policy.hash(request) { serverAddress }
+        logHash(key)
         logCall("HASH", .lookup)
         return .lookup(key)
     }

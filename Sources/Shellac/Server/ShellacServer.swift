@@ -140,11 +140,28 @@ public final class ShellacServer: Sendable {
         }
         let store = self.store
         let live = parameters
-        let task = group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+        let reaperLoop = group.next()
+        let initial = parameters.current
+        let reaperLog = NIOLoopBoundBox.makeBoxSendingValue(
+            VSLBuffer(ring: logRing, capacity: 16_384, recordLimit: initial.vslRecordLimit, mask: initial.vslMask),
+            eventLoop: reaperLoop)
+        let task = reaperLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             // Log records of transactions still under way reach readers within a second.
             context.vclSessions.forEach { $0.log.flush() }
-            // In batches, so that requests get the store's lock between them.
-            while store.reapExpired(now: HTTPDate.currentTime(), limit: 1000) == 1000 {}
+            // In batches, so that requests get the store's lock between them. Each object
+            // that goes is an `ExpKill` record (masked by default, as in Varnish).
+            let log = reaperLog.value
+            log.mask = live.current.vslMask
+            log.vxid = 0
+            log.side = .none
+            let now = HTTPDate.currentTime()
+            while store.reapExpired(now: now, limit: 1000, expired: { xid in
+                guard log.open(.expKill) else { return }
+                log.put("EXP_Expired x=")
+                log.put(xid)
+                log.close()
+            }) == 1000 {}
+            log.flush()
             let parameters = live.current
             if parameters.banLurkerSleep > 0 {
                 store.lurkBans(now: HTTPDate.currentTime(), age: parameters.banLurkerAge, batch: parameters.banLurkerBatch)

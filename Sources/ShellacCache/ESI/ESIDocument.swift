@@ -18,8 +18,14 @@ public struct ESIDocument: Sendable, Equatable {
     }
 
     public var segments: [Segment]
+    /// What the parse found wrong, as Varnish's `ESI_xmlerror` records word it
+    /// (`ERR after 37 ESI 1.0 Nested <!--esi element in <esi:remove>`): each counts in
+    /// `esi_errors`. Not part of what the document is (equality ignores it).
+    public var errors: [String] = []
 
     public init(segments: [Segment]) { self.segments = segments }
+
+    public static func == (lhs: ESIDocument, rhs: ESIDocument) -> Bool { lhs.segments == rhs.segments }
 
     /// Parses `body`. With `checkXML` (Varnish's default), a body whose first non-blank byte
     /// is not `<` is not ESI: nil. Nil also when nothing in it is ESI (send it as it is).
@@ -34,7 +40,10 @@ public struct ESIDocument: Sendable, Equatable {
             parser.runStart = 3
         }
         parser.run()
-        return parser.sawESI ? ESIDocument(segments: parser.segments) : nil
+        guard parser.sawESI else { return nil }
+        var document = ESIDocument(segments: parser.segments)
+        document.errors = parser.errors
+        return document
     }
 
     static func isBlank(_ byte: UInt8) -> Bool {
@@ -50,8 +59,13 @@ public struct ESIDocument: Sendable, Equatable {
         var index = 0
         /// Inside `<esi:remove>`: bytes are dropped until its end tag.
         var removing = false
+        var errors: [String] = []
 
         init(body: [UInt8]) { self.body = body }
+
+        mutating func error(_ text: String) {
+            errors.append("ERR after \(index) ESI 1.0 " + text)
+        }
 
         mutating func run() {
             while index < body.count {
@@ -60,6 +74,7 @@ public struct ESIDocument: Sendable, Equatable {
                     continue
                 }
                 if matches("<!--esi") {
+                    if removing { error("Nested <!--esi element in <esi:remove>") }
                     emit(upTo: index)
                     index += 7
                     runStart = index
@@ -121,6 +136,7 @@ public struct ESIDocument: Sendable, Equatable {
         /// An `<esi:...>` element at `index`.
         mutating func element() {
             guard let close = body[index...].firstIndex(of: UInt8(ascii: ">")) else {
+                error("unterminated <esi: element")
                 index = body.count  // unterminated: the rest is dropped, as Varnish drops it
                 runStart = index
                 return
@@ -133,12 +149,15 @@ public struct ESIDocument: Sendable, Equatable {
             let name = tag.prefix { !$0.isWhitespace && $0 != "/" && $0 != ">" }
             switch name {
             case "remove":
+                if removing { error("<esi:remove> nested in <esi:remove>") }
                 removing = true
             case "include":
-                guard !removing else { return }
+                guard !removing else { return error("<esi:include> element nested in <esi:remove>") }
                 let attributes = Self.attributes(of: tag)
                 if let src = attributes["src"] {
                     segments.append(.include(src: Self.decodeEntities(src), continueOnError: attributes["onerror"] == "continue"))
+                } else {
+                    error("<esi:include> lacks src attr")
                 }
                 // `<esi:include ...></esi:include>`: drop the end tag too.
                 if matches("</esi:include>") {

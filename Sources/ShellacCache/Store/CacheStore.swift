@@ -58,7 +58,8 @@ public final class CacheStore: Sendable {
     /// ban is pending for the object found).
     public func lookup(
         key: CacheKey, xid: @autoclosure () -> UInt64, now: Double, options: LookupOptions = .standard,
-        banRequest: () -> VCLClientRequest? = { nil }, matchesVary: (ObjectMetadata) -> Bool
+        banRequest: () -> VCLClientRequest? = { nil }, banned: (UInt64) -> Void = { _ in },
+        matchesVary: (ObjectMetadata) -> Bool
     ) -> LookupResult {
         index.withLock { index in
             var busy: CachedObject?
@@ -105,6 +106,7 @@ public final class CacheStore: Sendable {
                         current, after: current.bansChecked, now: now, request: banRequest(), scratch: VCLRegex.Scratch(pairs: 1)) {
                         unlink(current, from: &index)
                         index.banned += 1
+                        banned(current.xid)
                         continue
                     }
                     current.bansChecked = index.bans.newestID
@@ -211,7 +213,7 @@ public final class CacheStore: Sendable {
     /// expired markers among them), at most `limit` at a time; returns how many went.
     /// Memory comes back without a request for them, as Varnish's expiry thread does it.
     @discardableResult
-    public func reapExpired(now: Double, limit: Int = 1000) -> Int {
+    public func reapExpired(now: Double, limit: Int = 1000, expired: (UInt64) -> Void = { _ in }) -> Int {
         index.withLock { index in
             var reaped = 0
             while reaped < limit, let object = index.expiry.popExpired(now: now) {
@@ -221,6 +223,7 @@ public final class CacheStore: Sendable {
                 }
                 guard object.phase == .complete, object.lifetime.isExpired(at: now) else { continue }
                 unlink(object, from: &index)
+                expired(object.xid)
                 reaped += 1
             }
             index.expired += reaped
