@@ -57,6 +57,10 @@ struct ShellacCommand: AsyncParsableCommand {
         if let ttl = varnishd.defaultTTL {
             do { try parameters.set("default_ttl", ttl) } catch { throw ValidationError("-t \(ttl): \(error)") }
         }
+        for name in varnishd.readOnly.flatMap({ $0.split(separator: ",").map(String.init) })
+        where !Parameters.names.contains(name) {
+            throw ValidationError("-r \(name): unknown parameter")
+        }
         if let size = varnishd.logSize {
             do { try parameters.set("vsl_space", size) } catch { throw ValidationError("-l \(size): \(error)") }
         }
@@ -166,7 +170,8 @@ struct ShellacCommand: AsyncParsableCommand {
         }
         let commands = AdminCommands(
             registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters, log: server.log,
-            statistics: server.statistics, transactionIDs: server.transactionIDs)
+            statistics: server.statistics, transactionIDs: server.transactionIDs,
+            readOnly: Set(varnishd.readOnly.flatMap { $0.split(separator: ",").map(String.init) }))
         if let cliFile = varnishd.cliFile {
             do {
                 try StartupCommands.run(file: cliFile, with: commands)

@@ -38,7 +38,7 @@ struct VarnishdOptions: ParsableArguments {
     @Option(name: .customShort("l"), help: ArgumentHelp("Size of the transaction log's ring in shared memory (vsl_space).", valueName: "size"))
     var logSize: String?
 
-    @Option(name: .customShort("r"), help: ArgumentHelp("Read-only parameters (accepted; not enforced yet).", valueName: "params"))
+    @Option(name: .customShort("r"), help: ArgumentHelp("Parameters param.set and param.reset may not change (comma-separated, repeatable).", valueName: "params"))
     var readOnly: [String] = []
 
     @Option(name: .customShort("M"), help: ArgumentHelp("Reverse CLI address (accepted; not connected).", valueName: "address"))
@@ -54,7 +54,6 @@ struct VarnishdOptions: ParsableArguments {
         if let hash { lines.append("-h \(hash): accepted, no effect (Shellac has one hash table)") }
         if let identity { lines.append("-i \(identity): accepted, no effect") }
         if let jail { lines.append("-j \(jail): accepted, no effect (Shellac does not change user)") }
-        if !readOnly.isEmpty { lines.append("-r \(readOnly.joined(separator: ",")): accepted, not enforced") }
         if let reverseCLI { lines.append("-M \(reverseCLI): accepted, not connected") }
         if debugMode { lines.append("-d: accepted, runs in the foreground") }
         return lines

@@ -77,4 +77,31 @@ struct AdminMoreCommandsTests {
         #expect(admin.execute(["panic.show"]).status == 300)
         #expect(admin.execute(["stop"]).status == 300)
     }
+
+    @Test("-r: param.set and param.reset of a protected parameter answer 107; param.show -j is varnishd's JSON")
+    func protectedAndJSON() throws {
+        let program = try VCLCompiler.compile(
+            source: "vcl 4.1;\nbackend web { .host = \"127.0.0.1\"; .port = \"8080\"; }\n", name: "boot.vcl")
+        let admin = AdminCommands(
+            registry: VCLRegistry(boot: program), loader: VCLLoader(), store: CacheStore(capacity: 1 << 20),
+            parameters: LiveParameters(Parameters()), log: TransactionLog(), readOnly: ["default_ttl"])
+        let set = admin.execute(["param.set", "default_ttl", "30"])
+        #expect(set.status == 107 && set.body == "parameter \"default_ttl\" is protected.")
+        #expect(admin.execute(["param.reset", "default_ttl"]).status == 107)
+        #expect(admin.parameters.current.defaultTTL == 120)
+        #expect(admin.execute(["param.set", "default_grace", "30"]).status == 200)
+
+        let shown = admin.execute(["param.show", "-j", "default_ttl"])
+        #expect(shown.status == 200)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.body.utf8)) as? [Any])
+        #expect(json.first as? Int == 2)
+        #expect(json.dropFirst().first as? [String] == ["param.show", "-j", "default_ttl"])
+        let entry = try #require(json.last as? [String: Any])
+        #expect(entry["name"] as? String == "default_ttl" && entry["value"] as? String == Parameters().value(of: "default_ttl"))
+        #expect(entry["implemented"] as? Bool == true && entry["read_only"] as? Bool == true)
+        let all = admin.execute(["param.show", "-j"])
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(all.body.utf8)) as? [Any]).dropFirst(3)
+        #expect(entries.count == Parameters.names.count)
+        #expect(entries.contains { ($0 as? [String: Any])?["name"] as? String == "thread_pools" && ($0 as? [String: Any])?["implemented"] as? Bool == false })
+    }
 }

@@ -58,7 +58,7 @@ struct VarnishdOptionsTests {
         #expect(child.stderr.contains("line 2"), "\(child.stderr)")
     }
 
-    @Test("bad values still exit 2 and name the option", arguments: [["-t", "soon"], ["-s", "malloc,lots"], ["-s", "bogus"]])
+    @Test("bad values still exit 2 and name the option", arguments: [["-t", "soon"], ["-s", "malloc,lots"], ["-s", "bogus"], ["-r", "no_such_parameter"], ["-l", "tiny"]])
     func badValues(_ option: [String]) async throws {
         let child = try ChildProcess.launch(Self.binary, ["-a", "127.0.0.1:0", "-b", "127.0.0.1:9"] + option)
         #expect(await child.waitForExit() == .exited(2))

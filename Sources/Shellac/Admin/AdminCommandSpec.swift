@@ -40,7 +40,7 @@ struct AdminCommandSpec: Sendable {
         AdminCommandSpec(name: "stat", syntax: "stat",
                          help: "Every counter, one 'NAME VALUE' line each (what shellac stat reads; not in varnishd).",
                          minArguments: 0, maxArguments: 0),
-        AdminCommandSpec(name: "param.show", syntax: "param.show [-l] [<param>]",
+        AdminCommandSpec(name: "param.show", syntax: "param.show [-l|-j] [<param>]",
                          help: "Show parameters and their values.", minArguments: 0, maxArguments: 2),
         AdminCommandSpec(name: "param.set", syntax: "param.set <param> <value>",
                          help: "Set a parameter value: new requests, fetches and objects use it at once.",

@@ -17,7 +17,7 @@ extension AdminCommands {
             return load(name: arguments[0], source: source) { () throws(VCLCompileError) in
                 try loader.compile(source: source, name: "<vcl.inline>")
             }
-        case "param.reset": return resetParameter(arguments[0])
+        case "param.reset": return readOnly.contains(arguments[0]) ? protected(arguments[0]) : resetParameter(arguments[0])
         case "debug.fragfetch":
             guard (Int(arguments[0]) ?? 0) > 0 else { return AdminResponse(.parameter, "debug.fragfetch: expected a size") }
             return AdminResponse(.ok, "")
@@ -105,6 +105,24 @@ extension AdminCommands {
 
     static func httpDate(_ time: Double) -> String {
         HTTPDate.format(Int64(time))
+    }
+
+    /// `param.show -j`, varnishd's JSON: one object per parameter with its value, default,
+    /// description, whether it acts here (`implemented`) and whether `-r` protects it.
+    func parametersJSON(
+        _ entries: [(name: String, value: String, help: String)], arguments: [String], defaults: Parameters
+    ) -> AdminResponse {
+        func quoted(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        let items = entries.map { entry in
+            "  {\n    \"name\": \(quoted(entry.name)),\n    \"implemented\": \(!entry.help.contains("no effect in Shellac")),\n"
+                + "    \"value\": \(quoted(entry.value)),\n    \"default\": \(quoted(defaults.value(of: entry.name) ?? "")),\n"
+                + "    \"read_only\": \(readOnly.contains(entry.name)),\n    \"description\": \(quoted(entry.help))\n  }"
+        }
+        let command = (["param.show"] + arguments).map(quoted).joined(separator: ", ")
+        let time = String(format: "%.3f", Date().timeIntervalSince1970)
+        return AdminResponse(.ok, "[ 2, [\(command)], \(time),\n" + items.joined(separator: ",\n") + "\n]")
     }
 
     /// `param.reset NAME`: back to its default.

@@ -18,11 +18,14 @@ public final class AdminCommands: Sendable {
     let transactionIDs: TransactionIDs
     /// When the server started, for `MAIN.uptime`.
     let started = Date()
+    /// `-r`: parameters `param.set` and `param.reset` may not change.
+    let readOnly: Set<String>
 
     public init(
         registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: LiveParameters, log: TransactionLog,
-        statistics: Statistics = Statistics(), transactionIDs: TransactionIDs = TransactionIDs()
+        statistics: Statistics = Statistics(), transactionIDs: TransactionIDs = TransactionIDs(), readOnly: Set<String> = []
     ) {
+        self.readOnly = readOnly
         self.transactionIDs = transactionIDs
         self.registry = registry
         self.loader = loader
@@ -68,7 +71,7 @@ public final class AdminCommands: Sendable {
         case "vcl.list": return list(arguments)
         case "ban": return ban(arguments)
         case "param.show": return showParameters(arguments)
-        case "param.set": return setParameter(arguments[0], arguments[1])
+        case "param.set": return readOnly.contains(arguments[0]) ? protected(arguments[0]) : setParameter(arguments[0], arguments[1])
         case "log.read": return readLog(arguments)
         case "debug.xid": return debugXID(arguments)
         case "stat": return AdminResponse(.ok, counters().map { "\($0.name) \($0.value)" }.joined(separator: "\n"))
@@ -177,9 +180,15 @@ public final class AdminCommands: Sendable {
 
     // MARK: - parameters
 
+    /// A `-r` parameter: varnishd answers 107.
+    func protected(_ name: String) -> AdminResponse {
+        AdminResponse(.authenticate, "parameter \"\(name)\" is protected.")
+    }
+
     private func showParameters(_ arguments: [String]) -> AdminResponse {
         let long = arguments.contains("-l")
-        let names = arguments.filter { $0 != "-l" }
+        let json = arguments.contains("-j")
+        let names = arguments.filter { $0 != "-l" && $0 != "-j" }
         if names.count > 1 { return AdminResponse(.tooMany, "Too many parameters\nUsage: param.show [-l] [<param>]") }
         let defaults = Parameters()
         var entries = parameters.current.listing()
@@ -187,6 +196,7 @@ public final class AdminCommands: Sendable {
             entries = entries.filter { $0.name == name }
             if entries.isEmpty { return AdminResponse(.parameter, "Unknown parameter \"\(name)\".") }
         }
+        if json { return parametersJSON(entries, arguments: arguments, defaults: defaults) }
         var lines: [String] = []
         for entry in entries {
             var line = Self.padded(entry.name, 32) + entry.value
