@@ -171,7 +171,8 @@ struct ShellacCommand: AsyncParsableCommand {
         let commands = AdminCommands(
             registry: server.vcl, loader: loader, store: server.store, parameters: server.parameters, log: server.log,
             statistics: server.statistics, transactionIDs: server.transactionIDs,
-            readOnly: Set(varnishd.readOnly.flatMap { $0.split(separator: ",").map(String.init) }))
+            readOnly: Set(varnishd.readOnly.flatMap { $0.split(separator: ",").map(String.init) }),
+            backendCounters: server.backendCounters, threads: server.threadCount)
         if let cliFile = varnishd.cliFile {
             do {
                 try StartupCommands.run(file: cliFile, with: commands)

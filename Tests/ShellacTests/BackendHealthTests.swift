@@ -29,7 +29,8 @@ struct BackendHealthTests {
     static func admin(_ proxy: ShellacFixture) -> AdminCommands {
         AdminCommands(
             registry: proxy.server.vcl, loader: VCLLoader(), store: proxy.server.store,
-            parameters: proxy.server.parameters, log: proxy.server.log)
+            parameters: proxy.server.parameters, log: proxy.server.log, statistics: proxy.server.statistics,
+            backendCounters: proxy.server.backendCounters, threads: proxy.server.threadCount)
     }
 
     static func probedVCL(port: Int, initial: Int) -> String {

@@ -20,11 +20,17 @@ public final class AdminCommands: Sendable {
     let started = Date()
     /// `-r`: parameters `param.set` and `param.reset` may not change.
     let readOnly: Set<String>
+    /// `VBE.*`, and the event loops serving clients (`MAIN.threads`).
+    let backendCounters: BackendCounters
+    let threads: Int
 
     public init(
         registry: VCLRegistry, loader: VCLLoader, store: CacheStore, parameters: LiveParameters, log: TransactionLog,
-        statistics: Statistics = Statistics(), transactionIDs: TransactionIDs = TransactionIDs(), readOnly: Set<String> = []
+        statistics: Statistics = Statistics(), transactionIDs: TransactionIDs = TransactionIDs(), readOnly: Set<String> = [],
+        backendCounters: BackendCounters = BackendCounters(), threads: Int = 1
     ) {
+        self.backendCounters = backendCounters
+        self.threads = threads
         self.readOnly = readOnly
         self.transactionIDs = transactionIDs
         self.registry = registry
@@ -247,9 +253,19 @@ public final class AdminCommands: Sendable {
             ("MAIN.n_object", store.objects),
             ("MAIN.n_lru_nuked", store.evictions),
             ("MAIN.n_expired", self.store.expiredObjects),
+            // Each object is one objcore under one objhead here (no variants share a head).
+            ("MAIN.n_objectcore", store.objects),
+            ("MAIN.n_objecthead", store.objects),
+            ("MAIN.pools", 1),
+            ("MAIN.threads", threads),
+            ("MAIN.threads_created", threads),
+            ("MAIN.threads_limited", 0),
+            ("MAIN.threads_destroyed", 0),
+            ("MAIN.threads_failed", 0),
             ("SMA.s0.g_bytes", store.usedBytes),
             ("SMA.s0.g_space", max(0, self.store.capacity - store.usedBytes)),
         ] + self.store.banFigures.named.map { (name: $0.0, value: $0.1) }
+            + backendCounters.named(vcl: registry.current.name, backends: registry.current.program.health.ordered.map(\.name))
     }
 
     // MARK: - log.read

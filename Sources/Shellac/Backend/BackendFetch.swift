@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ShellacCache
 import ShellacLog
 
@@ -46,6 +47,23 @@ final class BackendFetch: BackendExchange {
     /// The fetch's transaction log and when it began: `BackendOpen`, `Timestamp Bereq`,
     /// `BackendReuse` or `BackendClose`.
     var log: (buffer: VSLBuffer, start: Double)?
+    /// Where `VBE.*.req` and `VBE.*.fail*` count.
+    var backendCounters: BackendCounters?
+
+    /// Which `fail_*` counter a failed connect counts in.
+    static func failure(_ error: Error) -> BackendCounters.Field {
+        if let error = error as? ChannelError, case .connectTimeout = error { return .failTimedOut }
+        var errors: [Error] = [error]
+        if let connection = error as? NIOConnectionError { errors = connection.connectionErrors.map(\.error) }
+        for error in errors {
+            if let io = error as? IOError {
+                if io.errnoCode == ECONNREFUSED { return .failConnectionRefused }
+                if io.errnoCode == ETIMEDOUT { return .failTimedOut }
+            }
+            if let channel = error as? ChannelError, case .connectTimeout = channel { return .failTimedOut }
+        }
+        return .failOther
+    }
 
     init(
         backend: Backend, pool: BackendConnectionPool, head: HTTPRequestHead, body: RequestBody?,
@@ -63,6 +81,7 @@ final class BackendFetch: BackendExchange {
 
     func start() {
         counters.increment(.backendRequests)
+        backendCounters?.increment(.req, backend: backend.name)
         connect()
     }
 
@@ -72,8 +91,12 @@ final class BackendFetch: BackendExchange {
             case .success(let (channel, reused)):
                 counters.increment(reused ? .backendReuses : .backendConnections)
                 send(on: channel, reused: reused)
-            case .failure:
+            case .failure(let error):
                 counters.increment(.backendFailures)
+                if let backendCounters {
+                    backendCounters.increment(.fail, backend: backend.name)
+                    backendCounters.increment(Self.failure(error), backend: backend.name)
+                }
                 fail("backend connect failed")
             }
         }

@@ -340,6 +340,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         state = .awaitingHead
         deadline?.armIdle(parameters.timeoutIdle)
         if (input?.readableBytes ?? 0) > 0 {
+            requests?.counters.increment(.sessionReadAhead)
             processInput()
         } else {
             input = nil  // drop the spent buffer so an idle connection holds no memory

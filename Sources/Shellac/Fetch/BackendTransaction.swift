@@ -175,6 +175,7 @@ final class BackendTransaction {
             backend: backend, pool: pool, head: head, body: request.body, timeouts: timeouts,
             counters: counters, sink: sink)
         fetch.log = (log, startTime)
+        fetch.backendCounters = server.backendCounters
         if let gate { fetch.onEnd = { gate.leave() } }
         fetch.start()
     }

@@ -30,14 +30,17 @@ final class ServerContext: Sendable {
     let log: TransactionLog
     /// The transaction log's ring, and each loop's buffer of records on their way to it.
     let logRing: VSLRing
+    /// `VBE.*` counters.
+    let backendCounters: BackendCounters
     /// Each loop's response-time buckets (see `ResponseTimes`).
     let times: PerEventLoop<ResponseTimes.Block>
 
     init(
         parameters: LiveParameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry,
         log: TransactionLog, logRing: VSLRing, responseTimes: ResponseTimes = ResponseTimes(), group: EventLoopGroup,
-        ids: TransactionIDs = TransactionIDs()
+        ids: TransactionIDs = TransactionIDs(), backendCounters: BackendCounters = BackendCounters()
     ) {
+        self.backendCounters = backendCounters
         self.times = PerEventLoop(group: group) { _ in responseTimes.makeBlock() }
         self.logRing = logRing
         let initial = parameters.current

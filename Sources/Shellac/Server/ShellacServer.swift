@@ -58,6 +58,10 @@ public final class ShellacServer: Sendable {
     public let parameters: LiveParameters
     /// The transaction log as the admin CLI's `log.read` reads it.
     public let log: TransactionLog
+    /// Event loops serving clients (`MAIN.threads`).
+    public let threadCount: Int
+    /// `VBE.<vcl>.<backend>.*`.
+    public let backendCounters = BackendCounters()
     /// Response times by handling, for `/metrics`.
     public let responseTimes = ResponseTimes()
     /// The transaction log's ring (VSL).
@@ -82,14 +86,16 @@ public final class ShellacServer: Sendable {
         self.store = CacheStore(capacity: configuration.storageBytes, lruInterval: configuration.parameters.lruInterval)
         self.vcl = VCLRegistry(
             boot: configuration.vcl ?? Self.builtinVCL(for: configuration.backend), source: configuration.vclSource)
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? Self.usableCores())
+        self.threadCount = configuration.threads ?? Self.usableCores()
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threadCount)
         self.parameters = LiveParameters(configuration.parameters)
         self.probes = HealthProbes(group: group)
         (logRing, logFailure) = Self.makeRing(configuration)
         log = TransactionLog(ring: logRing)
         self.context = ServerContext(
             parameters: parameters, store: store, statistics: statistics,
-            backend: configuration.backend, vcl: vcl, log: log, logRing: logRing, responseTimes: responseTimes, group: group, ids: transactionIDs)
+            backend: configuration.backend, vcl: vcl, log: log, logRing: logRing, responseTimes: responseTimes, group: group, ids: transactionIDs,
+            backendCounters: backendCounters)
     }
 
     /// Binds every listen address; returns the bound addresses (port 0 becomes a real port).

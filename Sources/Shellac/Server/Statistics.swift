@@ -9,6 +9,8 @@ import Synchronization
 public final class Statistics: Sendable {
     public enum Counter: Int, CaseIterable, Sendable {
         case clientRequests, sessions, sessionsDropped
+        /// Requests found already read when the one before them was done (pipelined).
+        case sessionReadAhead
         case cacheHits, cacheGraceHits, cacheMisses, cacheHitForMiss, cacheHitForPass, cacheBusyWaits
         case passes, pipes, synths
         case backendConnections, backendReuses, backendFailures
@@ -39,6 +41,7 @@ public final class Statistics: Sendable {
             case .clientRequests: "MAIN.client_req"
             case .sessions: "MAIN.sess_conn"
             case .sessionsDropped: "MAIN.sess_dropped"
+            case .sessionReadAhead: "MAIN.sess_readahead"
             case .cacheHits: "MAIN.cache_hit"
             case .cacheGraceHits: "MAIN.cache_hit_grace"
             case .cacheMisses: "MAIN.cache_miss"

@@ -1,0 +1,42 @@
+import Synchronization
+
+/// varnishstat's per-backend counters (`VBE.<vcl>.<backend>.*`), by backend name: requests
+/// sent, connections that failed (and why), and the probe's view. Written once per backend
+/// request (a miss's or a pass's), never on a hit.
+public final class BackendCounters: Sendable {
+    public enum Field: Int, CaseIterable, Sendable {
+        case req, fail, failConnectionRefused, failTimedOut, failOther, helddown
+
+        public var name: String {
+            switch self {
+            case .req: "req"
+            case .fail: "fail"
+            case .failConnectionRefused: "fail_econnrefused"
+            case .failTimedOut: "fail_etimedout"
+            case .failOther: "fail_other"
+            case .helddown: "helddown"
+            }
+        }
+    }
+
+    private let counts = Mutex<[String: [Int]]>([:])
+
+    public init() {}
+
+    func increment(_ field: Field, backend: String) {
+        counts.withLock { counts in
+            counts[backend, default: Array(repeating: 0, count: Field.allCases.count)][field.rawValue] += 1
+        }
+    }
+
+    /// The counters of every backend that has any, for `vcl` (the VCL they are reported under).
+    func named(vcl: String, backends: [String]) -> [(name: String, value: Int)] {
+        let counts = self.counts.withLock { $0 }
+        var result: [(name: String, value: Int)] = []
+        for backend in backends {
+            let values = counts[backend] ?? Array(repeating: 0, count: Field.allCases.count)
+            for field in Field.allCases { result.append(("VBE.\(vcl).\(backend).\(field.name)", values[field.rawValue])) }
+        }
+        return result
+    }
+}
