@@ -9,6 +9,9 @@ public struct VSLReader {
     private var pendingIndex = 0
     /// Bytes the writers overwrote before this reader got to them, since it opened.
     public private(set) var overrunBytes: UInt64 = 0
+    /// The head as last loaded, and chunks read since (see `VSLRing.readChunk`).
+    private var knownHead: UInt64 = 0
+    private var chunksSinceHead = 0
 
     /// What `next()` found.
     public enum Next {
@@ -41,7 +44,12 @@ public struct VSLReader {
                 defer { pendingIndex += 1 }
                 return .record(pending[pendingIndex])
             }
-            switch ring.readChunk(at: position) {
+            if position >= knownHead || chunksSinceHead >= 64 {
+                knownHead = ring.head
+                chunksSinceHead = 0
+            }
+            chunksSinceHead += 1
+            switch ring.readChunk(at: position, knownHead: knownHead, checkHead: chunksSinceHead == 1) {
             case .pending:
                 return .idle
             case .overrun:

@@ -209,8 +209,12 @@ public final class VSLRing: Sendable {
     }
 
     /// Reads the chunk at `position` (a chunk boundary) without disturbing any writer.
-    func readChunk(at position: UInt64) -> ChunkRead {
-        let head = self.head
+    /// `knownHead` is a head the reader loaded earlier, and `checkHead` whether to load it
+    /// again after the copy: a reader that loads the head (the cache line every writer adds
+    /// to) for every chunk slows the writers, so it does that only now and then, and checks
+    /// the chunk's stamp after the copy instead (a lap would have replaced it).
+    func readChunk(at position: UInt64, knownHead: UInt64, checkHead: Bool) -> ChunkRead {
+        let head = knownHead
         if head &- position > UInt64(size) { return .overrun }
         guard head > position else { return .pending }
         let start = Int(position % UInt64(size))
@@ -229,7 +233,8 @@ public final class VSLRing: Sendable {
             if first < count { (destination + first).copyMemory(from: data, byteCount: count - first) }
         }
         // A writer that reserved past our chunk's lap may have overwritten it while we copied.
-        if self.head &- position > UInt64(size) { return .overrun }
+        if stampWord.load(ordering: .acquiring) ^ Self.stampMask != position + 1 { return .overrun }
+        if checkHead, self.head &- position > UInt64(size) { return .overrun }
         return .chunk(bytes, next: position + UInt64(length))
     }
 }
