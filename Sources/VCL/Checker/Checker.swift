@@ -29,7 +29,7 @@ struct Checker {
         var seen: [String: SourceLocation] = [:]
         func claim(_ name: String, _ location: SourceLocation, _ what: String) -> Bool {
             if let previous = seen[name] {
-                sink.error(location, "\(what) '\(name)' is already defined (at \(previous))")
+                sink.error(location, "\(what) '\(name)' redefined (first defined at \(previous))")
                 return false
             }
             seen[name] = location
@@ -56,6 +56,11 @@ struct Checker {
                     continue
                 }
                 if var existing = symbols.subs[sub.name] {
+                    // vcl_* subroutines are concatenated; the user's own may be defined once.
+                    guard sub.name.hasPrefix("vcl_") else {
+                        sink.error(sub.location, "Subroutine '\(sub.name)' redefined (first defined at \(existing.location))")
+                        continue
+                    }
                     existing.body += sub.body
                     symbols.subs[sub.name] = existing
                 } else {

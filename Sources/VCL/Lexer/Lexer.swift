@@ -51,7 +51,13 @@ struct Lexer {
             } else if c == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
                 let start = offset
                 offset += 2
-                while offset < bytes.count, !(peek() == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/")) { offset += 1 }
+                while offset < bytes.count, !(peek() == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/")) {
+                    // Comments do not nest: a /* inside one is a mistake vcc refuses.
+                    if peek() == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
+                        sink.error(file.location(at: offset), "/* ... */ comment contains /*")
+                    }
+                    offset += 1
+                }
                 if offset >= bytes.count {
                     sink.error(file.location(at: start), "Unterminated /* ... */ comment")
                 } else {

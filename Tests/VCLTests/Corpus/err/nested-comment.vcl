@@ -1,0 +1,5 @@
+vcl 4.1;
+backend a { .host = "a"; }
+/* a comment
+   /* with another opening inside
+*/
