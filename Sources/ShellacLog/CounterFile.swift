@@ -24,6 +24,8 @@ public final class CounterFile: Sendable {
     /// Entries the file holds at most.
     public static let capacity = 2_048
 
+    /// The mapping. Reason for `nonisolated(unsafe)`: only the one publisher task writes it,
+    /// between sequence stores that readers check (a seqlock), so no reader sees a torn copy.
     nonisolated(unsafe) private let base: UnsafeMutableRawPointer
     private let length: Int
     private let writable: Bool
