@@ -26,7 +26,7 @@ final class ServerContext: Sendable {
     let openConnections = Atomic<Int>(0)
     /// The loaded VCL programs; a request reads `vcl.current` once and keeps it.
     let vcl: VCLRegistry
-    /// Records for `shellac log` (std.log lines, VCL errors).
+    /// The admin CLI's reader of the transaction log (`log.read`).
     let log: TransactionLog
     /// The transaction log's ring, and each loop's buffer of records on their way to it.
     let logRing: VSLRing
