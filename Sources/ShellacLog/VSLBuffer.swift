@@ -155,33 +155,12 @@ public final class VSLBuffer {
         }
     }
 
-    /// The whole seconds last written for an absolute time, and their digits: a request's
-    /// timestamps mostly fall in one second, so they are formatted once.
-    private var cachedSecond: UInt64 = .max
-    private var cachedDigits: (UInt64, UInt64) = (0, 0)
-
     /// A time or duration in seconds with six decimals, as Varnish prints them (`%.6f`).
     public func put(seconds: Double) {
         guard seconds.isFinite, abs(seconds) < 9.0e12 else { return put(byte: UInt8(ascii: "0")) }
         let micros = UInt64((abs(seconds) * 1_000_000).rounded())
         if seconds < 0, micros > 0 { put(byte: UInt8(ascii: "-")) }
-        let whole = micros / 1_000_000
-        if whole >= 1_000_000_000, whole < 10_000_000_000, payloadEnd + 10 <= payloadLimit {
-            // An epoch time: ten digits, cached.
-            if whole != cachedSecond {
-                let start = payloadEnd
-                put(whole)
-                cachedSecond = whole
-                withUnsafeMutableBytes(of: &cachedDigits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: storage + start, count: 10)) }
-            } else {
-                // 16 bytes stored, 10 kept: the record's reserve leaves room past its limit.
-                storage.storeBytes(of: cachedDigits.0, toByteOffset: payloadEnd, as: UInt64.self)
-                storage.storeBytes(of: cachedDigits.1, toByteOffset: payloadEnd + 8, as: UInt64.self)
-                payloadEnd += 10
-            }
-        } else {
-            put(whole)
-        }
+        put(micros / 1_000_000)
         guard payloadEnd + 7 <= payloadLimit else { return }
         storage.storeBytes(of: UInt8(ascii: "."), toByteOffset: payloadEnd, as: UInt8.self)
         var fraction = Int(micros % 1_000_000)
@@ -263,6 +242,24 @@ public final class VSLBuffer {
     public func stamp(_ label: StaticString, now: Double, start: Double) {
         timestamp(label, now: now, start: start, last: lastStamp == 0 ? start : lastStamp)
         lastStamp = now
+    }
+
+    /// `ReqAcct`/`BereqAcct`: the bytes sent (head, body, total) and received (head, body,
+    /// total), as Varnish counts them.
+    public func accounting(_ tag: VSLTag, sentHead: Int, sentBody: Int, receivedHead: Int, receivedBody: Int) {
+        guard open(tag) else { return }
+        put(sentHead)
+        put(byte: UInt8(ascii: " "))
+        put(sentBody)
+        put(byte: UInt8(ascii: " "))
+        put(sentHead + sentBody)
+        put(byte: UInt8(ascii: " "))
+        put(receivedHead)
+        put(byte: UInt8(ascii: " "))
+        put(receivedBody)
+        put(byte: UInt8(ascii: " "))
+        put(receivedHead + receivedBody)
+        close()
     }
 
     /// Writes the buffered records to the ring as one chunk.

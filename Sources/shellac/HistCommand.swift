@@ -90,13 +90,15 @@ struct HistProfile {
         (self.side, self.tag, self.prefix, self.field, self.low, self.high) = (side, tag, prefix, field, low, high)
     }
 
+    private static let hitCall = Array("HIT".utf8)
+
     /// Adds the transaction's value, as a hit or not (a client request that called vcl_hit).
     func measure(_ transaction: VSLTransaction, into histogram: LogHistogram) {
         var value: Double?
         var hit = false
         for record in transaction.records {
             if side != .none && record.side != side { continue }
-            if record.tag == .vclCall && record.payload == Array("HIT".utf8) { hit = true }
+            if record.tag == .vclCall && record.payload == Self.hitCall { hit = true }
             guard record.tag == tag else { continue }
             let fields = record.text.split(separator: " ")
             if !prefix.isEmpty && fields.first.map(String.init) != prefix { continue }

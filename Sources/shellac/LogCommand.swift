@@ -48,21 +48,26 @@ final class LogOutput {
             binary = false
             return
         }
-        let exists = FileManager.default.fileExists(atPath: file)
-        if !append || !exists {
-            guard FileManager.default.createFile(atPath: file, contents: Data(VSLFile.magic)) else {
-                throw ValidationError("-w \(file): cannot create the file")
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: file) else { throw ValidationError("-w \(file): cannot open the file") }
-        handle.seekToEndOfFile()
-        self.handle = handle
+        handle = try LogOutput.open(file, append: append, startingWith: Data(VSLFile.magic))
         binary = true
     }
 
     /// What is printed, written out in pieces of 64 KiB (one write per group would cost a
     /// system call per record in `-g raw`).
     private var pending: [UInt8] = []
+
+    /// The `-w` file of the log tools, positioned at its end: made anew (with `start` in it)
+    /// unless `append` and it exists.
+    static func open(_ file: String, append: Bool, startingWith start: Data? = nil) throws -> FileHandle {
+        if !append || !FileManager.default.fileExists(atPath: file) {
+            guard FileManager.default.createFile(atPath: file, contents: start) else {
+                throw ValidationError("-w \(file): cannot create the file")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: file) else { throw ValidationError("-w \(file): cannot open the file") }
+        handle.seekToEndOfFile()
+        return handle
+    }
 
     func write(_ group: VSLGroup, printer: VSLPrinter) {
         if binary {

@@ -108,7 +108,7 @@ final class NCSAOutput {
             signalSource = nil
             return
         }
-        handle = try Self.open(file, append: append)
+        handle = try LogOutput.open(file, append: append)
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         let flag = reopen
@@ -117,19 +117,8 @@ final class NCSAOutput {
         signalSource = source
     }
 
-    private static func open(_ file: String, append: Bool) throws -> FileHandle {
-        if !append || !FileManager.default.fileExists(atPath: file) {
-            guard FileManager.default.createFile(atPath: file, contents: nil) else {
-                throw ValidationError("-w \(file): cannot create the file")
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: file) else { throw ValidationError("-w \(file): cannot open the file") }
-        handle.seekToEndOfFile()
-        return handle
-    }
-
     func write(_ line: String) {
-        if let path, reopen.take(), let fresh = try? Self.open(path, append: true) {
+        if let path, reopen.take(), let fresh = try? LogOutput.open(path, append: true) {
             try? handle.close()
             handle = fresh
         }

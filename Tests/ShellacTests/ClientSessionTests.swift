@@ -31,7 +31,7 @@ struct ClientSessionTests {
             let program = try VCLCompiler.compile(source: ClientSessionTests.vcl, name: "test.vcl")
             let server = ServerContext(
                 parameters: LiveParameters(parameters), store: CacheStore(capacity: 1 << 20), statistics: Statistics(),
-                backend: Backend(host: "127.0.0.1", port: 9), vcl: VCLRegistry(boot: program), log: TransactionLog(),
+                backend: Backend(host: "127.0.0.1", port: 9), vcl: VCLRegistry(boot: program),
                 logRing: try VSLRing(creatingAt: nil, size: 1 << 20), group: loop)
             channel = EmbeddedChannel(loop: loop)
             try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(server: server))

@@ -89,9 +89,8 @@ extension AdminCommands {
     /// `ban.list -j`, varnishd's JSON: one object per ban, newest first.
     func banListJSON() -> AdminResponse {
         func item(_ time: Double, completed: Bool, spec: String) -> String {
-            let escaped = spec.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             return String(format: "  {\n    \"time\": %.6f,\n    \"refs\": 0,\n", time)
-                + "    \"completed\": \(completed),\n    \"spec\": \"\(escaped)\"\n  }"
+                + "    \"completed\": \(completed),\n    \"spec\": \(JSONString.quoted(spec))\n  }"
         }
         let items = store.banList.map { item($0.created, completed: $0.completed, spec: $0.spec) }
             + [item(started.timeIntervalSince1970, completed: true, spec: "")]
@@ -112,15 +111,12 @@ extension AdminCommands {
     func parametersJSON(
         _ entries: [(name: String, value: String, help: String)], arguments: [String], defaults: Parameters
     ) -> AdminResponse {
-        func quoted(_ text: String) -> String {
-            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        }
         let items = entries.map { entry in
-            "  {\n    \"name\": \(quoted(entry.name)),\n    \"implemented\": \(!entry.help.contains("no effect in Shellac")),\n"
-                + "    \"value\": \(quoted(entry.value)),\n    \"default\": \(quoted(defaults.value(of: entry.name) ?? "")),\n"
-                + "    \"read_only\": \(readOnly.contains(entry.name)),\n    \"description\": \(quoted(entry.help))\n  }"
+            "  {\n    \"name\": \(JSONString.quoted(entry.name)),\n    \"implemented\": \(!entry.help.contains("no effect in Shellac")),\n"
+                + "    \"value\": \(JSONString.quoted(entry.value)),\n    \"default\": \(JSONString.quoted(defaults.value(of: entry.name) ?? "")),\n"
+                + "    \"read_only\": \(readOnly.contains(entry.name)),\n    \"description\": \(JSONString.quoted(entry.help))\n  }"
         }
-        let command = (["param.show"] + arguments).map(quoted).joined(separator: ", ")
+        let command = (["param.show"] + arguments).map(JSONString.quoted).joined(separator: ", ")
         let time = String(format: "%.3f", Date().timeIntervalSince1970)
         return AdminResponse(.ok, "[ 2, [\(command)], \(time),\n" + items.joined(separator: ",\n") + "\n]")
     }

@@ -355,14 +355,9 @@ final class ObjectFetcher: FetchSink {
             log.put(max(object.bodyBytes, object.metadata?.inlineBody.count ?? 0))
             log.close()
         }
-        if log.open(.bereqAcct) {
-            for value in [requestHeadBytes, 0, requestHeadBytes, responseHeadBytes, receivedBodyBytes] {
-                log.put(value)
-                log.put(byte: UInt8(ascii: " "))
-            }
-            log.put(responseHeadBytes + receivedBodyBytes)
-            log.close()
-        }
+        log.accounting(
+            .bereqAcct, sentHead: requestHeadBytes, sentBody: 0, receivedHead: responseHeadBytes,
+            receivedBody: receivedBodyBytes)
     }
 
     /// `TTL RFC`: what the response's own fields gave (ttl, grace, keep, now, when it was

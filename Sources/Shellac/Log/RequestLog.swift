@@ -286,15 +286,9 @@ extension RequestStateMachine {
         logOpen = false
         logTimestamp("Resp")
         if esiLevel == 0 { times.record(handling, seconds: lastTimestamp - requestStart) }
-        if vsl.open(.reqAcct) {
-            let head = request.headLength
-            for value in [head, 0, head, responseHeadBytes, responseBodyBytes] {
-                vsl.put(value)
-                vsl.put(byte: UInt8(ascii: " "))
-            }
-            vsl.put(responseHeadBytes + responseBodyBytes)
-            vsl.close()
-        }
+        vsl.accounting(
+            .reqAcct, sentHead: request.headLength, sentBody: 0, receivedHead: responseHeadBytes,
+            receivedBody: responseBodyBytes)
         vsl.record(.end, "")
         if esiLevel == 0 { vsl.flush() }
     }

@@ -18,14 +18,14 @@ enum DashboardData {
             fields.append("\"\(name)\": \(number(name))")
         }
         let backends = commands.backends(matching: nil).map {
-            "{\"vcl\": \(quoted($0.vcl)), \"name\": \(quoted($0.health.name)), \"healthy\": \($0.health.isHealthy)}"
+            "{\"vcl\": \(JSONString.quoted($0.vcl)), \"name\": \(JSONString.quoted($0.health.name)), \"healthy\": \($0.health.isHealthy)}"
         }
         var histograms: [String] = []
         for handling in ResponseTimes.Handling.allCases {
             let histogram = times.histogram(handling)
-            histograms.append("\(quoted(handling.name)): {\"buckets\": [\(histogram.buckets.map(String.init).joined(separator: ", "))], \"count\": \(histogram.count), \"sum\": \(histogram.sum)}")
+            histograms.append("\(JSONString.quoted(handling.name)): {\"buckets\": [\(histogram.buckets.map(String.init).joined(separator: ", "))], \"count\": \(histogram.count), \"sum\": \(histogram.sum)}")
         }
-        let missed = misses.top(10).map { "{\"url\": \(quoted($0.url)), \"misses\": \(Int($0.misses.rounded()))}" }
+        let missed = misses.top(10).map { "{\"url\": \(JSONString.quoted($0.url)), \"misses\": \(Int($0.misses.rounded()))}" }
         return """
             {"time": \(HTTPDate.currentTime()),
              "rates": {"requests": \(rates.requestsPerSecond), "bytes": \(rates.bytesPerSecond), "hitratio": \(rates.hitRatio.map { String($0) } ?? "null")},
@@ -36,23 +36,5 @@ enum DashboardData {
              "missed": [\(missed.joined(separator: ", "))]}
 
             """
-    }
-
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            case "<": out += "\\u003c"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

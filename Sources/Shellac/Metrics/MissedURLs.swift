@@ -17,6 +17,7 @@ public final class MissedURLs: Sendable {
     private let state: Mutex<State>
     /// Transactions followed at once, and URLs counted, at most.
     static let openLimit = 10_000
+    private static let miss = Array("MISS".utf8)
     static let tableLimit = 1_000
 
     public init(ring: VSLRing) {
@@ -38,7 +39,7 @@ public final class MissedURLs: Sendable {
                     case .reqURL:
                         if state.urls.count >= Self.openLimit { state.urls.removeAll() }
                         state.urls[record.vxid] = record.text
-                    case .vclCall where record.payload == Array("MISS".utf8):
+                    case .vclCall where record.payload == Self.miss:
                         if let url = state.urls[record.vxid] { state.counts[url, default: 0] += 1 }
                     case .end:
                         state.urls[record.vxid] = nil

@@ -26,8 +26,6 @@ final class ServerContext: Sendable {
     let openConnections = Atomic<Int>(0)
     /// The loaded VCL programs; a request reads `vcl.current` once and keeps it.
     let vcl: VCLRegistry
-    /// The admin CLI's reader of the transaction log (`log.read`).
-    let log: TransactionLog
     /// The transaction log's ring, and each loop's buffer of records on their way to it.
     let logRing: VSLRing
     /// `VBE.*` counters.
@@ -37,7 +35,7 @@ final class ServerContext: Sendable {
 
     init(
         parameters: LiveParameters, store: CacheStore, statistics: Statistics, backend: Backend, vcl: VCLRegistry,
-        log: TransactionLog, logRing: VSLRing, responseTimes: ResponseTimes = ResponseTimes(), group: EventLoopGroup,
+        logRing: VSLRing, responseTimes: ResponseTimes = ResponseTimes(), group: EventLoopGroup,
         ids: TransactionIDs = TransactionIDs(), backendCounters: BackendCounters = BackendCounters()
     ) {
         self.backendCounters = backendCounters
@@ -59,7 +57,6 @@ final class ServerContext: Sendable {
         self.ids = ids
         self.transactionIDs = PerEventLoop(group: group) { _ in TransactionIDBlock(source: ids) }
         self.vcl = vcl
-        self.log = log
     }
 
     /// Every loop's pool, to find idle backend connections on other loops.

@@ -94,7 +94,7 @@ public final class ShellacServer: Sendable {
         log = TransactionLog(ring: logRing)
         self.context = ServerContext(
             parameters: parameters, store: store, statistics: statistics,
-            backend: configuration.backend, vcl: vcl, log: log, logRing: logRing, responseTimes: responseTimes, group: group, ids: transactionIDs,
+            backend: configuration.backend, vcl: vcl, logRing: logRing, responseTimes: responseTimes, group: group, ids: transactionIDs,
             backendCounters: backendCounters)
     }
 
