@@ -73,6 +73,7 @@ let package = Package(
             name: "shellac",
             dependencies: [
                 "Shellac",
+                "ShellacCache",
                 "ShellacLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

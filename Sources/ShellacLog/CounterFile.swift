@@ -13,14 +13,14 @@ import Atomics
 ///
 /// Layout: magic (8 bytes), a number chosen at start (8), a sequence (8, atomic: odd while
 /// the server writes, so a reader retries), the count of entries (8), the publish time (8, a
-/// Double's bits); from byte 64, entries of 64 bytes: a name (56 bytes, NUL-padded) and a
-/// value (8 bytes, signed).
+/// Double's bits); from byte 64, entries of 256 bytes: a name (248 bytes, NUL-padded: room
+/// for VBE names of long VCL and backend names) and a value (8 bytes, signed).
 public final class CounterFile: Sendable {
     public static let fileName = "_.vsc"
-    static let magic: UInt64 = 0x3143_5356_434C_4853  // "SHLCVSC1"
+    static let magic: UInt64 = 0x3243_5356_434C_4853  // "SHLCVSC2"
     static let headerSize = 64
-    static let entrySize = 64
-    static let nameSize = 56
+    static let entrySize = 256
+    static let nameSize = 248
     /// Entries the file holds at most.
     public static let capacity = 2_048
 
@@ -78,7 +78,7 @@ public final class CounterFile: Sendable {
         UnsafeAtomic(at: (base + 16).assumingMemoryBound(to: UInt64.AtomicRepresentation.self))
     }
 
-    /// Publishes `counters` (names longer than 55 bytes are cut; past `capacity`, dropped).
+    /// Publishes `counters` (names longer than 247 bytes are cut; past `capacity`, dropped).
     public func publish(_ counters: [(name: String, value: Int)], time: Double) {
         precondition(writable, "a counter file mapped for reading is never written")
         let begin = sequence.load(ordering: .relaxed) &+ 1

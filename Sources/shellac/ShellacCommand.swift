@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Shellac
+import ShellacCache
 import ShellacLog
 import VCL
 
@@ -68,7 +69,7 @@ struct ShellacCommand: AsyncParsableCommand {
         for text in listen.isEmpty ? [":6081"] : listen {
             endpoints.append(try ListenOption.endpoint(text))
         }
-        let storageBytes = try StorageOption.totalBytes(storage)
+        let layout = try StorageOption.layout(storage)
         var backend: Backend?
         if let backendText = self.backend {
             guard let parsed = Backend(parsing: backendText) else {
@@ -98,7 +99,10 @@ struct ShellacCommand: AsyncParsableCommand {
         // `backend` is set on every path above: from -b, from the VCL, or the no-backend stand-in.
         guard let backend else { throw ValidationError("one of -b host:port or -f file.vcl is required") }
         var configuration = ShellacConfiguration(
-            listen: endpoints, backend: backend, storageBytes: storageBytes, parameters: parameters, vcl: program)
+            listen: endpoints, backend: backend,
+            storageBytes: layout.areas.filter { $0.name != StorageLayout.transient }.reduce(0) { $0 + $1.capacity },
+            parameters: parameters, vcl: program)
+        configuration.storage = layout
         configuration.logFile = workdir.map { $0 + "/" + VSLRing.fileName }
         configuration.vclSource = vclFile.flatMap { Self.text(of: $0) }
         return configuration
@@ -256,7 +260,7 @@ struct ShellacCommand: AsyncParsableCommand {
         defer { work?.withdraw() }
         for address in addresses { say("listening on \(address.text)") }
         if let adminAddress { say("admin CLI on \(adminAddress.text)") }
-        say("backend \(configuration.backend.host):\(configuration.backend.port), storage \(configuration.storageBytes) bytes, VCL \(server.vcl.activeName)")
+        say("backend \(configuration.backend.host):\(configuration.backend.port), storage \(server.store.areaFigures.map { "\($0.name) \($0.capacity)" }.joined(separator: ", ")) bytes, VCL \(server.vcl.activeName)")
         for await event in signals.events {
             if case .stop = event { break }
             reload(into: server.vcl)

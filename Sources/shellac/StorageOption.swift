@@ -1,18 +1,20 @@
 import ArgumentParser
 import Shellac
+import ShellacCache
 
-/// varnishd's `-s [name=]KIND[,options]`, repeatable. Shellac has one memory store: every
-/// store given adds its size to it. `file` stores are memory stores of the size they name;
-/// the `Transient` store (short-lived and uncacheable objects) is not kept apart.
+/// varnishd's `-s [name=]KIND[,options]`, repeatable: each is a memory store of its own, with
+/// its own LRU list, named as given or `s0`, `s1`, … in order. `Transient` (short-lived and
+/// uncacheable objects) is bounded too: by its `-s` size, or `defaultBytes`. `file` stores are
+/// memory stores of the size they name.
 enum StorageOption {
     static let defaultBytes = 256 << 20
 
-    /// The memory store's size for all the `-s` given (256 MiB when none is).
-    static func totalBytes(_ specs: [String]) throws -> Int {
-        var total = 0
-        var counted = 0
+    /// The stores `specs` ask for (one `s0` of `defaultBytes` when none is given).
+    static func layout(_ specs: [String]) throws -> StorageLayout {
+        var areas: [(name: String, capacity: Int)] = []
+        var unnamed = 0
         for spec in specs {
-            let (name, kind, options) = split(spec)
+            let (given, kind, options) = split(spec)
             // malloc and default take one size at most; file takes a path and a size (and,
             // in varnishd, a granularity and an advice, which mean nothing here).
             let shapeIsValid = kind == "file" ? (2...4).contains(options.count) && !options[0].isEmpty
@@ -28,26 +30,30 @@ enum StorageOption {
                 }
                 bytes = parsed
             }
-            if name?.lowercased() == "transient" { continue }
-            total += bytes
-            counted += 1
+            var name: String
+            if let given {
+                guard !given.isEmpty, given.utf8.allSatisfy({ $0 == 0x5F || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0 & ~0x20) })
+                else { throw ValidationError("-s \(spec): a store name is letters, digits and _") }
+                name = given
+            } else {
+                name = "s\(unnamed)"
+                unnamed += 1
+            }
+            if given?.lowercased() == "transient" { name = StorageLayout.transient }
+            guard !areas.contains(where: { $0.name == name }) else {
+                throw ValidationError("-s \(spec): a store named \(name) is already defined")
+            }
+            areas.append((name, bytes))
         }
-        return counted == 0 ? defaultBytes : total
+        if !areas.contains(where: { $0.name != StorageLayout.transient }) { areas.insert(("s0", defaultBytes), at: 0) }
+        return StorageLayout(areas, transientCapacity: defaultBytes)
     }
 
-    /// What the store does differently from what `specs` ask for.
+    /// What the stores do differently from what `specs` ask for.
     static func notices(_ specs: [String]) -> [String] {
         specs.compactMap { spec in
-            let (name, kind, _) = split(spec)
-            if name?.lowercased() == "transient" { return "-s \(spec): accepted; Shellac keeps no Transient store apart" }
-            if kind == "file" { return "-s \(spec): a memory store of that size (no file store yet)" }
-            return nil
-        } + (stores(specs) > 1 ? ["-s: \(stores(specs)) stores given; Shellac keeps one memory store of their sizes together"] : [])
-    }
-
-    /// The stores given other than Transient.
-    private static func stores(_ specs: [String]) -> Int {
-        specs.filter { split($0).name?.lowercased() != "transient" }.count
+            split(spec).kind == "file" ? "-s \(spec): a memory store of that size (no file store yet)" : nil
+        }
     }
 
     private static func split(_ spec: String) -> (name: String?, kind: String?, options: [String]) {

@@ -45,7 +45,7 @@ struct VarnishdOptionsTests {
         let pid = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(pid == String(child.pid))
         #expect(child.stderr.contains("-W poll: accepted"))
-        #expect(child.stderr.contains("Transient"))
+        #expect(child.stderr.contains("file,/tmp/shellac-unused,8m: a memory store of that size"))
         #expect(await child.stop() == .exited(0))
         #expect(!FileManager.default.fileExists(atPath: pidFile), "the pid file outlived the process")
     }

@@ -46,7 +46,8 @@ extension AdminCommands {
             let count = store.purge(surrogateKeys: keys, soft: soft, now: Date().timeIntervalSince1970)
             return AdminResponse(.ok, "Purged \(count) objects")
         case "vcl.show": return showVCL(arguments)
-        case "storage.list": return AdminResponse(.ok, "Storage devices:\n\tstorage.s0 = malloc\n\tstorage.Transient = malloc")
+        case "storage.list":
+            return AdminResponse(.ok, "Storage devices:\n" + store.storageSymbols.map { "\t\($0) = malloc" }.joined(separator: "\n"))
         case "panic.show": return AdminResponse(.cannot, "Child has not panicked or panic has been cleared")
         case "panic.clear": return AdminResponse(.ok, "")
         case "start": return AdminResponse(.cannot, "Child in state running")

@@ -59,6 +59,18 @@ public final class AdminCommands: Sendable {
     /// Runs one request already split into words (the command first). `auth` and `quit` are
     /// handled by the session and never reach here.
     public func execute(_ words: [String]) -> AdminResponse {
+        let response = answer(words)
+        // cli_limit: varnishd cuts a longer answer and says so with 201. Shellac's own
+        // log.read and stat, read by its tools, are not cut.
+        guard let name = words.first, name != "log.read", name != "stat",
+            let limit = parameters.current.value(of: "cli_limit").flatMap(Parameters.parseBytes),
+            response.body.utf8.count > limit
+        else { return response }
+        let cut = String(decoding: response.body.utf8.prefix(limit), as: UTF8.self)
+        return AdminResponse(.truncated, cut + "\n[response was truncated]")
+    }
+
+    private func answer(_ words: [String]) -> AdminResponse {
         guard let name = words.first else { return AdminResponse(.ok, "") }
         guard let spec = AdminCommandSpec.named(name) else {
             return AdminResponse(.unknown, "Unknown request.\nType 'help' for more info.")
@@ -77,7 +89,14 @@ public final class AdminCommands: Sendable {
         case "vcl.list": return list(arguments)
         case "ban": return ban(arguments)
         case "param.show": return showParameters(arguments)
-        case "param.set": return readOnly.contains(arguments[0]) ? protected(arguments[0]) : setParameter(arguments[0], arguments[1])
+        case "param.set":
+            let json = arguments.first == "-j"
+            let rest = json ? Array(arguments.dropFirst()) : arguments
+            guard rest.count == 2 else { return AdminResponse(.tooFew, "Too few parameters") }
+            if readOnly.contains(rest[0]) { return protected(rest[0]) }
+            let answer = setParameter(rest[0], rest[1])
+            // varnishd's -j answers with the parameter as param.show -j shows it.
+            return json && answer.status == AdminStatus.ok.rawValue ? showParameters(["-j", rest[0]]) : answer
         case "log.read": return readLog(arguments)
         case "debug.xid": return debugXID(arguments)
         case "stat": return AdminResponse(.ok, counters().map { "\($0.name) \($0.value)" }.joined(separator: "\n"))
@@ -196,9 +215,12 @@ public final class AdminCommands: Sendable {
         let json = arguments.contains("-j")
         let names = arguments.filter { $0 != "-l" && $0 != "-j" }
         if names.count > 1 { return AdminResponse(.tooMany, "Too many parameters\nUsage: param.show [-l] [<param>]") }
+        if long && json { return AdminResponse(.parameter, "-l and -j are mutually exclusive") }
         let defaults = Parameters()
         var entries = parameters.current.listing()
-        if let name = names.first {
+        if names.first == "changed" {
+            entries = entries.filter { defaults.value(of: $0.name) != $0.value }
+        } else if let name = names.first {
             entries = entries.filter { $0.name == name }
             if entries.isEmpty { return AdminResponse(.parameter, "Unknown parameter \"\(name)\".") }
         }
@@ -246,9 +268,14 @@ public final class AdminCommands: Sendable {
     /// Every counter, by varnishstat's name: the request path's, the store's, uptime.
     public func counters() -> [(name: String, value: Int)] {
         let store = self.store.statistics
+        let vcls = registry.list()
         return statistics.snapshot() + [
             ("MAIN.uptime", Int(Date().timeIntervalSince(started))),
-            ("MAIN.n_vcl", registry.list().count),
+            ("MAIN.n_vcl", vcls.count),
+            // Every program loaded is usable (none is cold here); a discarded one is gone.
+            ("MAIN.n_vcl_avail", vcls.filter { $0.labelTarget == nil }.count),
+            ("MAIN.n_vcl_discard", 0),
+            ("MAIN.n_lru_moved", store.lruMoves),
             ("MAIN.n_backend", registry.current.program.backends.count),
             ("MAIN.n_object", store.objects),
             ("MAIN.n_lru_nuked", store.evictions),
@@ -262,9 +289,7 @@ public final class AdminCommands: Sendable {
             ("MAIN.threads_limited", 0),
             ("MAIN.threads_destroyed", 0),
             ("MAIN.threads_failed", 0),
-            ("SMA.s0.g_bytes", store.usedBytes),
-            ("SMA.s0.g_space", max(0, self.store.capacity - store.usedBytes)),
-        ] + self.store.banFigures.named.map { (name: $0.0, value: $0.1) }
+        ] + self.store.areaFigures.flatMap(\.counters) + self.store.banFigures.named.map { (name: $0.0, value: $0.1) }
             + backendCounters.named(vcl: registry.current.name, backends: registry.current.program.health.ordered.map(\.name))
     }
 

@@ -49,6 +49,8 @@ final class BackendFetch: BackendExchange {
     var log: (buffer: VSLBuffer, start: Double)?
     /// Where `VBE.*.req` and `VBE.*.fail*` count.
     var backendCounters: BackendCounters?
+    /// Bytes of this exchange, added to `backendCounters` when it ends.
+    private var bytes = (sentHead: 0, sentBody: 0, receivedHead: 0, receivedBody: 0)
 
     /// Which `fail_*` counter a failed connect counts in.
     static func failure(_ error: Error) -> BackendCounters.Field {
@@ -132,6 +134,7 @@ final class BackendFetch: BackendExchange {
             log.stamp("Bereq", now: HTTPDate.currentTime(), start: start)
         }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        bytes.sentHead += BackendTransaction.headBytes(head)
         guard let body else {
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             arm(timeouts.firstByte, reason: "first byte timeout")
@@ -142,6 +145,7 @@ final class BackendFetch: BackendExchange {
             switch event {
             case .data(let part):
                 let count = part.readableBytes
+                bytes.sentBody += count
                 channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part))).whenComplete { _ in body.written(count) }
             case .end:
                 channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
@@ -160,9 +164,13 @@ final class BackendFetch: BackendExchange {
         case .head(let response):
             // (1xx interim responses never come here: the decoder skips them.)
             receivedHead = true
+            bytes.receivedHead += response.headers.reduce(15 + response.status.reasonPhrase.utf8.count) {
+                $0 + $1.name.utf8.count + $1.value.utf8.count + 4
+            } + 2
             arm(timeouts.betweenBytes, reason: "between bytes timeout")
             sink?.fetchDidReceiveHead(response)
         case .body(let buffer):
+            bytes.receivedBody += buffer.readableBytes
             arm(timeouts.betweenBytes, reason: "between bytes timeout")
             sink?.fetchDidReceiveBody(buffer, from: self)
         case .end(let reusable):
@@ -172,7 +180,12 @@ final class BackendFetch: BackendExchange {
             paused = false
             if let channel {
                 detach(channel)
-                if reusable { pool.release(channel, to: backend) } else { channel.close(promise: nil) }
+                if reusable {
+                    pool.release(channel, to: backend)
+                    counters.increment(.backendRecycles)
+                } else {
+                    channel.close(promise: nil)
+                }
                 // Varnish 7.1 says "recycle" for a connection back in the pool (and `reuse` in
                 // the BackendOpen of the fetch that takes it).
                 if let (log, _) = self.log, log.open(.backendClose) {
@@ -265,6 +278,12 @@ final class BackendFetch: BackendExchange {
     }
 
     private func ended() {
+        if let backendCounters, bytes.sentHead > 0 {
+            backendCounters.addBytes(
+                backend: backend.name, sentHead: bytes.sentHead, sentBody: bytes.sentBody,
+                receivedHead: bytes.receivedHead, receivedBody: bytes.receivedBody)
+            bytes = (0, 0, 0, 0)
+        }
         let onEnd = self.onEnd
         self.onEnd = nil
         onEnd?()

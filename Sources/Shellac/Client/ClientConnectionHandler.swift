@@ -37,6 +37,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     private var state = State.awaitingHead
     private(set) var isDraining = false
     private var inputClosed = false
+    /// Why the connection is closing, once it is (`SessClose`, `MAIN.sc_*`).
+    private var closeReason: SessionCloseReason?
     private var processingInput = false
     /// The body of the request under way, while it streams in (the reader, and where its
     /// bytes go; after the response, nowhere: the rest is read and dropped).
@@ -94,11 +96,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         server.openConnections.subtract(1, ordering: .relaxed)
         streaming?.body.fail()
         streaming = nil
-        if case .piping(let pipe) = state { pipe.clientDidClose() }
+        if case .piping(let pipe) = state {
+            pipe.clientDidClose()
+            requests?.counters.add(.pipesOpen, -1)
+        }
         state = .closed
         deadline?.stop()
         requests?.abandon()
-        requests?.logSessionClose()
+        let reason = closeReason ?? .remoteClose
+        requests?.counters.increment(reason.counter)
+        requests?.logSessionClose(reason)
         requests = nil  // it holds the context, which holds this handler
         self.context = nil
         context.fireChannelInactive()
@@ -113,7 +120,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         }
         input.setOrWriteBuffer(&bytes)
         if let input, input.readableBytes > parameters.httpRequestSize + parameters.httpRequestBodyMax {
-            close()  // a client pipelining far more than it reads
+            close(.overflow)  // a client pipelining far more than it reads
             return
         }
         processInput()
@@ -129,7 +136,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        close()
+        close(.sendError)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -137,7 +144,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
             // The server is stopping: finish the response under way, then close.
             isDraining = true
             switch state {
-            case .awaitingHead where (input?.readableBytes ?? 0) == 0, .awaitingProxyHeader: close()
+            case .awaitingHead where (input?.readableBytes ?? 0) == 0, .awaitingProxyHeader: close(.responseClose)
             default: break
             }
         } else if case ChannelEvent.inputClosed = event {
@@ -146,13 +153,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
             switch state {
             case .awaitingHead, .awaitingProxyHeader:
                 processInput()
-                if case .awaitingHead = state { close() }
-                if case .awaitingProxyHeader = state { close() }
-            case .readingBody, .drainingBody: close()
+                if case .awaitingHead = state { close(.remoteClose) }
+                if case .awaitingProxyHeader = state { close(.remoteClose) }
+            case .readingBody, .drainingBody: close(.remoteClose)
             case .responding where streaming != nil:
                 streaming?.body.fail()
                 streaming = nil
-                close()
+                close(.remoteClose)
             case .piping(let pipe): pipe.clientInputClosed()
             case .responding, .closed: break
             }
@@ -178,7 +185,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
                     deadline?.armRequest(parameters.timeoutRequest)
                     return
                 case .invalid:
-                    return close()  // not a PROXY header: nothing on this connection can be trusted
+                    return close(.junk)  // not a PROXY header: nothing on this connection can be trusted
                 case .complete(let length, let client, let server):
                     buffer.moveReaderIndex(forwardBy: length)
                     input = buffer
@@ -197,6 +204,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
                 case .head(let head, let consumed):
                     // The head as it came, for the transaction log (a slice: no copy).
                     requests.rawHead = buffer.getSlice(at: buffer.readerIndex, length: consumed)
+                    requests.counters.add(.requestHeaderBytes, consumed)
                     buffer.moveReaderIndex(forwardBy: consumed)
                     input = buffer
                     deadline?.cancel()
@@ -208,14 +216,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
                 input = buffer
                 switch outcome {
                 case .needMore(let part):
-                    if var part { whole.writeBuffer(&part) }
+                    if var part { requests.countRequestBody(part.readableBytes); whole.writeBuffer(&part) }
                     state = .readingBody(head, reader, whole)
                     deadline?.armIdle(parameters.timeoutIdle)
                     return
                 case .failure(let status, let reason):
                     return fail(status: status, reason: reason)
                 case .complete(let part):
-                    if var part { whole.writeBuffer(&part) }
+                    if var part { requests.countRequestBody(part.readableBytes); whole.writeBuffer(&part) }
                     state = .responding
                     requests.start(head, body: RequestBody(whole: whole), xid: requests.makeXID(), parameters: parameters)
                 }
@@ -272,7 +280,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         switch outcome {
         case .needMore(let part):
             streaming = (reader, body)
-            if let part { body.append(part) }
+            if let part { requests?.countRequestBody(part.readableBytes); body.append(part) }
             if body.shouldPause() {
                 deadline?.cancel()
                 context?.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
@@ -287,7 +295,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
             streaming = nil
             body.fail()
             guard let requests, !requests.hasStartedResponse, case .responding = state else {
-                close()
+                close(.badBody)
                 return false
             }
             requests.abandon()
@@ -296,7 +304,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         case .complete(let part):
             streaming = nil
             deadline?.cancel()
-            if let part { body.append(part) }
+            if let part { requests?.countRequestBody(part.readableBytes); body.append(part) }
             body.finish()
             if case .drainingBody = state { state = .awaitingHead }
             return true
@@ -322,6 +330,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     func requestFinished(keepAlive: Bool) {
         guard let context else { return }
         if !keepAlive || isDraining || (inputClosed && !Self.holdsCompleteHead(input, parser: parser)) {
+            closeReason = !keepAlive ? requests?.closeReason : inputClosed ? .remoteClose : .responseClose
             state = .closed
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
                 context.close(promise: nil)
@@ -344,11 +353,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
             processInput()
         } else {
             input = nil  // drop the spent buffer so an idle connection holds no memory
+            requests?.counters.increment(.sessionHerds)
         }
     }
 
     func startPiping(_ pipe: PipeSession) -> ByteBuffer? {
         state = .piping(pipe)
+        requests?.counters.increment(.pipesOpen)
         deadline?.cancel()
         defer { input = nil }
         return input
@@ -365,14 +376,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
 
     private func deadlineExpired() {
         switch state {
-        case .awaitingProxyHeader, .awaitingHead, .readingBody, .drainingBody: close()
-        case .responding where streaming != nil: close()  // the client stopped sending its body
+        case .awaitingProxyHeader, .awaitingHead, .readingBody, .drainingBody: close(.timeout)
+        case .responding where streaming != nil: close(.timeout)  // the client stopped sending its body
         case .responding, .piping, .closed: break
         }
     }
 
-    private func close() {
+    private func close(_ reason: SessionCloseReason) {
         guard let context else { return }
+        if closeReason == nil { closeReason = reason }
         state = .closed
         deadline?.stop()
         context.close(promise: nil)

@@ -42,7 +42,9 @@ struct AcceptedParameter: Sendable {
             }
         case .duration: return Parameters.parseDuration(text) != nil ? text : nil
         case .bytes: return Parameters.parseBytes(text) != nil ? text : nil
-        case .number: return Double(text).map { $0 >= 0 } == true ? text : nil
+        case .number:
+            if text == "unlimited" && name == "thread_pool_max" { return text }
+            return Double(text).map { $0 >= 0 } == true ? text : nil
         case .flags:
             let items = text.split(separator: ",", omittingEmptySubsequences: false)
             let valid = items.allSatisfy { item in

@@ -65,11 +65,15 @@ public struct Parameters: Sendable, Equatable {
     public var vslRecordLimit = 255
     public var vslBuffer = 16 * 1024
     public var vslSpace = 80 << 20
+    /// `pipe_sess_max`: most pipes open at once (0: no limit).
+    public var pipeSessionLimit = 0
+    /// `shortlived`: an object whose TTL + grace + keep is shorter goes to Transient.
+    public var shortlived = 10.0
     /// Parameters kept with the accepted ones (for their varnishd syntax) that do act here.
     static let actedOnAccepted: Set<String> = [
         "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
-        "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space",
+        "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space", "pipe_sess_max", "shortlived",
     ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
     public var accepted: [String: String] = [:]
@@ -145,7 +149,9 @@ public struct Parameters: Sendable, Equatable {
         }
         guard let entry = Self.table.first(where: { $0.name == name }) else {
             guard let other = AcceptedParameter.byName[name] else { throw .unknownName(name) }
-            guard var kept = other.normalized(value) else { throw .badValue(name: name, value: value) }
+            guard var kept = other.normalized(value), ParameterBounds.allows(name, kept, in: self) else {
+                throw .badValue(name: name, value: value)
+            }
             if name == "vsl_mask" {
                 var mask = vslMask
                 do { try mask.apply(kept) } catch { throw .badValue(name: name, value: value) }
@@ -162,6 +168,8 @@ public struct Parameters: Sendable, Equatable {
             if name == "ban_lurker_age", let seconds = Self.parseDuration(kept) { banLurkerAge = seconds }
             if name == "ban_lurker_sleep", let seconds = Self.parseDuration(kept) { banLurkerSleep = seconds }
             if name == "ban_lurker_batch", let count = Int(kept), count > 0 { banLurkerBatch = count }
+            if name == "pipe_sess_max", let count = Double(kept) { pipeSessionLimit = Int(count) }
+            if name == "shortlived", let seconds = Self.parseDuration(kept) { shortlived = seconds }
             if name == "vsl_reclen", let size = Self.parseBytes(kept) {
                 guard (16...65_535).contains(size) else { throw .badValue(name: name, value: value) }
                 vslRecordLimit = size

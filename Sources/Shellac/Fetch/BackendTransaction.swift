@@ -171,6 +171,7 @@ final class BackendTransaction {
         ) { [self] unfinished in
             attemptEnded(unfinished)
         }
+        sink.isHeadRequest = method == "HEAD"
         let fetch = BackendFetch(
             backend: backend, pool: pool, head: head, body: request.body, timeouts: timeouts,
             counters: counters, sink: sink)
@@ -237,7 +238,9 @@ final class BackendTransaction {
         let stores = mode == .store && !decision.uncacheable
         if mode == .pass { object.makePrivate() } else if !stores { server.store.remove(object) }
         object.beginStreaming(metadata: metadata, lifetime: decision.lifetime)
-        if stores && !server.store.publish(object, replacing: { $0.variant == metadata.variant }) {
+        let area = server.store.area(
+            for: decision.storage, lifetime: decision.lifetime, shortlived: server.parameters.shortlived)
+        if stores && !server.store.publish(object, area: area, replacing: { $0.variant == metadata.variant }) {
             object.makePrivate()
         }
         object.finish()

@@ -40,6 +40,10 @@ final class ObjectFetcher: FetchSink {
     private var receivedBodyBytes = 0
     /// The request fields named by a response's Vary are taken from here.
     private let requestHeaders: HeaderList
+    /// The backend request is a HEAD (a pass's): the response has no body.
+    var isHeadRequest = false
+    /// The store area the object goes to (`CacheStore.areaNames`), chosen with its head.
+    private var storageArea = 0
     private var storing = false
     /// A small cacheable response gathered whole before it is published (see `inlineBodyLimit`).
     private var held: (metadata: ObjectMetadata, lifetime: ObjectLifetime, body: [UInt8])?
@@ -132,6 +136,7 @@ final class ObjectFetcher: FetchSink {
         let uncacheable: Bool
         var hitForMissTTL = parameters.hitForMissTTL
         var hitForPass = false
+        var storage: String?
         if let vcl {
             // vcl_backend_response decides (the built-in VCL holds the usual rules).
             let decision: VCLBackendPolicy.Decision
@@ -152,6 +157,7 @@ final class ObjectFetcher: FetchSink {
             uncacheable = decision.uncacheable
             hitForMissTTL = max(decision.lifetime.ttl, 0)
             hitForPass = decision.hitForPass
+            storage = decision.storage
             doESI = decision.doESI
             if was304 {
                 // The stored body is already as it is kept: checked again, not coded again;
@@ -193,7 +199,10 @@ final class ObjectFetcher: FetchSink {
         {
             return giveUp(.noResponse("invalid or unexpected Content-Range from the backend"))
         }
+        storageArea = mode == .pass || uncacheable ? context.store.transientArea : context.store.area(
+            for: storage, lifetime: objectLifetime, shortlived: parameters.shortlived)
         logBodyPlan(head: head, uncacheable: uncacheable, now: now)
+        countStorage(uncacheable: uncacheable, lifetime: objectLifetime)
         if coding.changesBytes { declaredLength = nil }
         var metadata = ObjectMetadata(
             status: status, reason: reason, headers: headers, declaredLength: declaredLength,
@@ -217,7 +226,8 @@ final class ObjectFetcher: FetchSink {
                     ttl: hitForMissTTL)
                 object.makePrivate()
                 followsReader = true
-            } else if let declaredLength, declaredLength > context.store.capacity {
+            } else if let declaredLength, declaredLength > context.store.capacity(ofArea: storageArea) {
+                context.store.refuse(area: storageArea)
                 context.store.remove(object)
                 object.makePrivate()
             } else if let declaredLength, declaredLength <= Self.inlineBodyLimit, !coding.changesBytes {
@@ -228,7 +238,7 @@ final class ObjectFetcher: FetchSink {
                 return
             } else {
                 object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI, holdsReaders: holdsReaders)
-                storing = context.store.publish(object) { $0.variant == metadata.variant }
+                storing = context.store.publish(object, area: storageArea) { $0.variant == metadata.variant }
                 if !storing { object.makePrivate() }
                 return
             }
@@ -333,7 +343,9 @@ final class ObjectFetcher: FetchSink {
             held = nil
             let complete = metadata.withInlineBody(body)
             object.beginStreaming(metadata: complete, lifetime: lifetime, expectsESI: doESI, holdsReaders: holdsReaders)
-            if !context.store.publish(object, replacing: { $0.variant == complete.variant }) { object.makePrivate() }
+            if !context.store.publish(object, area: storageArea, replacing: { $0.variant == complete.variant }) {
+                object.makePrivate()
+            }
         }
         // `beresp.do_esi`: the body is read as ESI once, now (gzipped bodies are left as they are).
         var esi = gzipESI
@@ -391,19 +403,43 @@ final class ObjectFetcher: FetchSink {
             if doESI, !coding.isESIGzip { log.put(" esi") }
             log.close()
         }
-        log.record(.storage, mode == .pass || uncacheable ? "malloc Transient" : "malloc s0")
-        guard log.open(.fetchBody) else { return }
-        if head.headers.contains(name: "transfer-encoding") {
-            log.put("2 chunked")
-        } else if head.headers.contains(name: "content-length") {
-            log.put("3 length")
-        } else if head.status == .noContent || head.status == .notModified || head.status.code < 200 {
-            log.put("0 none")
-        } else {
-            log.put("4 eof")
+        if log.open(.storage) {
+            log.put("malloc ")
+            log.put(context.store.areaNames[storageArea])
+            log.close()
         }
+        let framing: StaticString
+        switch head.status.code {
+        case _ where isHeadRequest: counters.increment(.fetchHead); framing = "0 none"
+        case 100..<200: counters.increment(.fetch1xx); framing = "0 none"
+        case 204: counters.increment(.fetch204); framing = "0 none"
+        case 304: counters.increment(.fetch304); framing = "0 none"
+        default:
+            if head.headers.contains(name: "transfer-encoding") {
+                counters.increment(.fetchChunked)
+                framing = "2 chunked"
+            } else if head.headers.contains(name: "content-length") {
+                counters.increment(.fetchLength)
+                framing = "3 length"
+            } else {
+                counters.increment(.fetchEOF)
+                framing = "4 eof"
+            }
+        }
+        guard log.open(.fetchBody) else { return }
+        log.put(framing)
         log.put(holdsReaders ? " -" : " stream")
         log.close()
+    }
+
+    /// `beresp_uncacheable` (a pass or an uncacheable response) and `beresp_shortlived`
+    /// (TTL + grace + keep under `shortlived`), as Varnish counts them when it picks Transient.
+    private func countStorage(uncacheable: Bool, lifetime: ObjectLifetime) {
+        if mode == .pass || uncacheable {
+            counters.increment(.uncacheable)
+        } else if lifetime.ttl + lifetime.grace + lifetime.keep < context.parameters.shortlived {
+            counters.increment(.shortlived)
+        }
     }
 
     /// `Gzip`, as Varnish writes it when a fetch filter is done: what it did (`G` gzip, `U`

@@ -48,6 +48,8 @@ final class VCLBackendPolicy {
         var doGunzip = false
         /// `set beresp.filters = ...`: the fetch filters VCL named (nil: the default ones).
         var filters: String?
+        /// `beresp.storage`: the store VCL named (nil: the default choice).
+        var storage: String?
     }
 
     /// Where a backend subroutine sends the fetch next (Varnish's `vbf_stp_*` steps).
@@ -165,7 +167,8 @@ final class VCLBackendPolicy {
         return Decision(
             status: beresp.status, reason: beresp.reason, headers: beresp.headers, lifetime: result,
             uncacheable: beresp.uncacheable || uncacheable, hitForPass: beresp.hitForPass, doESI: beresp.doESI,
-            doStream: beresp.doStream, doGzip: beresp.doGzip, doGunzip: beresp.doGunzip, filters: beresp.explicitFilters)
+            doStream: beresp.doStream, doGzip: beresp.doGzip, doGunzip: beresp.doGunzip, filters: beresp.explicitFilters,
+            storage: beresp.storage)
     }
 }
 

@@ -287,10 +287,17 @@ extension RequestStateMachine {
         logTimestamp("Resp")
         if esiLevel == 0 { times.record(handling, seconds: lastTimestamp - requestStart) }
         vsl.accounting(
-            .reqAcct, sentHead: request.headLength, sentBody: 0, receivedHead: responseHeadBytes,
+            .reqAcct, sentHead: request.headLength, sentBody: requestBodyBytes, receivedHead: responseHeadBytes,
             receivedBody: responseBodyBytes)
+        requestBodyBytes = 0  // (counted from before the request begins: not reset at Begin)
         vsl.record(.end, "")
         if esiLevel == 0 { vsl.flush() }
+    }
+
+    /// Bytes of the request body read from the client (counted, and kept for `ReqAcct`).
+    func countRequestBody(_ count: Int) {
+        counters.add(.requestBodyBytes, count)
+        requestBodyBytes += count
     }
 
     /// Bytes of a response head written to the client (counted, and kept for `ReqAcct`).
@@ -345,11 +352,12 @@ extension RequestStateMachine {
         vsl.close()
     }
 
-    func logSessionClose() {
+    func logSessionClose(_ reason: SessionCloseReason) {
         vsl.vxid = logParent.xid
         vsl.side = .client
         if vsl.open(.sessClose) {
-            vsl.put("REM_CLOSE ")
+            vsl.put(reason.name)
+            vsl.put(byte: UInt8(ascii: " "))
             vsl.put(seconds: HTTPDate.currentTime() - sessionStart, decimals: 3)
             vsl.close()
         }

@@ -43,8 +43,10 @@ extension RequestStateMachine {
             vclSession?.context.req.isHitPass = true
             return .pass
         case .miss(let object, let hitForMiss, let stale):
-            counters.increment(hitForMiss ? .cacheHitForMiss : .cacheMisses)
+            // As in Varnish 7.1, a hit-for-miss is a miss too (vcl_miss runs for it).
+            counters.increment(.cacheMisses)
             if hitForMiss {
+                counters.increment(.cacheHitForMiss)
                 vclSession?.context.req.isHitMiss = true
                 logAsRequest()
                 vsl.record(.hitMiss, "")

@@ -27,6 +27,7 @@ extension RequestStateMachine {
     ) {
         let fetchXID = object.xid
         counters.increment(.fetches)
+        if isBackground { counters.increment(.backgroundFetches) }
         let backendRequest = BackendRequest(
             client: request, body: body, mode: mode, clientIP: clientAddress?.ipAddress, xid: fetchXID,
             stale: stale?.metadata, gzipSupport: parameters.httpGzipSupport)

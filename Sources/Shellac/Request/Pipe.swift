@@ -8,6 +8,13 @@ extension RequestStateMachine {
         logCall("PIPE", action)
         handling = .pipe
         if case .synth(let status, let reason) = action { return .synth(status: status, reason: reason) }
+        if parameters.pipeSessionLimit > 0, server.statistics.value(.pipesOpen) >= parameters.pipeSessionLimit {
+            // pipe_sess_max: no more pipes at once (the sum over every loop, read under a lock;
+            // pipes are rare).
+            counters.increment(.pipesLimited)
+            keepAlive = false
+            return .synth(status: 503, reason: "Service Unavailable")
+        }
         counters.increment(.pipes)
         if let body, !body.isComplete {
             // The body goes to the backend whole, with its length: wait for the rest of it.

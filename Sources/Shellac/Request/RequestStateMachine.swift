@@ -94,6 +94,9 @@ final class RequestStateMachine {
     var lastTimestamp = 0.0
     /// Response bytes written for `ReqAcct`.
     var responseHeadBytes = 0
+    var requestBodyBytes = 0
+    /// The status a request that could not be read was answered with.
+    var rejectedStatus: Int?
     var responseBodyBytes = 0
     /// `Begin` is written and `End` not yet.
     var logOpen = false
@@ -136,6 +139,7 @@ final class RequestStateMachine {
         self.body = body
         self.xid = xid
         self.keepAlive = head.keepAlive
+        self.rejectedStatus = nil
         self.relookups = 0
         counters.increment(.clientRequests)
         switchedVCL = false
@@ -186,6 +190,7 @@ final class RequestStateMachine {
         body = nil
         self.xid = xid
         keepAlive = false
+        rejectedStatus = status
         policy = BuiltinPolicy.shared
         logSessionLink()
         rawHead = nil
@@ -245,6 +250,14 @@ final class RequestStateMachine {
 
     /// The address the client connected to: a PROXY header's, or the connection's own.
     var localAddress: SocketAddress? { owner.proxiedAddresses.server ?? channel.channel.localAddress }
+
+    /// Why the connection closes after this request, when it does.
+    var closeReason: SessionCloseReason {
+        if let rejectedStatus { return rejectedStatus == 431 ? .overflow : .badRequest }
+        if handling == .pipe { return .pipe }
+        if !request.keepAlive { return request.minorVersion == 0 ? .requestHTTP10 : .requestClose }
+        return .responseClose
+    }
 
     /// Writes `Connection` for this response, as keep-alive and the client's version need.
     func writeConnectionHeader(_ out: inout ByteBuffer) {

@@ -109,6 +109,11 @@ final class VCLSession {
         context.obj.keep = lifetime.keep
         context.obj.uncacheable = false
         context.obj.canESI = metadata.mayBeESI && object.esiDocument != nil
+        if let store {
+            // A pass's object is never published: Varnish keeps it in Transient.
+            let area = object.isPrivate ? store.transientArea : object.storageAreaIndex
+            context.obj.storage = store.storageSymbols[area]
+        }
     }
 
     /// Runs `vcl_deliver` on a stored object's response and writes the head it leaves: the

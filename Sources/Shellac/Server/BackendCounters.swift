@@ -6,6 +6,9 @@ import Synchronization
 public final class BackendCounters: Sendable {
     public enum Field: Int, CaseIterable, Sendable {
         case req, fail, failConnectionRefused, failTimedOut, failOther, helddown
+        /// Bytes of request heads and bodies sent, of response heads and bodies received
+        /// (bodies as decoded from their chunked framing).
+        case bereqHeaderBytes, bereqBodyBytes, berespHeaderBytes, berespBodyBytes
 
         public var name: String {
             switch self {
@@ -15,6 +18,10 @@ public final class BackendCounters: Sendable {
             case .failTimedOut: "fail_etimedout"
             case .failOther: "fail_other"
             case .helddown: "helddown"
+            case .bereqHeaderBytes: "bereq_hdrbytes"
+            case .bereqBodyBytes: "bereq_bodybytes"
+            case .berespHeaderBytes: "beresp_hdrbytes"
+            case .berespBodyBytes: "beresp_bodybytes"
             }
         }
     }
@@ -26,6 +33,18 @@ public final class BackendCounters: Sendable {
     func increment(_ field: Field, backend: String) {
         counts.withLock { counts in
             counts[backend, default: Array(repeating: 0, count: Field.allCases.count)][field.rawValue] += 1
+        }
+    }
+
+    /// One exchange's byte counts, added under one lock.
+    func addBytes(backend: String, sentHead: Int, sentBody: Int, receivedHead: Int, receivedBody: Int) {
+        counts.withLock { counts in
+            counts[backend, default: Array(repeating: 0, count: Field.allCases.count)].withUnsafeMutableBufferPointer { values in
+                values[Field.bereqHeaderBytes.rawValue] += sentHead
+                values[Field.bereqBodyBytes.rawValue] += sentBody
+                values[Field.berespHeaderBytes.rawValue] += receivedHead
+                values[Field.berespBodyBytes.rawValue] += receivedBody
+            }
         }
     }
 

@@ -12,6 +12,9 @@ public struct ShellacConfiguration: Sendable {
     public var listen: [Endpoint]
     public var backend: Backend
     public var storageBytes: Int
+    /// The stores (`-s`), when given; nil: one store `s0` of `storageBytes` and a Transient
+    /// store of the same size.
+    public var storage: StorageLayout?
     public var parameters: Parameters
     /// Event loops; nil means one per CPU this process may run on (its affinity mask).
     public var threads: Int?
@@ -83,7 +86,9 @@ public final class ShellacServer: Sendable {
 
     public init(configuration: ShellacConfiguration) {
         self.configuration = configuration
-        self.store = CacheStore(capacity: configuration.storageBytes, lruInterval: configuration.parameters.lruInterval)
+        self.store = CacheStore(
+            layout: configuration.storage ?? StorageLayout(capacity: configuration.storageBytes),
+            lruInterval: configuration.parameters.lruInterval)
         self.vcl = VCLRegistry(
             boot: configuration.vcl ?? Self.builtinVCL(for: configuration.backend), source: configuration.vclSource)
         self.threadCount = configuration.threads ?? Self.usableCores()

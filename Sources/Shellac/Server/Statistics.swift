@@ -34,6 +34,28 @@ public final class Statistics: Sendable {
         case invalidations
         /// zlib streams started: deflates, inflates (fetch or delivery), fetch-side checks.
         case gzips, gunzips, testGunzips
+        /// How backend response bodies were framed: for a HEAD, by Content-Length, chunked,
+        /// to the close, badly; none (a 1xx, 204 or 304 apart).
+        case fetchHead, fetchLength, fetchChunked, fetchEOF, fetchBad, fetchNone, fetch1xx, fetch204, fetch304
+        /// Backend connections put back in the pool after a response.
+        case backendRecycles
+        /// Background fetches (a graced hit refreshing its object).
+        case backgroundFetches
+        /// Bytes of request heads and bodies read from clients.
+        case requestHeaderBytes, requestBodyBytes
+        /// Objects made uncacheable (a pass, hit-for-miss or hit-for-pass) and objects whose
+        /// TTL + grace + keep is under `shortlived`: both kept in Transient.
+        case uncacheable, shortlived
+        /// Pipes open now (a gauge: each loop adds and subtracts), and pipes refused at
+        /// `pipe_sess_max`.
+        case pipesOpen, pipesLimited
+        /// Sessions gone idle between requests (Varnish hands them to its waiter).
+        case sessionHerds
+        /// Header lines dropped because a message had more than `http_max_hdr`.
+        case lostHeaders
+        /// Sessions closed, by reason (`SessionCloseReason`).
+        case closeRemote, closeRequest, closeHTTP10, closeBadRequest, closeBadBody, closeJunk, closeOverflow
+        case closeTimeout, closePipe, closeSendError, closeEOF, closeResponse, closeVCLFailure
 
         /// The name varnishstat gives it.
         public var name: String {
@@ -73,6 +95,38 @@ public final class Statistics: Sendable {
             case .gzips: "MAIN.n_gzip"
             case .gunzips: "MAIN.n_gunzip"
             case .testGunzips: "MAIN.n_test_gunzip"
+            case .fetchHead: "MAIN.fetch_head"
+            case .fetchLength: "MAIN.fetch_length"
+            case .fetchChunked: "MAIN.fetch_chunked"
+            case .fetchEOF: "MAIN.fetch_eof"
+            case .fetchBad: "MAIN.fetch_bad"
+            case .fetchNone: "MAIN.fetch_none"
+            case .fetch1xx: "MAIN.fetch_1xx"
+            case .fetch204: "MAIN.fetch_204"
+            case .fetch304: "MAIN.fetch_304"
+            case .backendRecycles: "MAIN.backend_recycle"
+            case .backgroundFetches: "MAIN.s_bgfetch"
+            case .requestHeaderBytes: "MAIN.s_req_hdrbytes"
+            case .requestBodyBytes: "MAIN.s_req_bodybytes"
+            case .uncacheable: "MAIN.beresp_uncacheable"
+            case .shortlived: "MAIN.beresp_shortlived"
+            case .pipesOpen: "MAIN.n_pipe"
+            case .pipesLimited: "MAIN.pipe_limited"
+            case .sessionHerds: "MAIN.sess_herd"
+            case .lostHeaders: "MAIN.losthdr"
+            case .closeRemote: "MAIN.sc_rem_close"
+            case .closeRequest: "MAIN.sc_req_close"
+            case .closeHTTP10: "MAIN.sc_req_http10"
+            case .closeBadRequest: "MAIN.sc_rx_bad"
+            case .closeBadBody: "MAIN.sc_rx_body"
+            case .closeJunk: "MAIN.sc_rx_junk"
+            case .closeOverflow: "MAIN.sc_rx_overflow"
+            case .closeTimeout: "MAIN.sc_rx_timeout"
+            case .closePipe: "MAIN.sc_tx_pipe"
+            case .closeSendError: "MAIN.sc_tx_error"
+            case .closeEOF: "MAIN.sc_tx_eof"
+            case .closeResponse: "MAIN.sc_resp_close"
+            case .closeVCLFailure: "MAIN.sc_vcl_failure"
             }
         }
     }
@@ -98,7 +152,12 @@ public final class Statistics: Sendable {
         let blocks = self.blocks.withLock { $0 }
         func sum(_ counter: Counter) -> Int { blocks.reduce(0) { $0 + $1.value(counter) } }
         // varnishstat also shows the sessions as s_sess ("total sessions seen").
-        return Counter.allCases.map { ($0.name, sum($0)) } + [("MAIN.s_sess", sum(.sessions))]
+        // sess_closed_err: the closes varnishstat counts as errors.
+        let errors = SessionCloseReason.allCases.filter(\.isError).reduce(0) { $0 + sum($1.counter) }
+        let closes = SessionCloseReason.allCases.reduce(0) { $0 + sum($1.counter) }
+        return Counter.allCases.map { ($0.name, sum($0)) } + [
+            ("MAIN.s_sess", sum(.sessions)), ("MAIN.sess_closed", closes - errors), ("MAIN.sess_closed_err", errors),
+        ]
     }
 }
 

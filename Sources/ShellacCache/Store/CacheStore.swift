@@ -2,25 +2,36 @@ import NIOCore
 import Synchronization
 import VCL
 
-/// The object index and the byte-bounded memory store (`-s malloc,SIZE`).
+/// The object index and the byte-bounded memory stores (`-s NAME=malloc,SIZE`, each a
+/// `StorageArea`).
 ///
-/// One lock guards the hash index, the LRU list and the byte count; each object guards its own
-/// body. Lock order is always store, then object. Bytes charged are the stored header block and
-/// body bytes, exactly; the store never holds more than `capacity`: it evicts the least recently
-/// used complete objects to make room, and refuses an object that cannot fit at all.
+/// One lock guards the hash index, the areas' LRU lists and byte counts; each object guards its
+/// own body. Lock order is always store, then object. Bytes charged are the stored header block
+/// and body bytes, exactly; an area never holds more than its capacity: it evicts its least
+/// recently used complete objects to make room, and refuses an object that cannot fit at all.
 public final class CacheStore: Sendable {
+    /// The largest area's capacity, Transient aside: what no object may exceed.
     public let capacity: Int
+    /// The areas' names, in the order given; `Transient` among them.
+    public let areaNames: [String]
+    /// `storage.NAME` for each area, as VCL names it.
+    public let storageSymbols: [String]
+    /// Where Transient is in `areaNames`.
+    public let transientArea: Int
     /// A hit moves its object to the front of the LRU list at most once in this many seconds
     /// (Varnish's `lru_interval`): a hot object is not relinked on every hit.
     public let lruInterval: Double
 
     struct Index: ~Copyable {
         var heads: [CacheDigest: CachedObject] = [:]
-        var lruHead: CachedObject?  // most recently used
-        var lruTail: CachedObject?  // least recently used
-        var usedBytes = 0
+        var areas: [StorageArea]
+        /// The area the next object without a store named goes to (round robin, as
+        /// varnishd's default storage, over the areas other than Transient).
+        var nextArea = 0
         var objectCount = 0
         var evictions = 0
+        /// Hits that moved their object to the front of the LRU list (`n_lru_moved`).
+        var lruMoves = 0
         var bans = BanList()
         /// Objects a ban removed.
         var banned = 0
@@ -33,21 +44,70 @@ public final class CacheStore: Sendable {
     }
 
     /// (Internal for the store's extensions: the ban lurker.)
-    let index = Mutex(Index())
+    let index: Mutex<Index>
 
-    public init(capacity: Int, lruInterval: Double = 2) {
-        self.capacity = capacity
+    public convenience init(capacity: Int, lruInterval: Double = 2) {
+        self.init(layout: StorageLayout(capacity: capacity), lruInterval: lruInterval)
+    }
+
+    public init(layout: StorageLayout, lruInterval: Double = 2) {
+        let areas = layout.areas.map { StorageArea(name: $0.name, capacity: $0.capacity) }
+        areaNames = areas.map(\.name)
+        storageSymbols = areaNames.map { "storage." + $0 }
+        transientArea = areaNames.firstIndex(of: StorageLayout.transient) ?? 0
+        capacity = layout.areas.filter { $0.name != StorageLayout.transient }.map(\.capacity).max() ?? 0
+        index = Mutex(Index(areas: areas))
         self.lruInterval = lruInterval
+    }
+
+    /// Where the area called `name` is, if there is one.
+    public func area(named name: String) -> Int? {
+        areaNames.firstIndex(of: name)
+    }
+
+    /// The area an object goes to, as Varnish picks its store: the one VCL named
+    /// (`beresp.storage`, `storage.NAME`), else Transient when its TTL + grace + keep is under
+    /// `shortlived`, else the next store in turn.
+    public func area(for storage: String?, lifetime: ObjectLifetime, shortlived: Double) -> Int {
+        if let storage {
+            let name = storage.hasPrefix("storage.") ? String(storage.dropFirst(8)) : storage
+            if let area = area(named: name) { return area }
+        }
+        if max(lifetime.ttl, 0) + lifetime.grace + lifetime.keep < shortlived { return transientArea }
+        return index.withLock { Self.takeDefaultArea(&$0, transient: transientArea) }
+    }
+
+    /// Counts an allocation `area` could never satisfy (an object larger than the area).
+    public func refuse(area: Int) {
+        index.withLock {
+            $0.areas[area].requests += 1
+            $0.areas[area].failures += 1
+        }
+    }
+
+    /// The capacity of the area at `area`.
+    public func capacity(ofArea area: Int) -> Int {
+        index.withLock { $0.areas[area].capacity }
+    }
+
+    /// Each area's figures, in order.
+    public var areaFigures: [StorageFigures] {
+        index.withLock { $0.areas.map(\.figures) }
     }
 
     public struct Statistics: Sendable, Equatable {
         public var objects: Int
         public var usedBytes: Int
         public var evictions: Int
+        public var lruMoves = 0
     }
 
     public var statistics: Statistics {
-        index.withLock { Statistics(objects: $0.objectCount, usedBytes: $0.usedBytes, evictions: $0.evictions) }
+        index.withLock {
+            Statistics(
+                objects: $0.objectCount, usedBytes: $0.areas.reduce(0) { $0 + $1.usedBytes }, evictions: $0.evictions,
+                lruMoves: $0.lruMoves)
+        }
     }
 
     /// Finds what the cache holds for `key`, creating the busy object of a miss in the same
@@ -115,7 +175,7 @@ public final class CacheStore: Sendable {
                     current.hits.add(1, ordering: .relaxed)
                     if now - current.lruMovedAt >= lruInterval {
                         current.lruMovedAt = now
-                        touch(current, in: &index)
+                        if touch(current, in: &index) { index.lruMoves += 1 }
                     }
                     return .hit(current)
                 }
@@ -151,10 +211,14 @@ public final class CacheStore: Sendable {
     /// The fetch into `object` got a cacheable response: make it visible (if it was a private
     /// hit-for-miss fetch), drop older variants it replaces, and charge its stored bytes (the
     /// header section, and an inline body if it has one).
+    /// It goes to `area` (an index in `areaNames`), or by default to the next area in turn.
     /// Returns false when even the headers do not fit: the object must then be delivered uncached.
-    public func publish(_ object: CachedObject, replacing isSameVariant: (ObjectMetadata) -> Bool) -> Bool {
+    public func publish(
+        _ object: CachedObject, area: Int? = nil, replacing isSameVariant: (ObjectMetadata) -> Bool
+    ) -> Bool {
         let headerBytes = object.metadata?.chargedBytes ?? 0
         return index.withLock { index in
+            object.storageArea = area ?? Self.takeDefaultArea(&index, transient: transientArea)
             var other = index.heads[object.digest]
             while let current = other {
                 other = current.indexNextVariant
@@ -323,45 +387,83 @@ public final class CacheStore: Sendable {
         }
         index.expiry.remove(object)
         if object.surrogateKeys != nil { index.surrogates.remove(object) }
-        index.usedBytes -= object.chargedBytes
+        index.areas[object.storageArea].usedBytes -= object.chargedBytes
+        index.areas[object.storageArea].freedBytes += object.chargedBytes
         object.chargedBytes = 0
     }
 
+    /// The next area other than Transient, in turn (Transient when it is the only one).
+    private static func takeDefaultArea(_ index: inout Index, transient: Int) -> Int {
+        let count = index.areas.count
+        for _ in 0..<count {
+            let area = index.nextArea % count
+            index.nextArea = (area + 1) % count
+            if area != transient { return area }
+        }
+        return transient
+    }
+
     private func charge(_ object: CachedObject, bytes: Int, in index: inout Index) -> Bool {
-        guard object.chargedBytes + bytes <= capacity else { return false }
-        var candidate = index.lruTail
-        while index.usedBytes + bytes > capacity, let victim = candidate {
+        let area = object.storageArea
+        index.areas[area].requests += 1
+        let capacity = index.areas[area].capacity
+        guard object.chargedBytes + bytes <= capacity else {
+            index.areas[area].failures += 1
+            return false
+        }
+        var candidate = index.areas[area].lruTail
+        while index.areas[area].usedBytes + bytes > capacity, let victim = candidate {
             candidate = victim.lruPrevious
             guard victim !== object, victim.phase == .complete else { continue }
             unlink(victim, from: &index)
             index.evictions += 1
         }
-        guard index.usedBytes + bytes <= capacity else { return false }
-        index.usedBytes += bytes
+        guard index.areas[area].usedBytes + bytes <= capacity else {
+            index.areas[area].failures += 1
+            return false
+        }
+        index.areas[area].usedBytes += bytes
+        index.areas[area].allocatedBytes += bytes
         object.chargedBytes += bytes
         return true
     }
 
     private func insertInLRU(_ object: CachedObject, in index: inout Index) {
         guard !object.isInLRU else { return }
+        let area = object.storageArea
         object.isInLRU = true
-        object.lruNext = index.lruHead
-        index.lruHead?.lruPrevious = object
-        index.lruHead = object
-        if index.lruTail == nil { index.lruTail = object }
+        object.lruNext = index.areas[area].lruHead
+        index.areas[area].lruHead?.lruPrevious = object
+        index.areas[area].lruHead = object
+        if index.areas[area].lruTail == nil { index.areas[area].lruTail = object }
+        index.areas[area].objects += 1
     }
 
     private func removeFromLRU(_ object: CachedObject, in index: inout Index) {
+        let area = object.storageArea
         object.isInLRU = false
-        if let previous = object.lruPrevious { previous.lruNext = object.lruNext } else { index.lruHead = object.lruNext }
-        if let next = object.lruNext { next.lruPrevious = object.lruPrevious } else { index.lruTail = object.lruPrevious }
+        if let previous = object.lruPrevious {
+            previous.lruNext = object.lruNext
+        } else {
+            index.areas[area].lruHead = object.lruNext
+        }
+        if let next = object.lruNext {
+            next.lruPrevious = object.lruPrevious
+        } else {
+            index.areas[area].lruTail = object.lruPrevious
+        }
         object.lruPrevious = nil
         object.lruNext = nil
+        index.areas[area].objects -= 1
     }
 
-    private func touch(_ object: CachedObject, in index: inout Index) {
-        guard object.isInLRU, index.lruHead !== object else { return }
+    /// Moves `object` to the front of the LRU list; false when it was not in the list.
+    @discardableResult
+    private func touch(_ object: CachedObject, in index: inout Index) -> Bool {
+        guard object.isInLRU else { return false }
+        guard index.areas[object.storageArea].lruHead !== object else { return true }
         removeFromLRU(object, in: &index)
         insertInLRU(object, in: &index)
+        return true
     }
 }

@@ -78,12 +78,17 @@ public final class CachedObject: @unchecked Sendable {
     var lruPrevious: CachedObject?
     var lruNext: CachedObject?
     var chargedBytes = 0
+    /// The area (`CacheStore.areaNames`) its bytes are charged to.
+    var storageArea = 0
     /// The newest ban this object has been tested against (or is newer than).
     var bansChecked = 0
     /// When a hit last moved this object to the front of the LRU list.
     var lruMovedAt = -Double.infinity
     var isIndexed = false
     var isInLRU = false
+    /// The area (`CacheStore.areaNames`) it was published in. Written once, under the store's
+    /// lock, before a lookup can find the object; read after one.
+    public var storageAreaIndex: Int { storageArea }
     /// Where the object sits in the store's `ExpiryHeap` (-1: not in it).
     var expiryIndex = -1
     /// The surrogate keys it is indexed under (see `SurrogateKeys`).

@@ -96,6 +96,8 @@ public struct VCLObject: Sendable {
     public var uncacheable = false
     /// The object's body was read as ESI (`obj.can_esi`).
     public var canESI = false
+    /// `obj.storage`: the store it is kept in.
+    public var storage = "storage.s0"
 
     public init() {}
 }
