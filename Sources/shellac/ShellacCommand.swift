@@ -113,11 +113,14 @@ struct ShellacCommand: AsyncParsableCommand {
         FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// How `-f` files are compiled, at start, on SIGHUP and by `vcl.load`.
+    /// How `-f` files are compiled, at start, on SIGHUP and by `vcl.load` (which takes the
+    /// `vcc_*` parameters as `param.set` left them; here they are the `-p` ones).
     var loader: VCLLoader {
-        VCLLoader(backendOverride: backend.flatMap { Backend(parsing: $0) }.map { parsed in
+        var startup = Parameters()
+        for assignment in parameters { try? startup.set(assignment) }
+        return VCLLoader(backendOverride: backend.flatMap { Backend(parsing: $0) }.map { parsed in
             parsed.unixPath.map { Endpoint(unixPath: $0) } ?? Endpoint(host: parsed.host, port: parsed.port)
-        })
+        }, options: startup.vclCompileOptions)
     }
 
     /// Compiles the `-f` file; warnings go to stderr. On errors, prints every one (with its

@@ -1,4 +1,5 @@
 import Testing
+import VCL
 
 @testable import Shellac
 
@@ -37,7 +38,7 @@ struct ParametersTests {
     @Test("accepted values are kept and shown; the listing says they have no effect",
           arguments: [
             ("thread_pools", "2"), ("feature", "+esi_disable_xml_check"), ("debug", "+syncvsl,-workspace"),
-            ("pcre2_match_limit", "5000"), ("vcc_allow_inline_c", "true"), ("workspace_client", "128k"),
+            ("pcre2_match_limit", "5000"), ("vcc_unsafe_path", "false"), ("workspace_client", "128k"),
             ("timeout_linger", "0.1"), ("pool_req", "10,100,10"), ("vcl_path", "/etc/varnish"),
           ])
     func acceptedValues(_ name: String, _ value: String) throws {
@@ -46,13 +47,23 @@ struct ParametersTests {
         try parameters.set("\(name)=\(value)")
         let shown = try #require(parameters.listing().first { $0.name == name })
         let expected = switch name {
-        case "vcc_allow_inline_c": "on"
+        case "vcc_unsafe_path": "off"
         case "feature": "+validate_headers,+esi_disable_xml_check"  // flags add to the defaults
         case "debug": "+syncvsl"
         default: value
         }
         #expect(shown.value == expected)
         #expect(shown.help.contains("no effect in Shellac"))
+    }
+
+    @Test("vcc_err_unref and vcc_allow_inline_c reach the VCL compiler; on and off by default, as in varnishd")
+    func vccParameters() throws {
+        var parameters = Parameters()
+        #expect(parameters.vclCompileOptions == VCLCompileOptions(unusedIsError: true, allowInlineC: false))
+        try parameters.set("vcc_err_unref=false")
+        try parameters.set("vcc_allow_inline_c=true")
+        #expect(parameters.vclCompileOptions == VCLCompileOptions(unusedIsError: false, allowInlineC: true))
+        #expect(parameters.listing().first { $0.name == "vcc_err_unref" }?.help.contains("no effect") == false)
     }
 
     @Test("bad values for accepted parameters are refused as varnishd refuses them",

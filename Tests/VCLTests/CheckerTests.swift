@@ -77,7 +77,7 @@ import Testing
             """
         let errors = Support.errors(source)
         #expect(errors.count == 1)
-        #expect(errors.first?.message == "Variable 'req.http.X' cannot be set in vcl_backend_fetch (sub 'shared' is called from there)")
+        #expect(errors.first?.message == "Variable 'req.http.X' cannot be set in vcl_backend_fetch (sub 'shared' is called from there). Cannot be set from subroutine 'vcl_backend_fetch'.")
         #expect(errors.first?.location.line == 2)
     }
 

@@ -52,14 +52,14 @@ import Testing
     @Test(arguments: [
         ("", nil), (" ", nil),
         ("vcl", "Expected a VCL version (4.0 or 4.1), found end of file"),
-        ("vcl 4.1", "Expected ';' after the VCL version, found end of file"),
-        ("sub", "Expected a subroutine name, found end of file"),
-        ("sub x", "Expected '{' to open the block, found end of file"),
+        ("vcl 4.1", "Expected 'vcl N.N;' found no semi-colon"),
+        ("sub", "Expected ID got end of input (a subroutine name)"),
+        ("sub x", "Expected '{' got end of input (to open the block)"),
         ("sub x {", "Unterminated block, expected '}'"),
         ("\"", "Unterminated string (use {\"...\"} for strings with newlines)"),
         ("{\"", "Unterminated long string"),
         ("/*", "Unterminated /* ... */ comment"),
-        ("backend", "Expected a backend name, found end of file"),
+        ("backend", "Expected ID got end of input (a backend name)"),
         ("acl a {", "Unterminated acl, expected '}'"),
         ("if", "Expected 'vcl', 'import', 'include', 'backend', 'probe', 'acl' or 'sub', found 'if'"),
     ] as [(String, String?)])

@@ -6,6 +6,14 @@ import VCL
 /// the state they report, and refused (300) where it has not (a child process to stop, a
 /// panic to show).
 extension AdminCommands {
+    /// The loader with the `vcc_*` parameters as they are now: `param.set vcc_err_unref off`
+    /// applies to the next `vcl.load` or `vcl.inline`, as in varnishd.
+    var currentLoader: VCLLoader {
+        var current = loader
+        current.options = parameters.current.vclCompileOptions
+        return current
+    }
+
     /// The commands of this file, or nil for a name they do not cover.
     func more(_ name: String, _ arguments: [String]) -> AdminResponse? {
         switch name {
@@ -15,7 +23,7 @@ extension AdminCommands {
         case "vcl.inline":
             let source = arguments[1]
             return load(name: arguments[0], source: source) { () throws(VCLCompileError) in
-                try loader.compile(source: source, name: "<vcl.inline>")
+                try currentLoader.compile(source: source, name: "<vcl.inline>")
             }
         case "param.reset": return readOnly.contains(arguments[0]) ? protected(arguments[0]) : resetParameter(arguments[0])
         case "debug.fragfetch":

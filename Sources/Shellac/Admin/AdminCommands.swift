@@ -118,7 +118,7 @@ public final class AdminCommands: Sendable {
 
     private func load(name: String, file: String) -> AdminResponse {
         let source = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
-        return load(name: name, source: source) { () throws(VCLCompileError) in try loader.compile(file: file) }
+        return load(name: name, source: source) { () throws(VCLCompileError) in try currentLoader.compile(file: file) }
     }
 
     /// Compiles with `compile` and keeps the program as `name`, with the text it came from

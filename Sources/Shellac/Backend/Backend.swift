@@ -10,6 +10,8 @@ public struct Backend: Sendable, Hashable {
     public var maxConnections: Int?
     /// A Unix domain socket (`.path`, `-b /path`): used instead of host and port.
     public var unixPath: String?
+    /// `.preamble`: bytes sent first on every new connection (a BLOB literal in VCL).
+    public var preamble: [UInt8]?
 
     public init(name: String = "default", host: String, port: Int, maxConnections: Int? = nil) {
         self.name = name
@@ -27,10 +29,12 @@ public struct Backend: Sendable, Hashable {
     public init?(_ declared: VCLBackend) {
         if let path = declared.path {
             self.init(name: declared.name, unixPath: path, maxConnections: declared.maxConnections)
+            preamble = declared.preamble
             return
         }
         guard let port = Int(declared.port) else { return nil }
         self.init(name: declared.name, host: declared.host, port: port, maxConnections: declared.maxConnections)
+        preamble = declared.preamble
     }
 
     /// How it is written in logs: `host:port` or the socket's path.

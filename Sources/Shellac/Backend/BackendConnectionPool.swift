@@ -39,8 +39,14 @@ final class BackendConnectionPool: @unchecked Sendable {
             }
         let connected = backend.unixPath.map { bootstrap.connect(unixDomainSocketPath: $0) }
             ?? bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: backend.host, port: backend.port)
-        return connected
-            .map { ($0, false) }
+        return connected.flatMapThrowing { channel in
+            if let preamble = backend.preamble, !preamble.isEmpty {
+                // Raw bytes, written below the HTTP encoder, before the first request.
+                let encoder = try channel.pipeline.syncOperations.context(handlerType: HTTPRequestEncoder.self)
+                encoder.writeAndFlush(NIOAny(channel.allocator.buffer(bytes: preamble)), promise: nil)
+            }
+            return (channel, false)
+        }
     }
 
     /// Returns a connection whose exchange ended cleanly and may be reused.

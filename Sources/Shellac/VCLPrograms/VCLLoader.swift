@@ -8,20 +8,24 @@ public struct VCLLoader: Sendable {
     public var backendOverride: Endpoint?
     /// Where `include` looks after the including file's directory.
     public var searchPath: [String]
+    /// The `vcc_*` parameters (`Parameters.vclCompileOptions`).
+    public var options: VCLCompileOptions
 
-    public init(backendOverride: Endpoint? = nil, searchPath: [String] = []) {
+    public init(backendOverride: Endpoint? = nil, searchPath: [String] = [],
+                options: VCLCompileOptions = VCLCompileOptions()) {
         self.backendOverride = backendOverride
         self.searchPath = searchPath
+        self.options = options
     }
 
     /// Reads and compiles `path`; throws every error (and warning) found.
     public func compile(file path: String) throws(VCLCompileError) -> VCLProgram {
-        overridden(try VCLCompiler.compile(file: path, searchPath: searchPath))
+        overridden(try VCLCompiler.compile(file: path, searchPath: searchPath, options: options))
     }
 
     /// Compiles VCL given as text (`vcl.inline`), named `name` in diagnostics.
     public func compile(source: String, name: String) throws(VCLCompileError) -> VCLProgram {
-        overridden(try VCLCompiler.compile(source: source, name: name))
+        overridden(try VCLCompiler.compile(source: source, name: name, options: options))
     }
 
     /// `program` with every backend pointed at the `-b` address, when there is one.
@@ -52,9 +56,15 @@ public struct VCLLoader: Sendable {
     public static func defaultBackend(of program: VCLProgram) -> Backend? {
         let declared = program.backends.first { $0.name == program.defaultBackend } ?? program.backends.first
         guard let declared else { return nil }
-        if let path = declared.path { return Backend(name: declared.name, unixPath: path) }
-        guard !declared.host.isEmpty else { return nil }
-        return Backend(name: declared.name, host: declared.host, port: port(declared.port))
+        var backend: Backend
+        if let path = declared.path {
+            backend = Backend(name: declared.name, unixPath: path)
+        } else {
+            guard !declared.host.isEmpty else { return nil }
+            backend = Backend(name: declared.name, host: declared.host, port: port(declared.port))
+        }
+        backend.preamble = declared.preamble
+        return backend
     }
 
     /// A VCL `.port`: a number or a common service name.
@@ -65,5 +75,14 @@ public struct VCLLoader: Sendable {
         case "http-alt", "webcache": return 8080
         default: return 80
         }
+    }
+}
+
+extension Parameters {
+    /// `vcc_err_unref` and `vcc_allow_inline_c`, for the VCL compiler (varnishd's defaults:
+    /// an unused backend, probe, ACL or sub is an error; no inline C).
+    public var vclCompileOptions: VCLCompileOptions {
+        VCLCompileOptions(unusedIsError: value(of: "vcc_err_unref") != "off",
+                          allowInlineC: value(of: "vcc_allow_inline_c") == "on")
     }
 }

@@ -15,6 +15,8 @@ struct FieldDecl: Sendable {
         /// Several strings in a row (a probe's `.request`).
         case strings([String])
         case probe(ProbeDecl)
+        /// A BLOB literal, `:base64:` (a backend's `.preamble`), decoded.
+        case blob([UInt8])
     }
 
     let name: String

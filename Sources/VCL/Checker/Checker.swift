@@ -4,8 +4,17 @@
 struct Checker {
     let sink: DiagnosticSink
     var symbols = SymbolTable()
+    /// The file's `vcl` version, 40 or 41 (legacy files are read as 4.0): some variables are
+    /// read-only from 4.1 on.
+    let syntax: Int
+    /// `vcc_err_unref`: an unused backend, probe, ACL or sub is an error, not a warning.
+    let unusedIsError: Bool
 
-    init(sink: DiagnosticSink) { self.sink = sink }
+    init(sink: DiagnosticSink, syntax: Int = 41, unusedIsError: Bool = false) {
+        self.sink = sink
+        self.syntax = syntax
+        self.unusedIsError = unusedIsError
+    }
 
     static let builtinNames = Set(VCLSubroutine.allCases.map(\.name))
 
@@ -13,13 +22,12 @@ struct Checker {
     mutating func check(_ declarations: [Declaration]) -> SymbolTable {
         collect(declarations)
         computeContexts()
+        checkReferences(declarations)
         for name in symbols.subOrder {
             guard let sub = symbols.subs[name] else { continue }
+            // A sub no built-in subroutine reaches runs nowhere (checkReferences reports it).
             let mask = symbols.contexts[name] ?? .none
-            if mask.isEmpty {
-                if !sub.isBuiltin { sink.warning(sub.location, "Unused sub \(name), never called") }
-                continue
-            }
+            if mask.isEmpty { continue }
             checkBlock(sub.body, in: sub, mask: mask)
         }
         return symbols
@@ -214,7 +222,7 @@ struct Checker {
     private func checkReturn(_ action: ReturnAction?, at location: SourceLocation, in sub: SubDecl, mask: SubMask) {
         guard let action else {
             if Checker.builtinNames.contains(sub.name) {
-                sink.error(location, "A built-in subroutine must return an action: return (action);")
+                sink.error(location, "Expected '(' got ';' (a built-in subroutine must return an action: return (action);)")
             }
             return
         }
@@ -241,18 +249,34 @@ struct Checker {
     private func checkAccess(_ name: String, at location: SourceLocation, write: Bool, unset: Bool,
                              in sub: SubDecl, mask: SubMask) {
         guard let spec = Variables.lookup(name) else { return }
-        let allowed = unset ? spec.unsettable : (write ? spec.writable : spec.readable)
+        let writable = syntax >= 41 && Variables.readOnlyFrom41.contains(name) ? SubMask.none : spec.writable
+        let allowed = unset ? spec.unsettable : (write ? writable : spec.readable)
         let verb = unset ? "unset" : (write ? "set" : "read")
+        // vcc's words follow ours: "Variable is read only.", "Not available in subroutine 'x'.", ...
         if allowed.isEmpty {
-            // (vcc's words, "Variable is read only.", after ours.)
+            if write && !unset, let (where_, via) = describe(mask.subtracting(spec.readable), sub: sub) {
+                // Never writable, and not even readable where it is set: vcc calls it not available.
+                sink.error(location, "Variable '\(name)' is read-only, and cannot be read in \(where_.name) either\(via). "
+                    + Checker.vccUse("Not available", where_, via: via))
+                return
+            }
+            let version = write && !unset && !spec.writable.isEmpty ? " in VCL 4.1" : ""
             let reason = unset && !spec.writable.isEmpty
-                ? "cannot be unset" : "is read-only; it cannot be \(verb). Variable is read only."
+                ? "cannot be unset. Variable cannot be unset."
+                : "is read-only\(version); it cannot be \(verb). Variable is read only."
             sink.error(location, "Variable '\(name)' \(reason)")
             return
         }
         if let (where_, via) = describe(mask.subtracting(allowed), sub: sub) {
-            sink.error(location, "Variable '\(name)' cannot be \(verb) in \(where_.name)\(via)")
+            let vcc = Checker.vccUse(unset ? "Cannot be unset" : write ? "Cannot be set" : "Not available", where_, via: via)
+            sink.error(location, "Variable '\(name)' cannot be \(verb) in \(where_.name)\(via). \(vcc)")
         }
+    }
+
+    /// vcc's sentence for a use its subroutine does not allow: "... in subroutine 'vcl_recv'."
+    /// in the subroutine itself, "... from subroutine 'vcl_recv'." through a call.
+    static func vccUse(_ what: String, _ subroutine: VCLSubroutine, via: String) -> String {
+        "\(what) \(via.isEmpty ? "in" : "from") subroutine '\(subroutine.name)'."
     }
 
     private func checkExpr(_ expr: Expr, in sub: SubDecl, mask: SubMask) {

@@ -157,6 +157,9 @@ enum Variables {
         ("resp.http.", resp, resp),
     ]
 
+    /// Variables that can be set in VCL 4.0 but are read-only from VCL 4.1 on (as in vcc).
+    static let readOnlyFrom41: Set<String> = ["req.proto", "bereq.proto", "beresp.proto", "resp.proto"]
+
     /// True when `name` is a header variable such as `req.http.Host`.
     static func isHeader(_ name: String) -> Bool {
         headerScopes.contains { name.hasPrefix($0.prefix) && name.count > $0.prefix.count }

@@ -23,13 +23,30 @@ extension Compiler {
     }
 
     private func constantDuration(_ field: FieldDecl, owner: String) -> Double? {
+        if notANumber(field, owner: owner, example: "5s") { return nil }
         guard case .duration(let f)? = constant(field, .duration, owner: owner) else { return nil }
         return f(VCLContext())
     }
 
     private func constantInt(_ field: FieldDecl, owner: String) -> Int? {
+        if notANumber(field, owner: owner, example: "5") { return nil }
         guard case .int(let f)? = constant(field, .int, owner: owner) else { return nil }
         return Int(clamping: f(VCLContext()))
+    }
+
+    /// vcc reads the numbers and durations of backends and probes as number tokens: a string
+    /// or a name there is "Expected CNUM got ...". True when that was reported.
+    private func notANumber(_ field: FieldDecl, owner: String, example: String) -> Bool {
+        guard case .expr(let expr) = field.value else { return false }
+        let shown: String
+        switch expr.kind {
+        case .string(let text): shown = Token(kind: .string(text), location: expr.location).vccText
+        case .identifier(let name), .call(let name, _): shown = "'\(name)'"
+        case .bool(let value): shown = "'\(value)'"
+        default: return false
+        }
+        sink.error(expr.location, "Expected CNUM got \(shown) (.\(field.name) of \(owner) takes a number such as \(example))")
+        return true
     }
 
     func compileProbe(_ declaration: ProbeDecl) -> VCLProbe {
@@ -87,6 +104,13 @@ extension Compiler {
             case "first_byte_timeout": backend.firstByteTimeout = constantDuration(field, owner: owner)
             case "between_bytes_timeout": backend.betweenBytesTimeout = constantDuration(field, owner: owner)
             case "max_connections": backend.maxConnections = constantInt(field, owner: owner)
+            case "preamble":
+                // Bytes sent first on every new connection to the backend.
+                guard case .blob(let bytes) = field.value else {
+                    sink.error(field.location, ".preamble of \(owner) expects a BLOB literal (:base64:)")
+                    continue
+                }
+                backend.preamble = bytes
             case "probe":
                 switch field.value {
                 case .probe(let inline): backend.probe = compileProbe(inline)
@@ -96,10 +120,10 @@ extension Compiler {
                     } else {
                         sink.error(expr.location, "Unknown probe '\(expr.identifierName ?? "?")'")
                     }
-                case .strings: sink.error(field.location, ".probe expects a probe name or { ... }")
+                case .strings, .blob: sink.error(field.location, ".probe expects a probe name or { ... }")
                 }
             default:
-                sink.error(field.location, "Unknown backend field '.\(field.name)' (expected .host, .port, .path, .host_header, .connect_timeout, .first_byte_timeout, .between_bytes_timeout, .max_connections, .probe)")
+                sink.error(field.location, "Unknown backend field '.\(field.name)' (expected .host, .port, .path, .host_header, .connect_timeout, .first_byte_timeout, .between_bytes_timeout, .max_connections, .preamble, .probe)")
             }
         }
         if declaration.isNone { return nil }
@@ -147,7 +171,7 @@ extension Compiler {
                 let width = address.isIPv6 ? 128 : 32
                 let bits = entry.maskBits ?? width
                 if bits < 0 || bits > width {
-                    sink.error(entry.location, "Mask /\(bits) is out of range for \(address) (0-\(width))")
+                    sink.error(entry.location, "Too wide mask (/\(bits)) for \(address.isIPv6 ? "IPv6" : "IPv4") address (\(address) takes /0 to /\(width))")
                     continue
                 }
                 entries.append(VCLACL.Entry(negated: entry.negated, network: address, bits: bits))

@@ -18,6 +18,7 @@ extension Compiler {
     /// Compiles and converts to `type`, with VCL's implicit conversions (anything to STRING,
     /// INT to REAL, STRING/BACKEND to BOOL).
     func compile(_ expr: Expr, as type: VCLType, what: String) -> CompiledExpr? {
+        if type == .backend, undefinedBackend(expr) { return nil }
         if type == .ip, case .string(let text) = expr.kind {
             // An IP constant written as a string, read when compiled (as vcc does).
             guard let ip = VCLIP(addressAndPort: text) else { return typeError(expr, "\(what): '\(text)' is not an IP address") }
@@ -42,6 +43,19 @@ extension Compiler {
     func compileBool(_ expr: Expr, what: String) -> CompiledExpr.Fn<Bool>? {
         guard case .bool(let f)? = compile(expr, as: .bool, what: what) else { return nil }
         return f
+    }
+
+    /// Where a BACKEND is expected, vcc takes an unknown plain name for a backend declared
+    /// later, and fails at the end with "Undefined backend NAME, first reference:" (reported
+    /// once per name). True when `expr` is such a name.
+    func undefinedBackend(_ expr: Expr) -> Bool {
+        guard let name = expr.identifierName, !name.contains("."), Variables.lookup(name) == nil,
+              !backendNames.contains(name), acls[name] == nil, directors[name] == nil,
+              symbols.probes[name] == nil, symbols.acls[name] == nil, symbols.directors[name] == nil else { return false }
+        if undefinedBackends.insert(name).inserted {
+            sink.error(expr.location, "Undefined backend \(name), first reference:")
+        }
+        return true
     }
 
     private func compileIdentifier(_ name: String, _ expr: Expr) -> CompiledExpr? {
@@ -111,13 +125,17 @@ extension Compiler {
             }
             return .bool { context in (ip(context).map(acl.matches) ?? false) != negated }
         }
+        if case .ip = left, Compiler.literalConcatenation(rhs) == nil {
+            // An IP matches an ACL (a string literal is matched as a regex, a Shellac extension).
+            guard let value = compile(rhs) else { return nil }
+            return typeError(rhs, "Expression has type \(value.type.rawValue), expected ACL")
+        }
         guard let subject = left.asString else {
             return typeError(lhs, "Cannot match a regular expression against \(left.type.rawValue)")
         }
-        guard rhs.stringLiteral != nil else {
-            return typeError(rhs, "The right side of '~' must be a regular expression literal or an ACL")
+        guard let regex = regex(rhs, what: "the right side of '~' must be a regular expression literal or an ACL") else {
+            return nil
         }
-        guard let regex = regex(rhs) else { return nil }
         // An unset subject matches as the empty string, as in Varnish; that answer is known now,
         // and an absent header (`req.http.Cookie ~ ...` without a cookie) is the usual case.
         let emptyResult = regex.matches("") != negated
@@ -128,7 +146,9 @@ extension Compiler {
     }
 
     private func compileComparison(_ op: String, _ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> CompiledExpr? {
-        guard let a = compile(lhs), let b = compile(rhs) else { return nil }
+        guard let a = compile(lhs) else { return nil }
+        if a.type == .backend, undefinedBackend(rhs) { return nil }
+        guard let b = compile(rhs) else { return nil }
         func order<T: Comparable & Sendable>(_ x: @escaping @Sendable (VCLContext) -> T,
                                   _ y: @escaping @Sendable (VCLContext) -> T) -> CompiledExpr {
             switch op {

@@ -87,7 +87,8 @@ extension Compiler {
             guard let a = args(["hdr", "sep"], required: 1), let header = a[0] else { return nil }
             guard let name = header.identifierName, Variables.isHeader(name), let spec = Variables.lookup(name),
                   case .string(let get)? = Optional(spec.getter), case .string(let set)? = spec.setter else {
-                return typeError(header, "\(full) expects a header such as req.http.Cookie")
+                guard let value = compile(header) else { return nil }
+                return typeError(header, "Expression has type \(value.type.rawValue), expected HEADER (\(full) takes a header such as req.http.Cookie)")
             }
             if name.hasPrefix("obj.http.") { readsObjectHeaders = true }
             var separator: CompiledExpr.Fn<String?> = { _ in ", " }

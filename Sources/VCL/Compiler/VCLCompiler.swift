@@ -5,18 +5,22 @@ public enum VCLCompiler {
     /// Compiles `source` (named `name` in diagnostics). Throws `VCLCompileError` listing every
     /// error (and warning); on success the program's `warnings` hold the warnings.
     /// `nativeBuiltins: false` compiles the built-in VCL's text instead of its Swift form
-    /// (`NativeBuiltin`), for tests that compare the two.
+    /// (`NativeBuiltin`), for tests that compare the two. `options` are the `vcc_*` parameters.
     public static func compile(source: String, name: String = "input.vcl",
                                includes: IncludeResolver = IncludeResolver(),
-                               nativeBuiltins: Bool = true) throws(VCLCompileError) -> VCLProgram {
+                               nativeBuiltins: Bool = true,
+                               options: VCLCompileOptions = VCLCompileOptions()) throws(VCLCompileError) -> VCLProgram {
         let sink = DiagnosticSink()
         let file = SourceFile(name: name, text: source)
-        var parser = Parser(file: file, sink: sink, includes: includes)
+        var parser = Parser(file: file, sink: sink, includes: includes, allowInlineC: options.allowInlineC)
         var declarations = parser.parseFile()
 
         let isLegacy: Bool
-        if case .version? = declarations.first {
+        // 40 or 41: a legacy file (no `vcl` line) is read with 4.0's rules.
+        var syntax = 40
+        if case .version(let version, _)? = declarations.first {
             isLegacy = false
+            syntax = version == "4.0" ? 40 : 41
         } else {
             isLegacy = true
             if let misplaced = declarations.dropFirst().first(where: { if case .version = $0 { true } else { false } }),
@@ -43,7 +47,7 @@ public enum VCLCompiler {
         }
         declarations += builtin.filter { if case .version = $0 { false } else { true } }
 
-        var checker = Checker(sink: sink)
+        var checker = Checker(sink: sink, syntax: syntax, unusedIsError: options.unusedIsError)
         let symbols = checker.check(declarations)
         // Compile even after checker errors, to report type errors too (not with recursion).
         if symbols.hasRecursion { throw VCLCompileError(sink.diagnostics) }
@@ -82,12 +86,13 @@ public enum VCLCompiler {
     }
 
     /// Reads and compiles a VCL file; includes resolve relative to it, then along `searchPath`.
-    public static func compile(file path: String, searchPath: [String] = []) throws(VCLCompileError) -> VCLProgram {
+    public static func compile(file path: String, searchPath: [String] = [],
+                               options: VCLCompileOptions = VCLCompileOptions()) throws(VCLCompileError) -> VCLProgram {
         guard let data = FileManager.default.contents(atPath: path) else {
             let file = SourceFile(name: path, text: "")
             throw VCLCompileError([VCLDiagnostic(.error, file.location(at: 0), "Cannot read VCL file \"\(path)\"")])
         }
         return try compile(source: String(decoding: data, as: UTF8.self), name: path,
-                           includes: IncludeResolver(searchPath: searchPath))
+                           includes: IncludeResolver(searchPath: searchPath), options: options)
     }
 }

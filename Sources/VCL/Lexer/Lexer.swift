@@ -2,17 +2,21 @@
 struct Lexer {
     let file: SourceFile
     let sink: DiagnosticSink
+    /// `vcc_allow_inline_c`: a `C{ }C` block with nothing but C comments and white space is
+    /// skipped instead of refused (Shellac never runs C, so any other block is still refused).
+    let allowInlineC: Bool
     private var offset = 0
     private var bytes: [UInt8] { file.bytes }
 
-    init(file: SourceFile, sink: DiagnosticSink) {
+    init(file: SourceFile, sink: DiagnosticSink, allowInlineC: Bool = false) {
         self.file = file
         self.sink = sink
+        self.allowInlineC = allowInlineC
     }
 
     /// Lexes the whole file; the last token is always `.endOfFile`.
-    static func tokenize(_ file: SourceFile, sink: DiagnosticSink) -> [Token] {
-        var lexer = Lexer(file: file, sink: sink)
+    static func tokenize(_ file: SourceFile, sink: DiagnosticSink, allowInlineC: Bool = false) -> [Token] {
+        var lexer = Lexer(file: file, sink: sink, allowInlineC: allowInlineC)
         var tokens: [Token] = []
         while true {
             let token = lexer.next()
@@ -27,7 +31,7 @@ struct Lexer {
     }
 
     private static let twoCharSymbols: Set<String> = [
-        "==", "!=", "!~", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=",
+        "==", "!=", "!~", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=", "<<", ">>",
     ]
     private static let oneCharSymbols: Set<UInt8> = Set("{}();,.=~!<>+-*/".utf8)
 
@@ -84,16 +88,28 @@ struct Lexer {
         }
         if c == UInt8(ascii: "\"") { return lexString(location: location) }
         if c == UInt8(ascii: "C") && peek(1) == UInt8(ascii: "{") {
-            sink.error(location, "Inline C (C{ ... }C) is not supported")
+            offset += 2
+            let body = offset
             while offset < bytes.count, !(peek() == UInt8(ascii: "}") && peek(1) == UInt8(ascii: "C")) { offset += 1 }
+            let code = bytes[body..<offset]
             offset = min(bytes.count, offset + 2)
+            if !allowInlineC {
+                sink.error(location, "Inline-C not allowed (vcc_allow_inline_c is off; Shellac never runs C)")
+            } else if !Lexer.isOnlyCComments(code) {
+                sink.error(location, "Inline-C not allowed: Shellac never runs C, so only a C{ }C block with nothing but comments is accepted")
+            }
             return next()
         }
+        if c == UInt8(ascii: ":") { return lexBlob(location: location) }
         if Lexer.isIdentStart(c) {
             while offset < bytes.count, Lexer.isIdentBody(peek()) { offset += 1 }
             // A trailing dot is never part of a name.
             while offset > start + 1, bytes[offset - 1] == UInt8(ascii: ".") { offset -= 1 }
-            return Token(kind: .identifier(text(start, offset)), location: location)
+            let name = text(start, offset)
+            if Lexer.headerRoots.contains(name), peek() == UInt8(ascii: "."), let header = lexQuotedHeader() {
+                return Token(kind: .identifier(name + "." + header), location: location)
+            }
+            return Token(kind: .identifier(name), location: location)
         }
         if Lexer.isDigit(c) { return lexNumber(location: location) }
         if offset + 1 < bytes.count {
@@ -183,6 +199,13 @@ struct Lexer {
             }
         }
         while Lexer.isIdentStart(peek()) { offset += 1 }
+        let letters = text(unitStart, offset)
+        if !letters.isEmpty, Lexer.durationUnits[letters] == nil, Lexer.byteUnits[letters] == nil,
+           Lexer.isIdentBody(peek()) {
+            // Letters that go on as a name are not a unit (`backend 0fedcba98...`): the number
+            // ends here and the name is the next token, for the parser to refuse in context.
+            offset = unitStart
+        }
         let unit = text(unitStart, offset)
         let value = Double(numberText) ?? 0
         if unit.isEmpty {
@@ -205,5 +228,157 @@ struct Lexer {
         }
         sink.error(file.location(at: unitStart), "Unknown unit '\(unit)' (durations: ms s m h d w y; bytes: B KB MB GB TB)")
         return Token(kind: .integer(0), location: location)
+    }
+}
+
+// Literals vcc reads beyond strings and numbers: BLOBs, quoted header names, empty inline C.
+extension Lexer {
+    /// The names after which a quoted header name may follow: `req.http."X-Name"` (VCL 4.1).
+    static let headerRoots: Set<String> = ["req.http", "req_top.http", "bereq.http", "beresp.http", "obj.http", "resp.http"]
+
+    /// RFC 9110 token characters, the only ones vcc allows in a header name.
+    static func isTokenChar(_ c: UInt8) -> Bool {
+        isIdentStart(c) || isDigit(c) || tokenPunctuation.contains(c)
+    }
+
+    private static let tokenPunctuation: Set<UInt8> = Set("!#$%&'*+-.^_`|~".utf8)
+
+    /// One byte as vcc quotes it in a message (`\n`, `\t`, octal for other controls).
+    static func quoted(_ c: UInt8) -> String {
+        switch c {
+        case UInt8(ascii: "\n"): return "\\n"
+        case UInt8(ascii: "\r"): return "\\r"
+        case UInt8(ascii: "\t"): return "\\t"
+        case 0x0b: return "\\v"
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): return "\\" + String(UnicodeScalar(c))
+        case 0x20...0x7e: return String(UnicodeScalar(c))
+        default:
+            let octal = String(c, radix: 8)
+            return "\\" + String(repeating: "0", count: max(0, 3 - octal.count)) + octal
+        }
+    }
+
+    /// True when inline C holds nothing but C comments and white space (so skipping it is exact).
+    static func isOnlyCComments(_ code: ArraySlice<UInt8>) -> Bool {
+        var index = code.startIndex
+        while index < code.endIndex {
+            let c = code[index]
+            let next = index + 1 < code.endIndex ? code[index + 1] : 0
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") {
+                index += 1
+            } else if c == UInt8(ascii: "/") && next == UInt8(ascii: "*") {
+                index += 2
+                while index + 1 < code.endIndex, !(code[index] == UInt8(ascii: "*") && code[index + 1] == UInt8(ascii: "/")) {
+                    index += 1
+                }
+                guard index + 1 < code.endIndex else { return false }
+                index += 2
+            } else if c == UInt8(ascii: "/") && next == UInt8(ascii: "/") {
+                while index < code.endIndex, code[index] != UInt8(ascii: "\n") { index += 1 }
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// After `req.http` and a dot: a quoted header name (`"X"`, `{"X"}` or `"""X"""`), checked
+    /// as vcc checks it; nil (nothing consumed) when no string follows the dot.
+    mutating func lexQuotedHeader() -> String? {
+        let dot = offset
+        offset += 1
+        let location = file.location(at: offset)
+        let token: Token
+        if peek() == UInt8(ascii: "\"") && peek(1) == UInt8(ascii: "\"") && peek(2) == UInt8(ascii: "\"") {
+            token = lexDelimitedString(open: 3, close: Array("\"\"\"".utf8), location: location)
+        } else if peek() == UInt8(ascii: "{") && peek(1) == UInt8(ascii: "\"") {
+            token = lexDelimitedString(open: 2, close: Array("\"}".utf8), location: location)
+        } else if peek() == UInt8(ascii: "\"") {
+            token = lexString(location: location)
+        } else {
+            offset = dot
+            return nil
+        }
+        guard case .string(let name) = token.kind else { return nil }
+        if let bad = name.utf8.first(where: { !Lexer.isTokenChar($0) }) {
+            sink.error(location, "Invalid character '\(Lexer.quoted(bad))' in header name.")
+        } else if name.isEmpty {
+            sink.error(location, "Empty header name.")
+        }
+        return name
+    }
+
+    /// The value of a base64 character (`=` counts as 0, as in vcc's table), nil for others.
+    static func base64Value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return c - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): return c - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "+"): return 62
+        case UInt8(ascii: "/"): return 63
+        case UInt8(ascii: "="): return 0
+        default: return nil
+        }
+    }
+
+    /// A BLOB literal, `:base64:`, decoded and checked with vcc's rules and messages.
+    mutating func lexBlob(location: SourceLocation) -> Token {
+        let open = offset
+        var decoded: [UInt8] = []
+        var count = 0, pads = 0
+        var pending: UInt8 = 0
+        var stop: Int?
+        var index = open + 1
+        // vcc's base64 decoder: `stop` is the first character that is not part of the BLOB.
+        while index < bytes.count {
+            let c = bytes[index]
+            guard let value = Lexer.base64Value(c) else { stop = index; break }
+            if c == UInt8(ascii: "=") {
+                if count < 2 { stop = index; break }
+                pads += 1
+            } else if pads > 0 {
+                stop = index - 1
+                break
+            }
+            if pads > 0 && pending != 0 { stop = index - 1; break }
+            count += 1
+            switch count {
+            case 1: pending = value << 2
+            case 2:
+                decoded.append(pending | value >> 4)
+                pending = value << 4
+            case 3:
+                if pads == 0 { decoded.append(pending | value >> 2) }
+                pending = value << 6
+            default:
+                if pads == 0 { decoded.append(pending | value) }
+                pending = 0
+                count = 0
+            }
+            index += 1
+        }
+        guard let stop else {
+            offset = bytes.count
+            sink.error(location, "Missing colon at end of BLOB:")
+            return Token(kind: .blob([]), location: location)
+        }
+        let end = bytes[stop]
+        let message: String
+        if end == UInt8(ascii: ":") && (stop - open) % 4 != 1 {
+            message = "BLOB must have n*4 base64 characters"
+        } else if end == UInt8(ascii: "=") {
+            message = "Wrong padding ('=') in BLOB:"
+        } else if end != UInt8(ascii: ":") {
+            message = "Illegal BLOB character:"
+        } else {
+            offset = stop + 1
+            return Token(kind: .blob(decoded), location: location)
+        }
+        sink.error(location, message)
+        // Go on after the BLOB's closing colon when it is on this line: one bad BLOB, one error.
+        var resume = stop
+        while resume < bytes.count, bytes[resume] != UInt8(ascii: ":"), bytes[resume] != UInt8(ascii: "\n") { resume += 1 }
+        offset = resume < bytes.count && bytes[resume] == UInt8(ascii: ":") ? resume + 1 : max(stop, open + 1)
+        return Token(kind: .blob([]), location: location)
     }
 }

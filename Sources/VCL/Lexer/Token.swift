@@ -10,8 +10,11 @@ struct Token: Sendable {
         case duration(Double)
         /// A byte count (`10KB`).
         case bytes(Int64)
-        /// Punctuation and operators: `{ } ( ) ; , . = == != ~ !~ ! < > <= >= && || + - * / += -= *= /=`.
+        /// Punctuation and operators: `{ } ( ) ; , . = == != ~ !~ ! < > <= >= && || + - * / += -= *= /=`,
+        /// and `<<` `>>`, which no construct uses but vcc reads as one token (`Expected '=' got '>>'`).
         case symbol(String)
+        /// A BLOB literal, `:base64:` (RFC 8941 byte sequence), decoded.
+        case blob([UInt8])
         case endOfFile
     }
 
@@ -37,7 +40,34 @@ struct Token: Sendable {
         case .duration(let value): return "duration '\(value)s'"
         case .bytes(let value): return "bytes '\(value)'"
         case .symbol(let symbol): return "'\(symbol)'"
+        case .blob: return "BLOB"
         case .endOfFile: return "end of file"
+        }
+    }
+
+    /// The token as vcc shows it after "got": its source text in single quotes, or
+    /// `end of input` (`Expected ';' got 'if'`, `Expected CNUM got '"120s"'`).
+    var vccText: String {
+        switch kind {
+        case .identifier(let name): return "'\(name)'"
+        case .symbol(let symbol): return "'\(symbol)'"
+        case .endOfFile: return "end of input"
+        case .string(let text):
+            let rest = location.file.bytes[location.file.offset(of: location)...]
+            if rest.starts(with: Array("\"\"\"".utf8)) { return "'\"\"\"\(text)\"\"\"'" }
+            if rest.starts(with: Array("{\"".utf8)) { return "'{\"\(text)\"}'" }
+            return "'\"\(text)\"'"
+        case .integer, .real, .duration, .bytes:
+            // The digits as written, then the unit's letters for a duration or a byte count.
+            let rest = location.file.bytes[location.file.offset(of: location)...]
+            let number = rest.prefix { Lexer.isDigit($0) || $0 == UInt8(ascii: ".") }
+            var unit = ArraySlice<UInt8>()
+            if case .duration = kind { unit = rest.dropFirst(number.count).prefix(while: Lexer.isIdentStart) }
+            if case .bytes = kind { unit = rest.dropFirst(number.count).prefix(while: Lexer.isIdentStart) }
+            return "'\(String(decoding: number + unit, as: UTF8.self))'"
+        case .blob:
+            let rest = location.file.bytes[location.file.offset(of: location)...].dropFirst()
+            return "':\(String(decoding: rest.prefix { $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: "\n") }, as: UTF8.self)):'"
         }
     }
 }

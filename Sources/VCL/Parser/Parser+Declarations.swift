@@ -20,18 +20,24 @@ extension Parser {
         advance()
         switch keyword {
         case "vcl":
-            let version: String
             switch current.kind {
-            case .real(let value): version = String(value)
-            case .integer(let value): version = String(value)
+            case .real, .integer: break
             default: throw fail(current.location, "Expected a VCL version (4.0 or 4.1), found \(current.display)")
             }
-            let versionLocation = advance().location
-            try expect(";", "after the VCL version")
-            if version != "4.0" && version != "4.1" {
-                sink.error(versionLocation, "VCL version \(version) is not supported (use 4.0 or 4.1)")
+            // As vcc: the version is written N.N, exactly three characters.
+            let versionToken = advance()
+            let file = versionToken.location.file
+            let version = String(decoding: file.bytes[file.offset(of: versionToken.location)...]
+                .prefix { Lexer.isDigit($0) || $0 == UInt8(ascii: ".") }, as: UTF8.self)
+            let wellFormed = version.utf8.count == 3 && Array(version.utf8)[1] == UInt8(ascii: ".")
+            if !wellFormed {
+                sink.error(versionToken.location, "Don't play silly buggers with VCL version numbers (write 4.0 or 4.1)")
             }
-            return [.version(version, token.location)]
+            guard accept(";") else { throw fail(token.location, "Expected 'vcl N.N;' found no semi-colon") }
+            if wellFormed && version != "4.0" && version != "4.1" {
+                sink.error(versionToken.location, "VCL version \(version) not supported. (Shellac reads 4.0 and 4.1)")
+            }
+            return [.version(wellFormed ? version : "4.1", token.location)]
         case "import":
             let (name, location) = try expectIdentifier("a VMOD name")
             if current.isIdentifier("from") {
@@ -79,7 +85,8 @@ extension Parser {
                 sink.error(location, "Recursive include of \"\(path)\"")
                 return []
             }
-            var parser = Parser(file: file, sink: sink, includes: includes, includeStack: includeStack)
+            var parser = Parser(file: file, sink: sink, includes: includes, includeStack: includeStack,
+                                allowInlineC: allowInlineC)
             return parser.parseFile()
         }
     }
@@ -100,7 +107,10 @@ extension Parser {
                     _ = accept(";")
                     continue
                 }
-                if case .string = current.kind, case .string = peek().kind {
+                if case .blob(let bytes) = current.kind {
+                    advance()
+                    fields.append(FieldDecl(name: name, value: .blob(bytes), location: dotLocation))
+                } else if case .string = current.kind, case .string = peek().kind {
                     var parts: [String] = []
                     while case .string(let text) = current.kind {
                         parts.append(text)

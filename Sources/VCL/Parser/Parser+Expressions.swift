@@ -37,6 +37,10 @@ extension Parser {
         let lhs = try parseAdditive()
         if case .symbol(let op) = current.kind, Parser.comparisonOperators.contains(op) {
             let location = advance().location
+            if op == "~" || op == "!~", case .symbol(let symbol) = current.kind, symbol != "(" {
+                // vcc's words: only a regular expression (or an ACL) may follow.
+                throw fail(current.location, "Unknown token \(current.vccText) when looking for REGEX (the right side of '\(op)' is a regular expression or an ACL)")
+            }
             let rhs = try parseAdditive()
             return Expr(.binary(op: op, lhs: lhs, rhs: rhs), location)
         }
@@ -141,6 +145,8 @@ extension Parser {
                 return Expr(.call(name: name, arguments: arguments), token.location)
             }
             return Expr(.identifier(name), token.location)
+        case .blob:
+            throw fail(token.location, "Shellac takes a BLOB literal only as a backend's .preamble")
         default:
             throw fail(token.location, "Expected an expression, found \(token.display)")
         }

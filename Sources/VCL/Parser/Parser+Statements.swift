@@ -16,6 +16,17 @@ extension Parser {
         return statements
     }
 
+    /// The assignments vcc allows for a variable, by its type: `+=` and the others for numbers
+    /// and times, `+=` for strings, only `=` for the rest (BOOL, BACKEND, ...). An unknown name
+    /// takes them all (it is reported as unknown later).
+    static func assignmentOperators(for target: String) -> Set<String> {
+        switch Variables.lookup(target)?.type {
+        case .int?, .duration?, .time?, nil: return ["=", "+=", "-=", "*=", "/="]
+        case .string?: return ["=", "+="]
+        default: return ["="]
+        }
+    }
+
     static let legacyBareActions: Set<String> = [
         "pass", "lookup", "pipe", "deliver", "fetch", "restart", "hash", "discard", "keep", "purge",
     ]
@@ -32,11 +43,11 @@ extension Parser {
             advance()
             let (target, targetLocation) = try expectIdentifier("a variable name after set")
             let op: String
-            if case .symbol(let symbol) = current.kind, ["=", "+=", "-=", "*=", "/="].contains(symbol) {
+            if case .symbol(let symbol) = current.kind, Parser.assignmentOperators(for: target).contains(symbol) {
                 op = symbol
                 advance()
             } else {
-                throw fail(current.location, "Expected '=' after set \(target), found \(current.display)")
+                throw fail(current.location, "Expected '=' got \(current.vccText) (after set \(target))")
             }
             let value = try parseExpression()
             try expect(";", "after the set statement")

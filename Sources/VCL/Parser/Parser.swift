@@ -10,12 +10,16 @@ struct Parser {
     let includes: IncludeResolver?
     /// Files being included, to reject include cycles.
     let includeStack: [String]
+    /// `vcc_allow_inline_c`, for the lexer (see `Lexer.allowInlineC`).
+    let allowInlineC: Bool
 
-    init(file: SourceFile, sink: DiagnosticSink, includes: IncludeResolver?, includeStack: [String] = []) {
-        self.tokens = Lexer.tokenize(file, sink: sink)
+    init(file: SourceFile, sink: DiagnosticSink, includes: IncludeResolver?, includeStack: [String] = [],
+         allowInlineC: Bool = false) {
+        self.tokens = Lexer.tokenize(file, sink: sink, allowInlineC: allowInlineC)
         self.sink = sink
         self.includes = includes
         self.includeStack = includeStack + [file.name]
+        self.allowInlineC = allowInlineC
     }
 
     /// Thrown to unwind to a recovery point after a syntax error was reported.
@@ -40,16 +44,19 @@ struct Parser {
         return false
     }
 
+    /// Consumes `symbol`, or reports it missing in vcc's words: `Expected ';' got 'if'`, then
+    /// the context in parentheses.
     mutating func expect(_ symbol: String, _ context: String = "") throws {
         guard accept(symbol) else {
-            let suffix = context.isEmpty ? "" : " " + context
-            throw fail(current.location, "Expected '\(symbol)'\(suffix), found \(current.display)")
+            let suffix = context.isEmpty ? "" : " (" + context + ")"
+            throw fail(current.location, "Expected '\(symbol)' got \(current.vccText)\(suffix)")
         }
     }
 
+    /// Consumes a name, or reports it missing in vcc's words: `Expected ID got '0' (a backend name)`.
     mutating func expectIdentifier(_ what: String) throws -> (String, SourceLocation) {
         guard let name = current.identifier else {
-            throw fail(current.location, "Expected \(what), found \(current.display)")
+            throw fail(current.location, "Expected ID got \(current.vccText) (\(what))")
         }
         let location = advance().location
         return (name, location)

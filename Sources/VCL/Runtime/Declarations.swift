@@ -29,6 +29,8 @@ public struct VCLBackend: Sendable, Equatable {
     public var betweenBytesTimeout: Double?
     public var maxConnections: Int?
     public var probe: VCLProbe?
+    /// `.preamble`: bytes to send on every newly opened connection, before the first request.
+    public var preamble: [UInt8]?
 
     public init(name: String, host: String) {
         self.name = name
