@@ -32,8 +32,8 @@ enum StorageOption {
             }
             var name: String
             if let given {
-                guard !given.isEmpty, given.utf8.allSatisfy({ $0 == 0x5F || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0 & ~0x20) })
-                else { throw ValidationError("-s \(spec): a store name is letters, digits and _") }
+                guard !given.isEmpty, given.utf8.allSatisfy({ $0 == 0x5F || $0 == 0x2D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0 & ~0x20) })
+                else { throw ValidationError("-s \(spec): a store name is letters, digits, - and _") }
                 name = given
             } else {
                 name = "s\(unnamed)"

@@ -44,4 +44,23 @@ struct MoreCountersTests {
             #expect(Self.value(counters, "MAIN.n_object") == 2)
         }
     }
+
+    @Test("after a refused connect the backend is held down for backend_remote_error_holddown: fetches fail at once (helddown), then it is tried again")
+    func holddown() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "x"))
+        let port = origin.port
+        await origin.shutdown()
+        try await withProxy(backendPort: port, parameters: ["backend_remote_error_holddown=0.5"]) { proxy in
+            #expect(try await fetch(proxy.url("/1")).status == 503)
+            #expect(try await fetch(proxy.url("/2")).status == 503)
+            var counters = BackendHealthTests.admin(proxy).counters()
+            #expect(Self.value(counters, "VBE.boot.default.fail_econnrefused") == 1)
+            #expect(Self.value(counters, "VBE.boot.default.helddown") == 1)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await fetch(proxy.url("/3")).status == 503)
+            counters = BackendHealthTests.admin(proxy).counters()
+            #expect(Self.value(counters, "VBE.boot.default.fail_econnrefused") == 2, "tried again after the holddown")
+            #expect(Self.value(counters, "VBE.boot.default.helddown") == 1)
+        }
+    }
 }

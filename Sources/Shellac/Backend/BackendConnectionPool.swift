@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ShellacCache
 import Synchronization
 
 /// Keep-alive connections to backends, one pool per event loop: a fetch borrows a connection
@@ -21,12 +22,18 @@ final class BackendConnectionPool: @unchecked Sendable {
     }
 
     /// An idle open connection, or a new one. `reused` tells which, for the retry rule.
-    func acquire(_ backend: Backend, connectTimeout: Double) -> EventLoopFuture<(channel: Channel, reused: Bool)> {
+    /// A backend `holddown` holds down gets no new connection (an idle one is still reused).
+    func acquire(
+        _ backend: Backend, connectTimeout: Double, holddown: BackendHolddown? = nil
+    ) -> EventLoopFuture<(channel: Channel, reused: Bool)> {
         eventLoop.assertInEventLoop()
         while var list = idle[backend], let channel = list.popLast() {
             idle[backend] = list
             idleTotal.subtract(1, ordering: .relaxed)
             if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }
+        }
+        if let holddown, holddown.isHeld(backend, now: HTTPDate.currentTime()) {
+            return eventLoop.makeFailedFuture(BackendHolddown.HeldDown())
         }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(Int64(connectTimeout * 1e9)))

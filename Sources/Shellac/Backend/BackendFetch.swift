@@ -49,6 +49,8 @@ final class BackendFetch: BackendExchange {
     var log: (buffer: VSLBuffer, start: Double)?
     /// Where `VBE.*.req` and `VBE.*.fail*` count.
     var backendCounters: BackendCounters?
+    /// The connect holddown, and its remote and local durations (`backend_*_error_holddown`).
+    var holddown: (BackendHolddown, remote: Double, local: Double)?
     /// Bytes of this exchange, added to `backendCounters` when it ends.
     private var bytes = (sentHead: 0, sentBody: 0, receivedHead: 0, receivedBody: 0)
 
@@ -88,13 +90,21 @@ final class BackendFetch: BackendExchange {
     }
 
     private func connect() {
-        pool.acquire(backend, connectTimeout: timeouts.connect).whenComplete { [self] result in
+        pool.acquire(backend, connectTimeout: timeouts.connect, holddown: holddown?.0).whenComplete { [self] result in
             switch result {
             case .success(let (channel, reused)):
                 counters.increment(reused ? .backendReuses : .backendConnections)
                 send(on: channel, reused: reused)
             case .failure(let error):
                 counters.increment(.backendFailures)
+                if error is BackendHolddown.HeldDown {
+                    backendCounters?.increment(.fail, backend: backend.name)
+                    backendCounters?.increment(.helddown, backend: backend.name)
+                    return fail("backend \(backend.name): held down after a failed connect")
+                }
+                if let (holddown, remote, local) = holddown {
+                    holddown.hold(backend, after: error, now: HTTPDate.currentTime(), remote: remote, local: local)
+                }
                 if let backendCounters {
                     backendCounters.increment(.fail, backend: backend.name)
                     backendCounters.increment(Self.failure(error), backend: backend.name)

@@ -65,6 +65,9 @@ public struct Parameters: Sendable, Equatable {
     public var vslRecordLimit = 255
     public var vslBuffer = 16 * 1024
     public var vslSpace = 80 << 20
+    /// `backend_remote_error_holddown` and `backend_local_error_holddown` (see `BackendHolddown`).
+    public var remoteErrorHolddown = 0.25
+    public var localErrorHolddown = 10.0
     /// `pipe_sess_max`: most pipes open at once (0: no limit).
     public var pipeSessionLimit = 0
     /// `shortlived`: an object whose TTL + grace + keep is shorter goes to Transient.
@@ -74,6 +77,7 @@ public struct Parameters: Sendable, Equatable {
         "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
         "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space", "pipe_sess_max", "shortlived",
+        "backend_remote_error_holddown", "backend_local_error_holddown",
         "vcc_err_unref", "vcc_allow_inline_c",
     ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
@@ -170,6 +174,8 @@ public struct Parameters: Sendable, Equatable {
             if name == "ban_lurker_sleep", let seconds = Self.parseDuration(kept) { banLurkerSleep = seconds }
             if name == "ban_lurker_batch", let count = Int(kept), count > 0 { banLurkerBatch = count }
             if name == "pipe_sess_max", let count = Double(kept) { pipeSessionLimit = Int(count) }
+            if name == "backend_remote_error_holddown", let seconds = Self.parseDuration(kept) { remoteErrorHolddown = seconds }
+            if name == "backend_local_error_holddown", let seconds = Self.parseDuration(kept) { localErrorHolddown = seconds }
             if name == "shortlived", let seconds = Self.parseDuration(kept) { shortlived = seconds }
             if name == "vsl_reclen", let size = Self.parseBytes(kept) {
                 guard (16...65_535).contains(size) else { throw .badValue(name: name, value: value) }

@@ -177,6 +177,8 @@ final class BackendTransaction {
             counters: counters, sink: sink)
         fetch.log = (log, startTime)
         fetch.backendCounters = server.backendCounters
+        let parameters = server.parameters
+        fetch.holddown = (server.holddown, parameters.remoteErrorHolddown, parameters.localErrorHolddown)
         if let gate { fetch.onEnd = { gate.leave() } }
         fetch.start()
     }

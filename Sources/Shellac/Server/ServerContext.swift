@@ -30,6 +30,8 @@ final class ServerContext: Sendable {
     let logRing: VSLRing
     /// `VBE.*` counters.
     let backendCounters: BackendCounters
+    /// Backends not connected to for a while after a failed connect.
+    let holddown = BackendHolddown()
     /// Each loop's response-time buckets (see `ResponseTimes`).
     let times: PerEventLoop<ResponseTimes.Block>
 
