@@ -383,7 +383,9 @@ struct BackendTests {
         origin.route("/empty", Response(status: status, headers: ["Cache-Control": "no-store", "ETag": "\"e\""]))
         try await withProxy(origin: origin) { proxy in
             let client = try await RawHTTPClient.connect(port: proxy.port)
-            try await client.send("GET /empty HTTP/1.1\r\nHost: example.com\r\n\r\n")
+            // Passed (Authorization), so that a 304 is an answer to the client's own
+            // condition: on a miss, which asks for no 304, it would be a fetch error.
+            try await client.send("GET /empty HTTP/1.1\r\nHost: example.com\r\nAuthorization: x\r\nIf-None-Match: \"e\"\r\n\r\n")
             let empty = try await client.readResponse(timeout: .seconds(5))
             #expect(empty.status == Int(status.code))
             try await client.send("GET /next HTTP/1.1\r\nHost: example.com\r\n\r\n")
@@ -391,6 +393,15 @@ struct BackendTests {
             await client.close()
             #expect(next.status == 200 && next.bodyString == "body of /next", "\(next.status) \(next.bodyString.debugDescription)")
             #expect(origin.connectionCount == 1)
+        }
+    }
+
+    @Test("a 304 to a miss that asked for none is a fetch error (503), as in Varnish")
+    func unsolicitedNotModified() async throws {
+        let origin = try await TestOrigin.start(always: Response(status: .notModified, headers: ["ETag": "\"e\""]))
+        try await withProxy(origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/unsolicited"))
+            #expect(response.status == 503)
         }
     }
 

@@ -11,6 +11,9 @@ protocol FetchSink: AnyObject {
     func fetchDidReceiveBody(_ buffer: ByteBuffer, from fetch: BackendFetch)
     func fetchDidFinish()
     func fetchDidFail(_ reason: String)
+    /// VCL asked for the backend connection to close after this response
+    /// (`beresp.http.Connection: close`).
+    var closesConnection: Bool { get }
 }
 
 /// Timeouts for one fetch, from the parameters (or, later, the VCL backend definition).
@@ -183,7 +186,10 @@ final class BackendFetch: BackendExchange {
             bytes.receivedBody += buffer.readableBytes
             arm(timeouts.betweenBytes, reason: "between bytes timeout")
             sink?.fetchDidReceiveBody(buffer, from: self)
-        case .end(let reusable):
+        case .end(var reusable):
+            // `Connection: close` in the request as VCL left it, or in the response as VCL
+            // left it, closes the connection too (as Varnish).
+            if reusable, Self.saysClose(head.headers["connection"]) || sink?.closesConnection == true { reusable = false }
             timer?.cancel()
             timer = nil
             if paused, let channel { Self.setReading(channel, true) }
@@ -255,6 +261,13 @@ final class BackendFetch: BackendExchange {
 
     private static func setReading(_ channel: Channel, _ on: Bool) {
         try? channel.syncOptions?.setOption(ChannelOptions.autoRead, value: on)
+    }
+
+    /// Whether Connection field values hold the `close` option.
+    static func saysClose(_ values: [String]) -> Bool {
+        values.contains { value in
+            value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "close" }
+        }
     }
 
     private func detach(_ channel: Channel) {

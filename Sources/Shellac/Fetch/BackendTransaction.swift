@@ -76,8 +76,10 @@ final class BackendTransaction {
         if vcl != nil {
             attempt()
         } else {
-            // The built-in VCL's one backend may be marked sick (`backend.set_health`).
-            if let health = server.vcl.active.health.ordered.first, !health.isHealthy {
+            // The active VCL's default backend (it may have changed since the start, with
+            // vcl.use); it may be marked sick (`backend.set_health`).
+            let active = server.vcl.current
+            if let backend = active.defaultBackend, !active.program.isHealthy(backend.name) {
                 counters.increment(.backendUnhealthy)
                 return fail()
             }
@@ -86,8 +88,8 @@ final class BackendTransaction {
             log.record(.vclReturn, "fetch")
             log.stamp("Fetch", now: HTTPDate.currentTime(), start: startTime)
             send(
-                method: request.method, uri: request.uri, headers: request.headers, to: server.backend,
-                timeouts: server.fetchTimeouts)
+                method: request.method, uri: request.uri, headers: request.headers,
+                to: active.defaultBackend ?? server.backend, timeouts: server.fetchTimeouts)
         }
     }
 

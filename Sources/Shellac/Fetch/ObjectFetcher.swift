@@ -42,6 +42,8 @@ final class ObjectFetcher: FetchSink {
     private let requestHeaders: HeaderList
     /// The backend request is a HEAD (a pass's): the response has no body.
     var isHeadRequest = false
+    /// VCL left `Connection: close` in beresp: the backend connection is not reused.
+    private(set) var closesConnection = false
     /// The store area the object goes to (`CacheStore.areaNames`), chosen with its head.
     private var storageArea = 0
     private var storing = false
@@ -116,6 +118,12 @@ final class ObjectFetcher: FetchSink {
             declaredLength = revalidatedBody.reduce(0) { $0 + $1.readableBytes }
             was304 = true
         }
+        if status == 304, mode == .store, !was304 {
+            // A miss asked for no 304 (it sends conditions only to revalidate a stale object):
+            // there is nothing to update, and nothing to give the client. As Varnish.
+            log.record(.fetchError, "304 response but not conditional fetch")
+            return giveUp(.noResponse("304 response but not conditional fetch"))
+        }
         if [500, 502, 503, 504].contains(status), mode == .store, Self.staleIfErrorAllows(stale, now: now) {
             return giveUp(.noResponse("backend answered \(status); serving the stale object (stale-if-error)"))
         }
@@ -158,6 +166,7 @@ final class ObjectFetcher: FetchSink {
             hitForMissTTL = max(decision.lifetime.ttl, 0)
             hitForPass = decision.hitForPass
             storage = decision.storage
+            closesConnection = BackendFetch.saysClose(decision.headers.values("Connection"))
             doESI = decision.doESI
             if was304 {
                 // The stored body is already as it is kept: checked again, not coded again;
@@ -180,6 +189,11 @@ final class ObjectFetcher: FetchSink {
                 log.record(.fetchError, "\(error)")
                 return abandon()
             } }
+            if doESI && status == 206 {
+                // A part of a page cannot be read as ESI (Varnish fails the fetch too).
+                log.record(.fetchError, "ESI on a partial (206) response")
+                return giveUp(.noResponse("ESI on a partial (206) response"))
+            }
             holdsReaders = doESI || !decision.doStream
             countCoding()
         } else {

@@ -95,7 +95,9 @@ extension RequestStateMachine {
                     if current.isOwner && !current.isHit && request.method != "GET" && request.method != "HEAD" {
                         invalidateAfterUnsafeRequest(status: metadata.status, headers: metadata.headers)
                     }
-                    if current.isHit, phase == .complete, request.isConditional,
+                    // Any 200 may become a 304 for a client whose condition it meets: a
+                    // hit, a miss (it fetched unconditionally) or a pass, as in Varnish.
+                    if esiLevel == 0, metadata.status == 200, request.isConditional,
                         ConditionalRequest.isNotModified(
                             method: request.method, request: request.headers, status: metadata.status,
                             response: metadata.headers, storedAt: current.object.lifetime.entered,

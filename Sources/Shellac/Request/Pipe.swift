@@ -48,7 +48,7 @@ extension RequestStateMachine {
         if var pending = owner.startPiping(pipe) { out.writeBuffer(&pending) }
         let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
         pipe.connect(
-            to: policy.pipeBackend(default: server.backend), sending: out, connectTimeout: parameters.connectTimeout
+            to: policy.pipeBackend(default: server.vcl.current.defaultBackend ?? server.backend), sending: out, connectTimeout: parameters.connectTimeout
         ) {
             // No backend: the error page, and the connection closes.
             let machine = loopBound.value

@@ -17,10 +17,14 @@ public final class VCLRegistry: Sendable {
         public let loadedAt: Double
         /// The VCL text it was compiled from (`vcl.show`); nil for the built-in VCL of `-b`.
         public let source: String?
+        /// The backend its built-in fetches and pipes go to: the one named `default`, else the
+        /// first declared (nil: it declares none).
+        public let defaultBackend: Backend?
 
         init(name: String, program: VCLProgram, loadedAt: Double, source: String?) {
             self.name = name
             self.program = program
+            self.defaultBackend = VCLLoader.defaultBackend(of: program)
             self.loadedAt = loadedAt
             self.source = source
         }

@@ -46,7 +46,10 @@ enum Variables {
             v("now", .time { $0.now }, read: .all),
 
             v("req.method", .string { $0.req.method }, read: .client, write: .client, .string { $0.req.method = $1 ?? "" }),
-            v("req.url", .string { $0.req.url }, read: .client, write: .client, .string { $0.req.url = $1 ?? "" }),
+            v("req.url", .string { $0.req.url }, read: .client, write: .client, .string { context, value in
+                // As Varnish: an unset value is a VCL failure, not an empty URL.
+                if let value { context.req.url = value } else { context.fail("req.url cannot be set to an unset value") }
+            }),
             v("req.proto", .string { $0.req.proto }, read: .client, write: .client, .string { $0.req.proto = $1 ?? "" }),
             v("req.backend_hint", .backend { $0.req.backendHint }, read: .client, write: .client,
               .backend { $0.req.backendHint = $1 }),
@@ -90,7 +93,9 @@ enum Variables {
               .string { $0.syntheticBody = $1 ?? "" }),
 
             v("bereq.method", .string { $0.bereq.method }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.method = $1 ?? "" }),
-            v("bereq.url", .string { $0.bereq.url }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.url = $1 ?? "" }),
+            v("bereq.url", .string { $0.bereq.url }, read: bereqWrite, write: bereqWrite, .string { context, value in
+                if let value { context.bereq.url = value } else { context.fail("bereq.url cannot be set to an unset value") }
+            }),
             v("bereq.proto", .string { $0.bereq.proto }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.proto = $1 ?? "" }),
             v("bereq.backend", .backend { $0.bereq.backend }, read: bereqWrite, write: bereqWrite, .backend { $0.bereq.backend = $1 }),
             v("bereq.retries", .int { Int64($0.bereq.retries) }, read: .backend),
@@ -115,13 +120,27 @@ enum Variables {
             v("beresp.age", .duration { $0.beresp.age }, read: beresp),
             v("beresp.uncacheable", .bool { $0.beresp.uncacheable }, read: beresp, write: beresp,
               .bool { $0.beresp.uncacheable = $0.beresp.uncacheable || $1 }),
-            v("beresp.do_gzip", .bool { $0.beresp.doGzip }, read: beresp, write: beresp, .bool { $0.beresp.doGzip = $1 }),
-            v("beresp.do_gunzip", .bool { $0.beresp.doGunzip }, read: beresp, write: beresp, .bool { $0.beresp.doGunzip = $1 }),
-            v("beresp.do_esi", .bool { $0.beresp.doESI }, read: beresp, write: beresp, .bool { $0.beresp.doESI = $1 }),
+            // Once beresp.filters is set, the do_* flags no longer choose filters: setting one
+            // is a VCL failure, as in Varnish.
+            v("beresp.do_gzip", .bool { $0.beresp.doGzip }, read: beresp, write: beresp, .bool { context, value in
+                if context.beresp.explicitFilters != nil { return context.fail(Self.filtersSet("beresp", "do_gzip")) }
+                context.beresp.doGzip = value
+            }),
+            v("beresp.do_gunzip", .bool { $0.beresp.doGunzip }, read: beresp, write: beresp, .bool { context, value in
+                if context.beresp.explicitFilters != nil { return context.fail(Self.filtersSet("beresp", "do_gunzip")) }
+                context.beresp.doGunzip = value
+            }),
+            v("beresp.do_esi", .bool { $0.beresp.doESI }, read: beresp, write: beresp, .bool { context, value in
+                if context.beresp.explicitFilters != nil { return context.fail(Self.filtersSet("beresp", "do_esi")) }
+                context.beresp.doESI = value
+            }),
             v("beresp.filters", .string { $0.beresp.filters }, read: .of(.backendResponse), write: .of(.backendResponse),
               .string { $0.beresp.explicitFilters = $1 ?? "" }),
             v("resp.do_esi", .bool { $0.resp.doESI }, read: .of(.deliver), write: .of(.deliver),
-              .bool { $0.resp.doESI = $0.resp.doESI && $1 }),
+              .bool { context, value in
+                  if context.resp.explicitFilters != nil { return context.fail(Self.filtersSet("resp", "do_esi")) }
+                  context.resp.doESI = context.resp.doESI && value
+              }),
             v("resp.filters", .string { $0.resp.filters }, read: .of(.deliver), write: .of(.deliver),
               .string { $0.resp.explicitFilters = $1 ?? "" }),
             v("beresp.do_stream", .bool { $0.beresp.doStream }, read: beresp, write: beresp, .bool { $0.beresp.doStream = $1 }),
@@ -161,6 +180,11 @@ enum Variables {
     static let readOnlyFrom41: Set<String> = ["req.proto", "bereq.proto", "beresp.proto", "resp.proto"]
 
     /// True when `name` is a header variable such as `req.http.Host`.
+    /// Varnish's words for a do_* flag set after the filters were named.
+    static func filtersSet(_ object: String, _ flag: String) -> String {
+        "\(object).filters are already set, \(object).\(flag) is not effective"
+    }
+
     static func isHeader(_ name: String) -> Bool {
         headerScopes.contains { name.hasPrefix($0.prefix) && name.count > $0.prefix.count }
     }

@@ -57,7 +57,14 @@ extension Compiler {
             guard let args = bind(arguments, ["name"], required: 1, function: name, at: expr),
                   let text = compileString(args[0]!, what: "backend name") else { return nil } // bound: required
             let known = backendNames.union(directors.keys)
-            return .backend { context in text(context).flatMap { known.contains($0) ? $0 : nil } }
+            return .backend { context in
+                // As vmod_directors: only while vcl_init runs.
+                guard context.isInitializing else {
+                    context.fail("directors.lookup() may only be called from vcl_init")
+                    return nil
+                }
+                return text(context).flatMap { known.contains($0) ? $0 : nil }
+            }
         }
         if name.hasPrefix("directors.") {
             return typeError(expr, "\(name)() creates an object: use it as 'new x = \(name)();' in vcl_init")

@@ -64,7 +64,9 @@ public enum VCLCompiler {
         // Unused custom subs are compiled too, so their type errors are reported.
         for name in symbols.subOrder { _ = compiler.compileSub(named: name) }
         if sink.hasErrors { throw VCLCompileError(sink.diagnostics) }
-        return VCLProgram(name: name, backends: backends, defaultBackend: symbols.backends.first?.name, probes: probes, acls: compiler.acls,
+        // As vcc: a backend named `default` is the default, else the first declared.
+        let defaultBackend = symbols.backends.contains { $0.name == "default" } ? "default" : symbols.backends.first?.name
+        return VCLProgram(name: name, backends: backends, defaultBackend: defaultBackend, probes: probes, acls: compiler.acls,
                           directors: compiler.directors, warnings: sink.diagnostics, isLegacy: isLegacy,
                           userSubroutines: userSubroutines, subroutines: subroutines,
                           readsObjectHeaders: compiler.readsObjectHeaders, cachesRequestBody: compiler.cachesRequestBody,

@@ -28,6 +28,8 @@ public final class VCLContext {
         var now: Double = 0
         var hashData: [String] = []
         var syntheticBody = ""
+        /// vcl_init is running (some functions may only be called there).
+        var initializing = false
         /// `sess.timeout_idle`, and whether VCL set it (it then holds for the session).
         var sessionTimeoutIdle: Double = 5
         var sessionTimeoutIdleChanged = false
@@ -347,6 +349,12 @@ public final class VCLContext {
         request.url = kept.url
         request.proto = kept.proto
         request.headers = kept.headers
+    }
+
+    /// Whether vcl_init is running.
+    var isInitializing: Bool {
+        get { state.pointee.initializing }
+        set { state.pointee.initializing = newValue }
     }
 
     func fail(_ message: String) {

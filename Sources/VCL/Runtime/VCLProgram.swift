@@ -111,6 +111,8 @@ public final class VCLProgram: Sendable {
         default: break
         }
         let action: VCLAction
+        context.isInitializing = subroutine == .initialize
+        defer { context.isInitializing = false }
         switch subroutines[subroutine.index](context) {
         case .exit(let result): action = result
         case .proceed, .leave: action = subroutine == .initialize || subroutine == .finalize ? .ok : .fail

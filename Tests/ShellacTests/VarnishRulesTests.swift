@@ -1,0 +1,100 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+/// Rules Varnish 7.1 applies that Shellac follows too: VCL failures at run time (503 "VCL
+/// failed"), the backend named `default`, 304s for misses, ESI on a 206, Connection: close
+/// from VCL. Over real sockets, against a real origin.
+@Suite("Varnish's run-time rules", .serialized)
+struct VarnishRulesTests {
+    static func proxy(
+        _ vcl: String, origin: TestOrigin, keepBackends: Bool = false, _ body: (ShellacFixture) async throws -> Void
+    ) async throws {
+        let file = try VCLRequestStatesTests.file("vcl 4.1;\nbackend origin { .host = \"\(origin.host)\"; .port = \"\(origin.port)\"; }\n" + vcl)
+        try await withProxy(origin: origin, vclFile: file, keepBackends: keepBackends, body)
+    }
+
+    @Test("setting req.url to an unset value, directors.lookup outside vcl_init, and do_esi after beresp.filters fail the request")
+    func vclFailures() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "ok"))
+        try await Self.proxy("""
+            import directors;
+            sub vcl_recv {
+                if (req.url == "/unset") { set req.url = req.http.no-such-header; }
+                if (req.url == "/lookup") { set req.backend_hint = directors.lookup("origin"); }
+                if (req.url == "/filters") { return (pass); }
+            }
+            sub vcl_backend_response {
+                if (bereq.url == "/filters") { set beresp.filters = ""; set beresp.do_esi = true; }
+            }
+            """, origin: origin) { proxy in
+            let unset = try await fetch(proxy.url("/unset"))
+            #expect(unset.status == 503)
+            let lookup = try await fetch(proxy.url("/lookup"))
+            #expect(lookup.status == 503)
+            let filters = try await fetch(proxy.url("/filters"))
+            #expect(filters.status == 503)
+            let fine = try await fetch(proxy.url("/fine"))
+            #expect(fine.status == 200 && fine.body == "ok")
+        }
+    }
+
+    @Test("a backend named default is the default even when declared second")
+    func namedDefault() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "from default"))
+        let file = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend first { .host = "127.0.0.1"; .port = "9"; }
+            backend default { .host = "\(origin.host)"; .port = "\(origin.port)"; }
+            sub vcl_recv { if (req.url == "/first") { set req.backend_hint = first; } }
+            """)
+        try await withProxy(origin: origin, vclFile: file, keepBackends: true) { proxy in
+            let response = try await fetch(proxy.url("/"))
+            #expect(response.status == 200 && response.body == "from default")
+        }
+    }
+
+    @Test("a miss whose client asked with a matching If-None-Match gets a 304; a later hit too")
+    func notModifiedOnMiss() async throws {
+        let origin = try await TestOrigin.start(always: Response(headers: ["ETag": "\"v1\"", "Cache-Control": "max-age=60"], body: "abc"))
+        try await withProxy(origin: origin) { proxy in
+            let miss = try await fetch(proxy.url("/c"), headers: [("If-None-Match", "\"v1\"")])
+            #expect(miss.status == 304 && miss.body.isEmpty)
+            #expect(miss.headers.first(name: "ETag") == "\"v1\"")
+            let other = try await fetch(proxy.url("/c"), headers: [("If-None-Match", "\"v2\"")])
+            #expect(other.status == 200 && other.body == "abc")
+            #expect(origin.requestCount(path: "/c") == 1)
+        }
+    }
+
+    @Test("do_esi on a 206 from the backend fails the fetch (503)")
+    func esiOnPartial() async throws {
+        let origin = try await TestOrigin.start(always: Response(
+            status: .partialContent, headers: ["Content-Range": "bytes 0-2/10"], body: "abc"))
+        try await Self.proxy("""
+            sub vcl_recv { return (pass); }
+            sub vcl_backend_response { set beresp.do_esi = true; }
+            """, origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/p"), headers: [("Range", "bytes=0-2")])
+            #expect(response.status == 503)
+        }
+    }
+
+    @Test("Connection: close set by VCL on the backend response closes the backend connection")
+    func connectionCloseFromVCL() async throws {
+        let origin = try await TestOrigin.start { request in Response(headers: ["Cache-Control": "no-store"], body: request.path) }
+        try await Self.proxy("""
+            sub vcl_backend_response { if (bereq.url == "/close") { set beresp.http.Connection = "close"; } }
+            """, origin: origin) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            for path in ["/keep", "/keep2", "/close", "/after"] {
+                try await client.send("GET \(path) HTTP/1.1\r\nHost: h\r\n\r\n")
+                let response = try await client.readResponse()
+                #expect(response.status == 200 && response.bodyString == path)
+            }
+            await client.close()
+            // /keep and /keep2 share one connection, /close ends it, /after opens another.
+            #expect(origin.connectionCount == 2)
+        }
+    }
+}
