@@ -97,4 +97,23 @@ struct VarnishRulesTests {
             #expect(origin.connectionCount == 2)
         }
     }
+
+    @Test("with do_stream off, a body cut short goes to vcl_backend_error, whose retry gets the whole response")
+    func shortBodyRetries() async throws {
+        let counter = TestCounter()
+        let origin = try await TestOrigin.start { _ in
+            counter.next() == 1
+                ? .raw("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\nonly this", thenClose: true)
+                : Response(body: "whole")
+        }
+        try await Self.proxy("""
+            sub vcl_recv { return (pass); }
+            sub vcl_backend_response { set beresp.do_stream = false; }
+            sub vcl_backend_error { if (bereq.retries == 0) { return (retry); } }
+            """, origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/short"))
+            #expect(response.status == 200 && response.body == "whole")
+            #expect(origin.requestCount(path: "/short") == 2)
+        }
+    }
 }

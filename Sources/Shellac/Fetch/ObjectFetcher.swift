@@ -48,7 +48,7 @@ final class ObjectFetcher: FetchSink {
     private var storageArea = 0
     private var storing = false
     /// A small cacheable response gathered whole before it is published (see `inlineBodyLimit`).
-    private var held: (metadata: ObjectMetadata, lifetime: ObjectLifetime, body: [UInt8])?
+    private var held: (metadata: ObjectMetadata, lifetime: ObjectLifetime, body: [UInt8], publishes: Bool)?
     /// Bodies up to this size are stored inline with their headers.
     static let inlineBodyLimit = 4096
     /// How far a private object's one reader (a pass, a hit-for-miss fetch) may fall behind
@@ -247,8 +247,14 @@ final class ObjectFetcher: FetchSink {
             } else if let declaredLength, declaredLength <= Self.inlineBodyLimit, !coding.changesBytes {
                 // Small: gather the body first and publish it inline with the headers (one
                 // exact-size allocation). Waiters wait microseconds longer; nothing to stream.
-                held = (metadata, objectLifetime, [])
+                held = (metadata, objectLifetime, [], true)
                 held?.body.reserveCapacity(declaredLength)
+                return
+            } else if holdsReaders {
+                // Readers wait for the whole body anyway (do_stream off, or ESI): it is kept
+                // here until complete, so that a body that fails can still go to
+                // vcl_backend_error (and be retried), as in Varnish.
+                held = (metadata, objectLifetime, [], true)
                 return
             } else {
                 object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI, holdsReaders: holdsReaders)
@@ -256,6 +262,10 @@ final class ObjectFetcher: FetchSink {
                 if !storing { object.makePrivate() }
                 return
             }
+        }
+        if holdsReaders {
+            held = (metadata, objectLifetime, [], false)  // (a private object: see above)
+            return
         }
         object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI, holdsReaders: holdsReaders)
     }
@@ -353,11 +363,11 @@ final class ObjectFetcher: FetchSink {
             abandoned = true
             return Self.fail(object, mode: mode, store: context.store)
         }
-        if let (metadata, lifetime, body) = held {
+        if let (metadata, lifetime, body, publishes) = held {
             held = nil
             let complete = metadata.withInlineBody(body)
             object.beginStreaming(metadata: complete, lifetime: lifetime, expectsESI: doESI, holdsReaders: holdsReaders)
-            if !context.store.publish(object, area: storageArea, replacing: { $0.variant == complete.variant }) {
+            if publishes, !context.store.publish(object, area: storageArea, replacing: { $0.variant == complete.variant }) {
                 object.makePrivate()
             }
         }
@@ -559,7 +569,8 @@ final class ObjectFetcher: FetchSink {
         if abandoned { return }
         // Before a response head the transaction decides (vcl_backend_error, or the 503);
         // once a response is on its way to readers, failing it is all there is left.
-        if !receivedHead { return giveUp(.noResponse(reason)) }
+        // A body kept whole until complete has reached nobody yet: that too.
+        if !receivedHead || held != nil { return giveUp(.noResponse(reason)) }
         Self.fail(object, mode: mode, store: context.store)
     }
 

@@ -88,6 +88,15 @@ extension RequestStateMachine {
                 // the hit-for-miss mark and fetches for us alone).
                 return lookUpAgain()
             case .progress(let metadata, let chunks, let phase):
+                if esiLevel > 0, !current.headersSent, parameters.esiIncludeOnError,
+                    metadata.status != 200, metadata.status != 204
+                {
+                    // With esi_include_onerror an include that is not a 200 or 204 (such as
+                    // vcl_backend_error's page) is a failed include, as in Varnish.
+                    delivery = nil
+                    if !esiContinueOnError { esiAborted = true }
+                    return .done
+                }
                 if !current.headersSent {
                     if !current.isOwner && !metadata.variant.isEmpty && !metadata.variant.matches(request.headers) {
                         return lookUpAgain()
