@@ -21,6 +21,7 @@ struct FetchCountersTests {
         ])
         try await withProxy(origin: origin) { proxy in
             let r1 = try await fetch(proxy.url("/length"))
+            #expect(Self.value(proxy, "VBE.boot.default.conn") == 1)
             #expect(r1.body == "abc")
             let r2 = try await fetch(proxy.url("/chunked"))
             #expect(r2.body == "abcd")
@@ -33,6 +34,14 @@ struct FetchCountersTests {
             // The first two went back to the pool; the close-delimited one cannot.
             #expect(Self.value(proxy, "MAIN.backend_recycle") == 2)
             #expect(Self.value(proxy, "VBE.boot.default.beresp_bodybytes") == 3 + 4 + 6)
+            // The three went over one connection (reused), which the close-delimited one ended.
+            #expect(Self.value(proxy, "MAIN.backend_conn") == 1)
+            var open = Self.value(proxy, "VBE.boot.default.conn")
+            for _ in 0..<50 where open != 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                open = Self.value(proxy, "VBE.boot.default.conn")
+            }
+            #expect(open == 0)
         }
     }
 

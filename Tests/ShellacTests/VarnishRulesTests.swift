@@ -19,7 +19,12 @@ struct VarnishRulesTests {
         let origin = try await TestOrigin.start(always: Response(body: "ok"))
         try await Self.proxy("""
             import directors;
+            sub vcl_init {
+                new rr = directors.round_robin();
+                rr.add_backend(directors.lookup("origin"));
+            }
             sub vcl_recv {
+                if (req.url == "/rr") { set req.backend_hint = rr.backend(); }
                 if (req.url == "/unset") { set req.url = req.http.no-such-header; }
                 if (req.url == "/lookup") { set req.backend_hint = directors.lookup("origin"); }
                 if (req.url == "/filters") { return (pass); }
@@ -34,6 +39,8 @@ struct VarnishRulesTests {
             #expect(lookup.status == 503)
             let filters = try await fetch(proxy.url("/filters"))
             #expect(filters.status == 503)
+            let viaDirector = try await fetch(proxy.url("/rr"))
+            #expect(viaDirector.status == 200 && viaDirector.body == "ok")
             let fine = try await fetch(proxy.url("/fine"))
             #expect(fine.status == 200 && fine.body == "ok")
         }
@@ -51,6 +58,22 @@ struct VarnishRulesTests {
         try await withProxy(origin: origin, vclFile: file, keepBackends: true) { proxy in
             let response = try await fetch(proxy.url("/"))
             #expect(response.status == 200 && response.body == "from default")
+        }
+    }
+
+    @Test("a backend's 304 to a miss whose stale object (a 404) gave it nothing to ask with is a fetch error")
+    func unsolicitedNotModifiedWithStale() async throws {
+        let counter = TestCounter()
+        let origin = try await TestOrigin.start { _ in
+            counter.next() == 1
+                ? Response(status: .notFound, headers: ["Cache-Control": "max-age=0, stale-while-revalidate=0"], body: "gone")
+                : Response(status: .notModified)
+        }
+        try await withProxy(origin: origin, parameters: ["default_keep=60"]) { proxy in
+            let first = try await fetch(proxy.url("/s"))
+            #expect(first.status == 404)
+            let second = try await fetch(proxy.url("/s"))
+            #expect(second.status == 503)
         }
     }
 

@@ -126,6 +126,12 @@ final class BackendFetch: BackendExchange {
         self.channel = channel
         self.reused = reused
         handler.exchange = self
+        if !reused, let backendCounters {
+            // VBE.*.conn: open until the connection closes, whichever fetch has it then.
+            let name = backend.name
+            backendCounters.increment(.conn, backend: name)
+            channel.closeFuture.whenComplete { _ in backendCounters.add(.conn, -1, backend: name) }
+        }
         if let (log, start) = self.log {
             if log.open(.backendOpen) {
                 // Varnish's fields: fd (not known to NIO's users: "-"), name, address, port,

@@ -15,6 +15,11 @@ struct BackendRequest {
     /// A pass: the response is for this client only (`bereq.uncacheable`).
     var isPass: Bool
 
+    /// Whether a miss with `stale` at hand asks the backend conditionally (its IMS candidate).
+    static func revalidates(_ stale: ObjectMetadata) -> Bool {
+        stale.status == 200 && (stale.headers["Last-Modified"] != nil || stale.headers["ETag"] != nil)
+    }
+
     init(
         client head: RequestHead, body clientBody: RequestBody?, mode: ObjectFetcher.Mode, clientIP: String?, xid: UInt64,
         stale: ObjectMetadata? = nil, gzipSupport: Bool = true
@@ -26,7 +31,7 @@ struct BackendRequest {
             method = "GET"
             for name in ["If-None-Match", "If-Modified-Since", "If-Range", "Range"] { headers.remove(name) }
             // A stale 200 with a validator is revalidated, as Varnish does (its IMS candidates).
-            if let stale, stale.status == 200 {
+            if let stale, Self.revalidates(stale) {
                 let staleHeaders = stale.headers
                 if let modified = staleHeaders["Last-Modified"] { headers.add("If-Modified-Since", modified) }
                 if let tag = staleHeaders["ETag"] { headers.add("If-None-Match", tag) }

@@ -113,7 +113,9 @@ final class ObjectFetcher: FetchSink {
         var rawHeaders = HeaderList(head.headers.map { ($0.name, $0.value) })
         var declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
         var was304 = false
-        if status == 304, mode == .store, let stale, let revalidated = Self.revalidate(stale, with: rawHeaders) {
+        if status == 304, mode == .store, let stale, let staleMetadata = stale.metadata,
+            BackendRequest.revalidates(staleMetadata), let revalidated = Self.revalidate(stale, with: rawHeaders)
+        {
             (status, reason, rawHeaders, revalidatedBody) = revalidated
             declaredLength = revalidatedBody.reduce(0) { $0 + $1.readableBytes }
             was304 = true

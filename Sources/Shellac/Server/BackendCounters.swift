@@ -9,6 +9,8 @@ public final class BackendCounters: Sendable {
         /// Bytes of request heads and bodies sent, of response heads and bodies received
         /// (bodies as decoded from their chunked framing).
         case bereqHeaderBytes, bereqBodyBytes, berespHeaderBytes, berespBodyBytes
+        /// Connections open now (a gauge).
+        case conn
 
         public var name: String {
             switch self {
@@ -22,6 +24,7 @@ public final class BackendCounters: Sendable {
             case .bereqBodyBytes: "bereq_bodybytes"
             case .berespHeaderBytes: "beresp_hdrbytes"
             case .berespBodyBytes: "beresp_bodybytes"
+            case .conn: "conn"
             }
         }
     }
@@ -31,8 +34,12 @@ public final class BackendCounters: Sendable {
     public init() {}
 
     func increment(_ field: Field, backend: String) {
+        add(field, 1, backend: backend)
+    }
+
+    func add(_ field: Field, _ amount: Int, backend: String) {
         counts.withLock { counts in
-            counts[backend, default: Array(repeating: 0, count: Field.allCases.count)][field.rawValue] += 1
+            counts[backend, default: Array(repeating: 0, count: Field.allCases.count)][field.rawValue] += amount
         }
     }
 

@@ -314,6 +314,11 @@ extension Compiler {
            directors[String(function.dropLast(".backend".count))] != nil {
             return String(function.dropLast(".backend".count))
         }
+        // `directors.lookup("name")` with a literal name (vcl_init is the one place it runs).
+        if case .call("directors.lookup", let arguments) = expr.kind, arguments.count == 1,
+           case .string(let name) = arguments[0].value.kind, backendNames.contains(name) || directors[name] != nil {
+            return name
+        }
         return nil
     }
 
