@@ -16,15 +16,17 @@ struct CacheStoreTests {
 
     /// Fetches `body` into the busy object of a miss, as the server does.
     @discardableResult
-    func store(_ store: CacheStore, _ url: String, body: Int, ttl: Double = 60, now: Double = 1000) -> CachedObject? {
+    func store(
+        _ store: CacheStore, _ url: String, body: Int, ttl: Double = 60, now: Double = 1000, nukeLimit: Int = .max
+    ) -> CachedObject? {
         guard case .miss(let object, _, _) = store.lookup(key: key(url), xid: 1, now: now, matchesVary: { _ in true }) else {
             return nil
         }
         let metadata = ObjectMetadata(
             status: 200, reason: "OK", headers: HeaderList(), declaredLength: body, variant: VariantKey(entries: []))
         object.beginStreaming(metadata: metadata, lifetime: ObjectLifetime(entered: now, ttl: ttl, grace: 10, keep: 0))
-        guard store.publish(object, replacing: { _ in true }) else { return object }
-        if store.charge(object, bytes: body) { object.append(ByteBuffer(repeating: 0x61, count: body)) }
+        guard store.publish(object, nukeLimit: nukeLimit, replacing: { _ in true }) else { return object }
+        if store.charge(object, bytes: body, nukeLimit: nukeLimit) { object.append(ByteBuffer(repeating: 0x61, count: body)) }
         object.finish()
         return object
     }
@@ -72,6 +74,24 @@ struct CacheStoreTests {
             Issue.record("/1 should still be cached")
             return
         }
+    }
+
+    @Test("nuke_limit: an object that needs more evictions than allowed is refused; what is stored stays")
+    func nukeLimit() {
+        let cache = CacheStore(capacity: 3000)
+        store(cache, "/1", body: 1000)
+        store(cache, "/2", body: 1000)
+        store(cache, "/3", body: 1500, nukeLimit: 0)  // would need /1 to go
+        #expect(cache.statistics.evictions == 0)
+        if case .hit = cache.lookup(key: key("/3"), xid: 4, now: 1001, matchesVary: { _ in true }) {
+            Issue.record("/3 should not have been stored")
+        }
+        guard case .hit = cache.lookup(key: key("/1"), xid: 5, now: 1001, matchesVary: { _ in true }) else {
+            Issue.record("/1 should still be cached")
+            return
+        }
+        store(cache, "/4", body: 1500, nukeLimit: 1)  // one eviction is enough
+        #expect(cache.statistics.evictions == 1)
     }
 
     @Test("an object larger than the store is refused and removed")

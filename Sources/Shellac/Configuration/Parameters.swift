@@ -68,6 +68,8 @@ public struct Parameters: Sendable, Equatable {
     /// `backend_remote_error_holddown` and `backend_local_error_holddown` (see `BackendHolddown`).
     public var remoteErrorHolddown = 0.25
     public var localErrorHolddown = 10.0
+    /// `nuke_limit`: most objects evicted to make room for one.
+    public var nukeLimit = 50
     /// `pipe_sess_max`: most pipes open at once (0: no limit).
     public var pipeSessionLimit = 0
     /// `shortlived`: an object whose TTL + grace + keep is shorter goes to Transient.
@@ -76,7 +78,7 @@ public struct Parameters: Sendable, Equatable {
     static let actedOnAccepted: Set<String> = [
         "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
-        "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space", "pipe_sess_max", "shortlived",
+        "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space", "pipe_sess_max", "shortlived", "nuke_limit",
         "backend_remote_error_holddown", "backend_local_error_holddown",
         "vcc_err_unref", "vcc_allow_inline_c",
     ]
@@ -174,6 +176,7 @@ public struct Parameters: Sendable, Equatable {
             if name == "ban_lurker_sleep", let seconds = Self.parseDuration(kept) { banLurkerSleep = seconds }
             if name == "ban_lurker_batch", let count = Int(kept), count > 0 { banLurkerBatch = count }
             if name == "pipe_sess_max", let count = Double(kept) { pipeSessionLimit = Int(count) }
+            if name == "nuke_limit", let count = Double(kept) { nukeLimit = Int(count) }
             if name == "backend_remote_error_holddown", let seconds = Self.parseDuration(kept) { remoteErrorHolddown = seconds }
             if name == "backend_local_error_holddown", let seconds = Self.parseDuration(kept) { localErrorHolddown = seconds }
             if name == "shortlived", let seconds = Self.parseDuration(kept) { shortlived = seconds }

@@ -44,6 +44,8 @@ final class ObjectFetcher: FetchSink {
     var isHeadRequest = false
     /// VCL left `Connection: close` in beresp: the backend connection is not reused.
     private(set) var closesConnection = false
+    /// `nuke_limit` as the fetch began.
+    private var nukeLimit = Int.max
     /// The store area the object goes to (`CacheStore.areaNames`), chosen with its head.
     private var storageArea = 0
     private var storing = false
@@ -132,6 +134,7 @@ final class ObjectFetcher: FetchSink {
         var headers = HopByHop.endToEnd(rawHeaders, alsoDropping: ["content-length", "age"])
         if !headers.contains("Date") { headers.add("Date", HTTPDate.format(Int64(now))) }
         let parameters = context.parameters
+        nukeLimit = parameters.nukeLimit
         // A targeted field (RFC 9213, e.g. CDN-Cache-Control) stands in for Cache-Control
         // and Expires in this cache's own decisions.
         let targeted = TargetedCacheControl.select(rawHeaders, targets: parameters.targetedCacheControl)
@@ -260,7 +263,9 @@ final class ObjectFetcher: FetchSink {
                 return
             } else {
                 object.beginStreaming(metadata: metadata, lifetime: objectLifetime, expectsESI: doESI, holdsReaders: holdsReaders)
-                storing = context.store.publish(object, area: storageArea) { $0.variant == metadata.variant }
+                storing = context.store.publish(object, area: storageArea, nukeLimit: nukeLimit) {
+                    $0.variant == metadata.variant
+                }
                 if !storing { object.makePrivate() }
                 return
             }
@@ -322,7 +327,7 @@ final class ObjectFetcher: FetchSink {
         // Copy into a right-sized buffer: the decoder's slice would pin its whole read buffer.
         var copy = allocator.buffer(capacity: buffer.readableBytes)
         copy.writeImmutableBuffer(buffer)
-        if storing && !context.store.charge(object, bytes: copy.readableBytes) {
+        if storing && !context.store.charge(object, bytes: copy.readableBytes, nukeLimit: nukeLimit) {
             storing = false  // too large for the store: readers already on it go on uncached
         }
         let held = object.append(copy)
@@ -369,7 +374,9 @@ final class ObjectFetcher: FetchSink {
             held = nil
             let complete = metadata.withInlineBody(body)
             object.beginStreaming(metadata: complete, lifetime: lifetime, expectsESI: doESI, holdsReaders: holdsReaders)
-            if publishes, !context.store.publish(object, area: storageArea, replacing: { $0.variant == complete.variant }) {
+            if publishes, !context.store.publish(
+                object, area: storageArea, nukeLimit: nukeLimit, replacing: { $0.variant == complete.variant })
+            {
                 object.makePrivate()
             }
         }

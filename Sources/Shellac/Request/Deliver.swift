@@ -98,7 +98,10 @@ extension RequestStateMachine {
                     return .done
                 }
                 if !current.headersSent {
-                    if !current.isOwner && !metadata.variant.isEmpty && !metadata.variant.matches(request.headers) {
+                    // (Unless VCL said req.hash_ignore_vary: any variant will do, as the lookup said.)
+                    if !current.isOwner && !metadata.variant.isEmpty && !metadata.variant.matches(request.headers)
+                        && vclSession?.context.req.hashIgnoreVary != true
+                    {
                         return lookUpAgain()
                     }
                     if current.isOwner && !current.isHit && request.method != "GET" && request.method != "HEAD" {

@@ -213,8 +213,9 @@ public final class CacheStore: Sendable {
     /// header section, and an inline body if it has one).
     /// It goes to `area` (an index in `areaNames`), or by default to the next area in turn.
     /// Returns false when even the headers do not fit: the object must then be delivered uncached.
+    /// At most `nukeLimit` objects are evicted to make room for it (`nuke_limit`).
     public func publish(
-        _ object: CachedObject, area: Int? = nil, replacing isSameVariant: (ObjectMetadata) -> Bool
+        _ object: CachedObject, area: Int? = nil, nukeLimit: Int = .max, replacing isSameVariant: (ObjectMetadata) -> Bool
     ) -> Bool {
         let headerBytes = object.metadata?.chargedBytes ?? 0
         return index.withLock { index in
@@ -236,7 +237,7 @@ public final class CacheStore: Sendable {
             let lifetime = object.lifetime
             index.expiry.insert(object, expires: lifetime.entered + max(lifetime.ttl, 0) + lifetime.grace + lifetime.keep)
             if let metadata = object.metadata { index.surrogates.add(object, keys: SurrogateKeys.keys(in: metadata)) }
-            guard charge(object, bytes: headerBytes, in: &index) else {
+            guard charge(object, bytes: headerBytes, nukeLimit: nukeLimit, in: &index) else {
                 unlink(object, from: &index)
                 return false
             }
@@ -246,10 +247,10 @@ public final class CacheStore: Sendable {
 
     /// Charges `bytes` more of body to `object`, evicting LRU objects as needed. False when the
     /// object cannot fit: it has then been removed from the cache (readers already on it go on).
-    public func charge(_ object: CachedObject, bytes: Int) -> Bool {
+    public func charge(_ object: CachedObject, bytes: Int, nukeLimit: Int = .max) -> Bool {
         index.withLock { index in
             guard object.isIndexed else { return false }
-            if charge(object, bytes: bytes, in: &index) { return true }
+            if charge(object, bytes: bytes, nukeLimit: nukeLimit, in: &index) { return true }
             unlink(object, from: &index)
             return false
         }
@@ -403,7 +404,7 @@ public final class CacheStore: Sendable {
         return transient
     }
 
-    private func charge(_ object: CachedObject, bytes: Int, in index: inout Index) -> Bool {
+    private func charge(_ object: CachedObject, bytes: Int, nukeLimit: Int = .max, in index: inout Index) -> Bool {
         let area = object.storageArea
         index.areas[area].requests += 1
         let capacity = index.areas[area].capacity
@@ -412,11 +413,13 @@ public final class CacheStore: Sendable {
             return false
         }
         var candidate = index.areas[area].lruTail
-        while index.areas[area].usedBytes + bytes > capacity, let victim = candidate {
+        var nuked = 0
+        while index.areas[area].usedBytes + bytes > capacity, nuked < nukeLimit, let victim = candidate {
             candidate = victim.lruPrevious
             guard victim !== object, victim.phase == .complete else { continue }
             unlink(victim, from: &index)
             index.evictions += 1
+            nuked += 1
         }
         guard index.areas[area].usedBytes + bytes <= capacity else {
             index.areas[area].failures += 1
