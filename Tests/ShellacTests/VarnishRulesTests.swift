@@ -139,4 +139,36 @@ struct VarnishRulesTests {
             #expect(origin.requestCount(path: "/short") == 2)
         }
     }
+
+    @Test("a retry from vcl_backend_response waits for the dropped response to end, and reuses its connection")
+    func retryReusesConnection() async throws {
+        let counter = TestCounter()
+        let origin = try await TestOrigin.start { _ in
+            counter.next() == 1 ? Response(headers: ["X-Try": "1"], body: "first") : Response(body: "second")
+        }
+        try await Self.proxy("""
+            sub vcl_recv { return (pass); }
+            sub vcl_backend_response { if (beresp.http.X-Try == "1") { return (retry); } }
+            """, origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/r"))
+            #expect(response.status == 200 && response.body == "second")
+            #expect(origin.connectionCount == 1)
+        }
+    }
+
+    @Test("a HEAD passed with do_stream off keeps the backend's Content-Length")
+    func headPassKeepsLength() async throws {
+        let origin = try await TestOrigin.start { request in
+            request.method == "HEAD"
+                ? .raw("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n") : Response(body: "abcdef")
+        }
+        try await Self.proxy("""
+            sub vcl_recv { return (pass); }
+            sub vcl_backend_response { set beresp.do_stream = false; }
+            """, origin: origin) { proxy in
+            let head = try await RawHTTPClient.exchange(
+                port: proxy.port, "HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n", forHEAD: true, timeout: .seconds(5))
+            #expect(head.status == 200 && head.header("Content-Length") == "6")
+        }
+    }
 }

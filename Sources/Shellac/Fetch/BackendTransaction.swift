@@ -199,8 +199,14 @@ final class BackendTransaction {
             if serveStale() { return }
             backendError(status: 503, reason: "Backend fetch failed")
         case .retry:
-            // Past max_retries a retry from vcl_backend_response is a backend error.
-            if !retry() { backendError(status: 503, reason: "Backend fetch failed") }
+            // Past max_retries a retry from vcl_backend_response is a backend error. The retry
+            // waits a turn of the loop, so that the response being dropped (a 304's, say) can
+            // end and put its connection back for the retry to reuse, as in Varnish.
+            let loopBound = NIOLoopBound(self, eventLoop: pool.eventLoop)
+            pool.eventLoop.execute {
+                let transaction = loopBound.value
+                if !transaction.retry() { transaction.backendError(status: 503, reason: "Backend fetch failed") }
+            }
         case .error(let status, let reason):
             backendError(status: status, reason: reason)
         }

@@ -270,7 +270,7 @@ final class ObjectFetcher: FetchSink {
                 return
             }
         }
-        if holdsReaders {
+        if holdsReaders && !isHeadRequest {
             held = (metadata, objectLifetime, [], false)  // (a private object: see above)
             return
         }
@@ -579,7 +579,8 @@ final class ObjectFetcher: FetchSink {
         // Before a response head the transaction decides (vcl_backend_error, or the 503);
         // once a response is on its way to readers, failing it is all there is left.
         // A body kept whole until complete has reached nobody yet: that too.
-        if !receivedHead || held != nil { return giveUp(.noResponse(reason)) }
+        // (Not a small body held only to store it inline: that one streams in Varnish.)
+        if !receivedHead || (held != nil && holdsReaders) { return giveUp(.noResponse(reason)) }
         Self.fail(object, mode: mode, store: context.store)
     }
 
