@@ -78,7 +78,9 @@ struct BanScanner {
         default:
             if name.hasPrefix("req.http."), name.count > 9 { return .requestHeader(String(name.dropFirst(9))) }
             if name.hasPrefix("obj.http."), name.count > 9 { return .objectHeader(String(name.dropFirst(9))) }
-            throw VCLBan.ParseError(message: "Unknown ban field '\(name)' (req.url, req.http.*, obj.status, obj.http.*, obj.ttl, obj.age, obj.grace, obj.keep)", offset: offset)
+            throw VCLBan.ParseError(
+                message: "Unknown or unsupported field \"\(name)\"",
+                offset: offset)
         }
     }
 

@@ -132,7 +132,8 @@ extension Compiler {
                 do {
                     _ = try VCLBan(spec)
                 } catch {
-                    context.banError = "\(error)"
+                    // As varnishd words it (without Shellac's offset).
+                    context.banError = (error as? VCLBan.ParseError)?.message ?? "\(error)"
                     return false
                 }
                 context.banError = ""
