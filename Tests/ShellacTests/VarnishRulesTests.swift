@@ -171,4 +171,21 @@ struct VarnishRulesTests {
             #expect(head.status == 200 && head.header("Content-Length") == "6")
         }
     }
+
+    @Test("an HTTP/1.0 request without Host reaches the backend with the backend's .host_header, else its address")
+    func hostForBackend() async throws {
+        let origin = try await TestOrigin.start { request in Response(body: request.headers.first(name: "Host") ?? "none") }
+        let file = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend named { .host = "\(origin.host)"; .port = "\(origin.port)"; .host_header = "FOObar"; }
+            backend plain { .host = "\(origin.host)"; .port = "\(origin.port)"; }
+            sub vcl_recv { if (req.url == "/plain") { set req.backend_hint = plain; } return (pass); }
+            """)
+        try await withProxy(origin: origin, vclFile: file, keepBackends: true) { proxy in
+            let named = try await RawHTTPClient.exchange(port: proxy.port, "GET /named HTTP/1.0\r\n\r\n")
+            #expect(named.bodyString == "FOObar")
+            let plain = try await RawHTTPClient.exchange(port: proxy.port, "GET /plain HTTP/1.0\r\n\r\n")
+            #expect(plain.bodyString == origin.host)
+        }
+    }
 }

@@ -12,6 +12,12 @@ public struct Backend: Sendable, Hashable {
     public var unixPath: String?
     /// `.preamble`: bytes sent first on every new connection (a BLOB literal in VCL).
     public var preamble: [UInt8]?
+    /// `.host_header`: the Host a request without one is sent with.
+    public var hostHeader: String?
+
+    /// The Host field for a backend request that has none (HTTP/1.1 needs one): the
+    /// `.host_header`, else the address as declared (`0.0.0.0` for a Unix socket), as Varnish.
+    public var defaultHost: String { hostHeader ?? (unixPath != nil ? "0.0.0.0" : host) }
 
     public init(name: String = "default", host: String, port: Int, maxConnections: Int? = nil) {
         self.name = name
@@ -30,11 +36,13 @@ public struct Backend: Sendable, Hashable {
         if let path = declared.path {
             self.init(name: declared.name, unixPath: path, maxConnections: declared.maxConnections)
             preamble = declared.preamble
+            hostHeader = declared.hostHeader
             return
         }
         guard let port = Int(declared.port) else { return nil }
         self.init(name: declared.name, host: declared.host, port: port, maxConnections: declared.maxConnections)
         preamble = declared.preamble
+        hostHeader = declared.hostHeader
     }
 
     /// How it is written in logs: `host:port` or the socket's path.

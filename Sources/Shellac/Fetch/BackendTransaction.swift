@@ -165,6 +165,7 @@ final class BackendTransaction {
         var httpHeaders = HTTPHeaders()
         httpHeaders.reserveCapacity(headers.count)
         for field in headers { httpHeaders.add(name: field.name, value: field.value) }
+        if !httpHeaders.contains(name: "host") { httpHeaders.add(name: "Host", value: backend.defaultHost) }
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri, headers: httpHeaders)
         let sink = ObjectFetcher(
             object: object, mode: mode, context: server, xid: xid, requestHeaders: clientHeaders, stale: stale,

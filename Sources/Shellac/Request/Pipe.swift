@@ -32,6 +32,8 @@ extension RequestStateMachine {
         BackendRequest.appendForwardedFor(&headers, clientIP: clientAddress?.ipAddress)
         headers.set("X-Varnish", String(xid))
         headers.set("Connection", "close")
+        let backend = policy.pipeBackend(default: server.vcl.current.defaultBackend ?? server.backend)
+        if headers["Host"] == nil { headers.add("Host", backend.defaultHost) }
         var out = channel.channel.allocator.buffer(capacity: 512)
         out.writeString("\(request.method) \(request.uri) \(request.proto)\r\n")
         for field in headers { out.writeString("\(field.name): \(field.value)\r\n") }
@@ -48,7 +50,7 @@ extension RequestStateMachine {
         if var pending = owner.startPiping(pipe) { out.writeBuffer(&pending) }
         let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
         pipe.connect(
-            to: policy.pipeBackend(default: server.vcl.current.defaultBackend ?? server.backend), sending: out, connectTimeout: parameters.connectTimeout
+            to: backend, sending: out, connectTimeout: parameters.connectTimeout
         ) {
             // No backend: the error page, and the connection closes.
             let machine = loopBound.value

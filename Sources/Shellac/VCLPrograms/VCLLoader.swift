@@ -64,6 +64,7 @@ public struct VCLLoader: Sendable {
             backend = Backend(name: declared.name, host: declared.host, port: port(declared.port))
         }
         backend.preamble = declared.preamble
+        backend.hostHeader = declared.hostHeader
         return backend
     }
 
