@@ -259,7 +259,7 @@ final class BackendTransaction {
 
     private func fail() {
         if serveStale() { return }
-        ObjectFetcher.fail(object, mode: mode, store: server.store)
+        ObjectFetcher.fail(object, mode: mode, store: server.store, reason: vcl == nil ? "Backend fetch failed" : nil)
     }
 
     /// A failed fetch answered by the stale object, inside its `stale-if-error` window: the

@@ -306,7 +306,7 @@ final class ObjectFetcher: FetchSink {
         } catch {
             log.record(.fetchError, "\(error)")
             abandoned = true
-            Self.fail(object, mode: mode, store: context.store)
+            Self.fail(object, mode: mode, store: context.store, reason: failureReason)
             fetch?.abort("\(error)")
         }
     }
@@ -368,7 +368,7 @@ final class ObjectFetcher: FetchSink {
         } catch {
             log.record(.fetchError, "\(error)")
             abandoned = true
-            return Self.fail(object, mode: mode, store: context.store)
+            return Self.fail(object, mode: mode, store: context.store, reason: failureReason)
         }
         if let (metadata, lifetime, body, publishes) = held {
             held = nil
@@ -565,7 +565,7 @@ final class ObjectFetcher: FetchSink {
     /// VCL said `abandon` (or failed): readers get the fetch-failed answer.
     private func abandon() {
         abandoned = true
-        Self.fail(object, mode: mode, store: context.store)
+        Self.fail(object, mode: mode, store: context.store, reason: failureReason)
     }
 
     /// Drops the rest of this attempt and hands the object back to the transaction.
@@ -581,15 +581,20 @@ final class ObjectFetcher: FetchSink {
         // A body kept whole until complete has reached nobody yet: that too.
         // (Not a small body held only to store it inline: that one streams in Varnish.)
         if !receivedHead || (held != nil && holdsReaders) { return giveUp(.noResponse(reason)) }
-        Self.fail(object, mode: mode, store: context.store)
+        Self.fail(object, mode: mode, store: context.store, reason: failureReason)
     }
 
     /// Fails `object`: its readers answer "Backend fetch failed", and a miss's busy object
     /// leaves the index so that the next request fetches again.
-    static func fail(_ object: CachedObject, mode: Mode, store: CacheStore) {
+    static func fail(_ object: CachedObject, mode: Mode, store: CacheStore, reason: String? = nil) {
         if mode == .store { store.remove(object) }
-        object.fail()
+        object.fail(reason: reason)
     }
+
+    /// The reason its readers' 503 gives: with no VCL of the user's, the failure stands for the
+    /// built-in vcl_backend_error ("Backend fetch failed"); with VCL, a fetch failed outside
+    /// vcl_backend_error has no page (nil: "Service Unavailable"), as in Varnish.
+    private var failureReason: String? { vcl == nil ? "Backend fetch failed" : nil }
 
     /// Whether `stale` may answer for a failed fetch at `now`: its `stale-if-error` (RFC 5861
     /// §4) window, counted from when it went stale, is still open. Varnish ignores the

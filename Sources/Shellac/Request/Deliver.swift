@@ -82,7 +82,7 @@ extension RequestStateMachine {
                 }
                 // As in Varnish, a failed fetch (VCL abandoned it, or vcl_backend_error gave
                 // up) is a 503 made by vcl_synth on the client side.
-                return .synth(status: 503, reason: "Backend fetch failed")
+                return .synth(status: 503, reason: current.object.failureReason ?? "Service Unavailable")
             case .abandoned:
                 // The object we waited on turned out private: look up again (which now finds
                 // the hit-for-miss mark and fetches for us alone).

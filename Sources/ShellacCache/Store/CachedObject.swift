@@ -61,6 +61,8 @@ public final class CachedObject: @unchecked Sendable {
         // The small fields last, so they pack together.
         var phase: ObjectPhase = .busy
         var isPrivate = false
+        /// Why it failed, when the failure stands for vcl_backend_error's page (its reason).
+        var failureReason: String?
         /// VCL asked for ESI (the body is parsed when complete) or turned streaming off:
         /// readers wait for the whole body.
         var holdsReaders = false
@@ -261,7 +263,18 @@ public final class CachedObject: @unchecked Sendable {
             state.phase = .complete
         }
     }
-    public func fail() { notify { if $0.phase != .complete { $0.phase = .failed } } }
+    /// Fails the object. `reason`: the reason phrase of the 503 its readers answer with, when
+    /// the failure stands for vcl_backend_error's page; nil: a failed fetch with no page
+    /// (Varnish answers "Service Unavailable").
+    public func fail(reason: String? = nil) {
+        notify { state in
+            guard state.phase != .complete else { return }
+            state.phase = .failed
+            state.failureReason = reason
+        }
+    }
+
+    public var failureReason: String? { state.withLock { $0.failureReason } }
     /// The response may not be shared (pass, hit-for-miss, too large to store): only its owner
     /// reads on; waiters are woken to go to the backend themselves.
     public func makePrivate() { notify { $0.isPrivate = true } }
