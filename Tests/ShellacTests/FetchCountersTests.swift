@@ -139,6 +139,21 @@ struct FetchCountersTests {
         }
     }
 
+    @Test("a request that waits on another's fetch counts in busy_sleep, and in busy_wakeup once the response comes")
+    func busyWaiters() async throws {
+        let origin = try await TestOrigin.start(
+            always: Response(headers: ["Cache-Control": "max-age=60"], body: "slow").delayed(by: .milliseconds(300)))
+        try await withProxy(origin: origin) { proxy in
+            async let first = fetch(proxy.url("/busy"))
+            try await Task.sleep(for: .milliseconds(100))
+            let second = try await fetch(proxy.url("/busy"))
+            #expect(try await first.body == "slow" && second.body == "slow")
+            #expect(origin.requestCount(path: "/busy") == 1)
+            #expect(Self.value(proxy, "MAIN.busy_sleep") == 1)
+            #expect(Self.value(proxy, "MAIN.busy_wakeup") == 1)
+        }
+    }
+
     /// Whether setting `name` to `value` fails (the parameters are left as they were).
     static func refuses(_ parameters: Parameters, _ name: String, _ value: String) -> Bool {
         var copy = parameters

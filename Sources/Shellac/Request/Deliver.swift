@@ -27,6 +27,8 @@ struct Delivery {
     var esiTurnedOff = false
     /// An include whose `vcl_deliver` has run already (it turned ESI off for its page).
     var includeHeadDone = false
+    /// A waiter on someone else's fetch slept before its response head came (`busy_wakeup`).
+    var sleptOnBusy = false
 }
 
 /// deliver and transmit: `vcl_deliver`, then the object's bytes as they arrive and as fast
@@ -65,6 +67,7 @@ extension RequestStateMachine {
             }
             switch read {
             case .waiting:
+                if !current.isOwner && !current.headersSent { current.sleptOnBusy = true }
                 delivery = current
                 return .waiting
             case .failed:
@@ -88,6 +91,10 @@ extension RequestStateMachine {
                 // the hit-for-miss mark and fetches for us alone).
                 return lookUpAgain()
             case .progress(let metadata, let chunks, let phase):
+                if current.sleptOnBusy {
+                    current.sleptOnBusy = false
+                    counters.increment(.cacheBusyWakeups)
+                }
                 if esiLevel > 0, !current.headersSent, parameters.esiIncludeOnError,
                     metadata.status != 200, metadata.status != 204
                 {

@@ -12,6 +12,8 @@ public final class Statistics: Sendable {
         /// Requests found already read when the one before them was done (pipelined).
         case sessionReadAhead
         case cacheHits, cacheGraceHits, cacheMisses, cacheHitForMiss, cacheHitForPass, cacheBusyWaits
+        /// Requests that slept on another's fetch and were woken by its response.
+        case cacheBusyWakeups
         case passes, pipes, synths
         case backendConnections, backendReuses, backendFailures
         /// Reused connections found closed and tried again, and VCL's `return (retry)`s.
@@ -70,6 +72,7 @@ public final class Statistics: Sendable {
             case .cacheHitForMiss: "MAIN.cache_hitmiss"
             case .cacheHitForPass: "MAIN.cache_hitpass"
             case .cacheBusyWaits: "MAIN.busy_sleep"
+            case .cacheBusyWakeups: "MAIN.busy_wakeup"
             case .passes: "MAIN.s_pass"
             case .pipes: "MAIN.s_pipe"
             case .synths: "MAIN.s_synth"
