@@ -94,6 +94,32 @@ struct CacheStoreTests {
         #expect(cache.statistics.evictions == 1)
     }
 
+    @Test("an expired hit-for-miss within its grace keeps a request from waiting on another's fetch")
+    func expiredHitForMissInGrace() {
+        let cache = CacheStore(capacity: 1 << 20)
+        guard case .miss(let first, false, _) = cache.lookup(key: key("/h"), xid: 1, now: 0, matchesVary: { _ in true }) else {
+            Issue.record("expected a miss")
+            return
+        }
+        cache.mark(.hitForMiss, key: key("/h"), replacing: first, xid: 1, now: 0, ttl: 1, grace: 60)
+        // Past the TTL: a plain miss, whose busy object is in the index.
+        guard case .miss(_, false, _) = cache.lookup(key: key("/h"), xid: 2, now: 2, matchesVary: { _ in true }) else {
+            Issue.record("expected a plain miss")
+            return
+        }
+        // Another request meanwhile does not wait on that busy object: it fetches alone.
+        guard case .miss(_, true, _) = cache.lookup(key: key("/h"), xid: 3, now: 2, matchesVary: { _ in true }) else {
+            Issue.record("expected a hit-for-miss, not a wait")
+            return
+        }
+        // Past the grace, the mark is gone: requests wait on a busy object again.
+        _ = cache.lookup(key: key("/h"), xid: 4, now: 100, matchesVary: { _ in true })
+        guard case .busy = cache.lookup(key: key("/h"), xid: 5, now: 100, matchesVary: { _ in true }) else {
+            Issue.record("expected a wait on the busy object")
+            return
+        }
+    }
+
     @Test("an object larger than the store is refused and removed")
     func tooLarge() {
         let cache = CacheStore(capacity: 1000)

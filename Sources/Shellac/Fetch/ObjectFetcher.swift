@@ -242,7 +242,7 @@ final class ObjectFetcher: FetchSink {
             if uncacheable {
                 context.store.mark(
                     hitForPass ? .hitForPass : .hitForMiss, key: object.key, replacing: object, xid: xid, now: now,
-                    ttl: hitForMissTTL)
+                    ttl: hitForMissTTL, grace: objectLifetime.grace)
                 object.makePrivate()
                 followsReader = true
             } else if let declaredLength, declaredLength > context.store.capacity(ofArea: storageArea) {

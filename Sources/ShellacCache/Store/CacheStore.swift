@@ -127,6 +127,7 @@ public final class CacheStore: Sendable {
             var keepCandidate: CachedObject?
             var hitForMiss = false
             var hitForPass = false
+            var expiredHitForMiss = false
             var object = index.heads[key.digest]
             while let current = object {
                 object = current.indexNextVariant
@@ -137,7 +138,11 @@ public final class CacheStore: Sendable {
                 guard sameKey else { continue }  // a digest collision: not this key's object
                 if let marker = current.marker {
                     if !lifetime.isFresh(at: now) {
-                        unlink(current, from: &index)
+                        if marker == .hitForMiss && lifetime.isWithinGrace(at: now) {
+                            expiredHitForMiss = true
+                        } else {
+                            unlink(current, from: &index)
+                        }
                     } else if marker == .hitForPass {
                         hitForPass = true
                     } else {
@@ -190,7 +195,7 @@ public final class CacheStore: Sendable {
             // A marker is newer than any object still beside it (publishing drops markers), so
             // a pass is preferred to a stale object or waiting on a busy one.
             if hitForPass { return .hitForPass }
-            if let busy {
+            if let busy, !expiredHitForMiss {
                 if let graceCandidate {
                     graceCandidate.hits.add(1, ordering: .relaxed)
                     return .graced(graceCandidate, refresh: nil)
@@ -198,7 +203,10 @@ public final class CacheStore: Sendable {
                 return .busy(busy)
             }
             let fresh = CachedObject(key: key, xid: xid(), lifetime: ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0))
-            if hitForMiss { return .miss(busy: fresh, hitForMiss: true, stale: graceCandidate ?? keepCandidate) }
+            // (An expired hit-for-miss in grace does not wait on the busy object: it fetches alone.)
+            if hitForMiss || (expiredHitForMiss && busy != nil) {
+                return .miss(busy: fresh, hitForMiss: true, stale: graceCandidate ?? keepCandidate)
+            }
             link(fresh, into: &index)
             if let graceCandidate {
                 graceCandidate.hits.add(1, ordering: .relaxed)
@@ -257,11 +265,15 @@ public final class CacheStore: Sendable {
     }
 
     /// Links a new `kind` marker for `key` in place of `busy` and of any older marker of the key.
+    /// A hit-for-miss mark past its TTL but within `grace` still keeps requests from waiting on
+    /// a busy object of the key (as Varnish's expired hit-for-miss objects do).
     public func mark(
-        _ kind: LookupMarker, key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double
+        _ kind: LookupMarker, key: CacheKey, replacing busy: CachedObject, xid: UInt64, now: Double, ttl: Double,
+        grace: Double = 0
     ) {
+        let grace = max(grace, 0)
         let marker = CachedObject(
-            key: key, xid: xid, lifetime: ObjectLifetime(entered: now, ttl: ttl, grace: 0, keep: 0), marker: kind)
+            key: key, xid: xid, lifetime: ObjectLifetime(entered: now, ttl: ttl, grace: grace, keep: 0), marker: kind)
         index.withLock { index in
             unlink(busy, from: &index)
             var other = index.heads[key.digest]
@@ -270,7 +282,7 @@ public final class CacheStore: Sendable {
                 if current.isMarker && current.key == key { unlink(current, from: &index) }
             }
             link(marker, into: &index)
-            index.expiry.insert(marker, expires: now + max(ttl, 0))
+            index.expiry.insert(marker, expires: now + max(ttl, 0) + grace)
         }
     }
 
