@@ -188,4 +188,22 @@ struct VarnishRulesTests {
             #expect(plain.bodyString == origin.host)
         }
     }
+
+    @Test("a pipe takes an idle pooled backend connection when there is one")
+    func pipeReusesConnection() async throws {
+        let origin = try await TestOrigin.start { request in Response(body: request.path) }
+        try await Self.proxy("""
+            sub vcl_recv { if (req.url == "/pipe") { return (pipe); } return (pass); }
+            """, origin: origin) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET /pass HTTP/1.1\r\nHost: h\r\n\r\n")
+            let passed = try await client.readResponse()
+            #expect(passed.bodyString == "/pass")
+            try await client.send("GET /pipe HTTP/1.1\r\nHost: h\r\n\r\n")
+            let piped = try await client.readResponse()
+            #expect(piped.bodyString == "/pipe")
+            await client.close()
+            #expect(origin.connectionCount == 1)
+        }
+    }
 }

@@ -56,6 +56,30 @@ final class BackendConnectionPool: @unchecked Sendable {
         }
     }
 
+    /// An idle connection to `backend` stripped of its HTTP handlers, for a pipe to relay raw
+    /// bytes over (Varnish's pipe takes a pooled connection too); nil when there is none.
+    func takeIdleForPipe(_ backend: Backend) -> Channel? {
+        eventLoop.assertInEventLoop()
+        while var list = idle[backend], let channel = list.popLast() {
+            idle[backend] = list
+            idleTotal.subtract(1, ordering: .relaxed)
+            guard channel.isActive else { continue }
+            let sync = channel.pipeline.syncOperations
+            do {
+                let contexts = [
+                    try sync.context(handlerType: BackendResponseHandler.self),
+                    try sync.context(handlerType: BackendResponseDecoder.self),
+                    try sync.context(handlerType: HTTPRequestEncoder.self),
+                ]
+                for context in contexts { sync.removeHandler(context: context, promise: nil) }
+                return channel
+            } catch {
+                channel.close(promise: nil)
+            }
+        }
+        return nil
+    }
+
     /// Returns a connection whose exchange ended cleanly and may be reused.
     func release(_ channel: Channel, to backend: Backend) {
         eventLoop.assertInEventLoop()

@@ -50,7 +50,8 @@ extension RequestStateMachine {
         if var pending = owner.startPiping(pipe) { out.writeBuffer(&pending) }
         let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
         pipe.connect(
-            to: backend, sending: out, connectTimeout: parameters.connectTimeout
+            to: backend, sending: out, connectTimeout: parameters.connectTimeout,
+            pool: server.pools.value(on: channel.eventLoop)
         ) {
             // No backend: the error page, and the connection closes.
             let machine = loopBound.value

@@ -21,8 +21,16 @@ final class PipeSession {
 
     /// Connects to `backend` and sends `request` (the request head, and any body bytes
     /// already read). `failed` runs when no connection can be made.
-    func connect(to backend: Backend, sending request: ByteBuffer, connectTimeout: Double, failed: @escaping @Sendable () -> Void) {
+    func connect(
+        to backend: Backend, sending request: ByteBuffer, connectTimeout: Double, pool: BackendConnectionPool?,
+        failed: @escaping @Sendable () -> Void
+    ) {
         let client = self.client
+        if let channel = pool?.takeIdleForPipe(backend),
+           (try? channel.pipeline.syncOperations.addHandler(PipeRelayHandler(peer: client))) != nil
+        {
+            return attach(channel, sending: request)
+        }
         let loopBound = NIOLoopBound(self, eventLoop: client.eventLoop)
         let bootstrap = ClientBootstrap(group: client.eventLoop)
             .connectTimeout(.nanoseconds(Int64(connectTimeout * 1e9)))
@@ -37,21 +45,27 @@ final class PipeSession {
                 let session = loopBound.value
                 switch result {
                 case .success(let channel):
-                    guard !session.clientClosed else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    session.backend = channel
-                    channel.write(request, promise: nil)
-                    if let pending = session.pending { channel.write(pending, promise: nil) }
-                    session.pending = nil
-                    channel.flush()
-                    session.clientWritabilityChanged()
-                    Self.setReading(client, channel.isWritable)
+                    session.attach(channel, sending: request)
                 case .failure:
                     if !session.clientClosed { failed() }
                 }
             }
+    }
+
+    /// The backend connection is ready: the request, the client bytes held meanwhile, then
+    /// bytes both ways.
+    private func attach(_ channel: Channel, sending request: ByteBuffer) {
+        guard !clientClosed else {
+            channel.close(promise: nil)
+            return
+        }
+        backend = channel
+        channel.write(request, promise: nil)
+        if let pending { channel.write(pending, promise: nil) }
+        pending = nil
+        channel.flush()
+        clientWritabilityChanged()
+        Self.setReading(client, channel.isWritable)
     }
 
     /// Client bytes held while the backend connection is being made, at most (then the
