@@ -53,4 +53,44 @@ struct BackendPreambleTests {
         let text = handler.received.withLock { String(decoding: $0, as: UTF8.self) }
         #expect(text.hasPrefix(preamble + "GET / HTTP/1.1\r\n"), "\(text)")
     }
+
+    @Test(".proxy_header = 1 and 2: a PROXY header with the client's addresses before each request, on a connection of its own")
+    func proxyHeader() async throws {
+        for version in [1, 2] {
+            let handler = RecordingHandler(skip: 0)
+            let connections = Mutex(0)
+            let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelInitializer { channel in
+                    connections.withLock { $0 += 1 }
+                    return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            defer { server.close(promise: nil as EventLoopPromise<Void>?) }
+            let port = try #require(server.localAddress?.port)
+            let vcl = try VCLRequestStatesTests.file("""
+                vcl 4.1;
+                backend s1 { .host = "127.0.0.1"; .port = "\(port)"; .proxy_header = \(version); }
+                sub vcl_recv { return (pass); }
+                """)
+            try await withProxy(backendPort: port, vclFile: vcl, keepBackends: true) { proxy in
+                let client = try await RawHTTPClient.connect(port: proxy.port)
+                try await client.send("GET /p HTTP/1.1\r\nHost: h\r\n\r\n")
+                let response = try await client.readResponse()
+                #expect(response.status == 200 && response.bodyString == "ok")
+                await client.close()
+            }
+            let received = handler.received.withLock { $0 }
+            if version == 1 {
+                let text = String(decoding: received, as: UTF8.self)
+                #expect(text.hasPrefix("PROXY TCP4 127.0.0.1 127.0.0.1 "), "\(text)")
+                #expect(text.contains(" \r\nGET /p HTTP/1.1\r\n") || text.contains("\r\nGET /p HTTP/1.1\r\n"))
+            } else {
+                let signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C]
+                #expect(Array(received.prefix(16)) == signature)
+                #expect(Array(received[16..<20]) == [127, 0, 0, 1])
+                #expect(String(decoding: received.dropFirst(28), as: UTF8.self).hasPrefix("GET /p HTTP/1.1\r\n"))
+            }
+            #expect(connections.withLock { $0 } == 1)
+        }
+    }
 }

@@ -14,6 +14,9 @@ public struct Backend: Sendable, Hashable {
     public var preamble: [UInt8]?
     /// `.host_header`: the Host a request without one is sent with.
     public var hostHeader: String?
+    /// `.proxy_header`: the PROXY protocol version sent first on each connection (which is
+    /// then never reused: it speaks for one client).
+    public var proxyHeader: Int?
 
     /// The Host field for a backend request that has none (HTTP/1.1 needs one): the
     /// `.host_header`, else the address as declared (`0.0.0.0` for a Unix socket), as Varnish.
@@ -37,12 +40,14 @@ public struct Backend: Sendable, Hashable {
             self.init(name: declared.name, unixPath: path, maxConnections: declared.maxConnections)
             preamble = declared.preamble
             hostHeader = declared.hostHeader
+            proxyHeader = declared.proxyHeader
             return
         }
         guard let port = Int(declared.port) else { return nil }
         self.init(name: declared.name, host: declared.host, port: port, maxConnections: declared.maxConnections)
         preamble = declared.preamble
         hostHeader = declared.hostHeader
+        proxyHeader = declared.proxyHeader
     }
 
     /// How it is written in logs: `host:port` or the socket's path.

@@ -23,11 +23,12 @@ final class BackendConnectionPool: @unchecked Sendable {
 
     /// An idle open connection, or a new one. `reused` tells which, for the retry rule.
     /// A backend `holddown` holds down gets no new connection (an idle one is still reused).
+    /// `fresh`: always a new connection.
     func acquire(
-        _ backend: Backend, connectTimeout: Double, holddown: BackendHolddown? = nil
+        _ backend: Backend, connectTimeout: Double, holddown: BackendHolddown? = nil, fresh: Bool = false
     ) -> EventLoopFuture<(channel: Channel, reused: Bool)> {
         eventLoop.assertInEventLoop()
-        while var list = idle[backend], let channel = list.popLast() {
+        while !fresh, var list = idle[backend], let channel = list.popLast() {
             idle[backend] = list
             idleTotal.subtract(1, ordering: .relaxed)
             if channel.isActive { return eventLoop.makeSucceededFuture((channel, true)) }

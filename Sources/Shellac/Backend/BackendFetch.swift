@@ -52,6 +52,8 @@ final class BackendFetch: BackendExchange {
     var log: (buffer: VSLBuffer, start: Double)?
     /// Where `VBE.*.req` and `VBE.*.fail*` count.
     var backendCounters: BackendCounters?
+    /// The client's addresses, for the PROXY header of a `.proxy_header` backend.
+    var addresses: (client: SocketAddress?, server: SocketAddress?) = (nil, nil)
     /// The connect holddown, and its remote and local durations (`backend_*_error_holddown`).
     var holddown: (BackendHolddown, remote: Double, local: Double)?
     /// Bytes of this exchange, added to `backendCounters` when it ends.
@@ -93,7 +95,9 @@ final class BackendFetch: BackendExchange {
     }
 
     private func connect() {
-        pool.acquire(backend, connectTimeout: timeouts.connect, holddown: holddown?.0).whenComplete { [self] result in
+        pool.acquire(
+            backend, connectTimeout: timeouts.connect, holddown: holddown?.0, fresh: backend.proxyHeader != nil
+        ).whenComplete { [self] result in
             switch result {
             case .success(let (channel, reused)):
                 counters.increment(reused ? .backendReuses : .backendConnections)
@@ -152,6 +156,12 @@ final class BackendFetch: BackendExchange {
             }
             log.stamp("Bereq", now: HTTPDate.currentTime(), start: start)
         }
+        if !reused, let version = backend.proxyHeader,
+           let header = ProxyHeaderWriter.header(version: version, client: addresses.client, server: addresses.server),
+           let encoder = try? channel.pipeline.syncOperations.context(handlerType: HTTPRequestEncoder.self)
+        {
+            encoder.write(NIOAny(header), promise: nil)  // below the encoder: raw bytes first
+        }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         bytes.sentHead += BackendTransaction.headBytes(head)
         guard let body else {
@@ -196,6 +206,7 @@ final class BackendFetch: BackendExchange {
             // `Connection: close` in the request as VCL left it, or in the response as VCL
             // left it, closes the connection too (as Varnish).
             if reusable, Self.saysClose(head.headers["connection"]) || sink?.closesConnection == true { reusable = false }
+            if backend.proxyHeader != nil { reusable = false }  // it spoke for one client
             timer?.cancel()
             timer = nil
             if paused, let channel { Self.setReading(channel, true) }

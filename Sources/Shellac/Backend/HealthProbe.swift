@@ -19,6 +19,8 @@ final class HealthProbe: Sendable {
     private let port: Int
     private let unixPath: String?
     private let request: ByteBuffer
+    /// `.proxy_header` of the backend: a probe sends the PROXY header too (its own addresses).
+    private let proxyHeader: Int?
     private let eventLoop: EventLoop
     private let stopped = Atomic<Bool>(false)
     /// At most this much of the response is kept (its first line decides).
@@ -32,6 +34,7 @@ final class HealthProbe: Sendable {
         self.unixPath = backend.path
         self.eventLoop = eventLoop
         self.request = ByteBuffer(string: Self.requestText(probe: probe, backend: backend))
+        self.proxyHeader = backend.proxyHeader
     }
 
     /// `.request`'s lines, each ended by CRLF, then an empty line; or a GET of `.url` with
@@ -83,6 +86,14 @@ final class HealthProbe: Sendable {
                         channel.close(promise: nil)
                     }
                     outcome.futureResult.whenComplete { _ in timer.cancel() }
+                    var request = request
+                    if let version = proxyHeader,
+                       var header = ProxyHeaderWriter.header(
+                           version: version, client: channel.localAddress, server: channel.remoteAddress)
+                    {
+                        header.writeImmutableBuffer(request)
+                        request = header
+                    }
                     channel.writeAndFlush(request).whenComplete { written in
                         if case .failure(let error) = written { reader.failedToSend("Write error (\(error))") } else { reader.sent() }
                     }

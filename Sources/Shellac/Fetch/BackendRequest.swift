@@ -14,6 +14,8 @@ struct BackendRequest {
     var body: RequestBody?
     /// A pass: the response is for this client only (`bereq.uncacheable`).
     var isPass: Bool
+    /// The client's address and the one it connected to, for a `.proxy_header` backend.
+    var addresses: (client: SocketAddress?, server: SocketAddress?) = (nil, nil)
 
     /// Whether a miss with `stale` at hand asks the backend conditionally (its IMS candidate).
     static func revalidates(_ stale: ObjectMetadata) -> Bool {

@@ -180,6 +180,7 @@ final class BackendTransaction {
             counters: counters, sink: sink)
         fetch.log = (log, startTime)
         fetch.backendCounters = server.backendCounters
+        fetch.addresses = request.addresses
         let parameters = server.parameters
         fetch.holddown = (server.holddown, parameters.remoteErrorHolddown, parameters.localErrorHolddown)
         if let gate { fetch.onEnd = { gate.leave() } }

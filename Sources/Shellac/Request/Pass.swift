@@ -28,9 +28,10 @@ extension RequestStateMachine {
         let fetchXID = object.xid
         counters.increment(.fetches)
         if isBackground { counters.increment(.backgroundFetches) }
-        let backendRequest = BackendRequest(
+        var backendRequest = BackendRequest(
             client: request, body: body, mode: mode, clientIP: clientAddress?.ipAddress, xid: fetchXID,
             stale: stale?.metadata, gzipSupport: parameters.httpGzipSupport)
+        backendRequest.addresses = (clientAddress, localAddress)
         logLink("bereq", xid: fetchXID, reason: isBackground ? "bgfetch" : mode == .pass ? "pass" : "fetch")
         if !isBackground { logTimestamp("Fetch") }
         let fetchLog = VSLBuffer(

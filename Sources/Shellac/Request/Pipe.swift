@@ -35,6 +35,11 @@ extension RequestStateMachine {
         let backend = policy.pipeBackend(default: server.vcl.current.defaultBackend ?? server.backend)
         if headers["Host"] == nil { headers.add("Host", backend.defaultHost) }
         var out = channel.channel.allocator.buffer(capacity: 512)
+        if let version = backend.proxyHeader,
+           var header = ProxyHeaderWriter.header(version: version, client: clientAddress, server: localAddress)
+        {
+            out.writeBuffer(&header)
+        }
         out.writeString("\(request.method) \(request.uri) \(request.proto)\r\n")
         for field in headers { out.writeString("\(field.name): \(field.value)\r\n") }
         // The body has been read (and a chunked one decoded): it goes with its length.
@@ -51,7 +56,7 @@ extension RequestStateMachine {
         let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
         pipe.connect(
             to: backend, sending: out, connectTimeout: parameters.connectTimeout,
-            pool: server.pools.value(on: channel.eventLoop)
+            pool: backend.proxyHeader == nil ? server.pools.value(on: channel.eventLoop) : nil
         ) {
             // No backend: the error page, and the connection closes.
             let machine = loopBound.value

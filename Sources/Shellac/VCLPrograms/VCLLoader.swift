@@ -65,6 +65,7 @@ public struct VCLLoader: Sendable {
         }
         backend.preamble = declared.preamble
         backend.hostHeader = declared.hostHeader
+        backend.proxyHeader = declared.proxyHeader
         return backend
     }
 

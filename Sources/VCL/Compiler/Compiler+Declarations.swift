@@ -111,6 +111,13 @@ extension Compiler {
                     continue
                 }
                 backend.preamble = bytes
+            case "proxy_header":
+                guard let version = constantInt(field, owner: owner) else { continue }
+                guard version == 1 || version == 2 else {
+                    sink.error(field.location, "Unsupported .proxy_header version \(version) (1 or 2)")
+                    continue
+                }
+                backend.proxyHeader = version
             case "probe":
                 switch field.value {
                 case .probe(let inline): backend.probe = compileProbe(inline)
@@ -123,7 +130,7 @@ extension Compiler {
                 case .strings, .blob: sink.error(field.location, ".probe expects a probe name or { ... }")
                 }
             default:
-                sink.error(field.location, "Unknown backend field '.\(field.name)' (expected .host, .port, .path, .host_header, .connect_timeout, .first_byte_timeout, .between_bytes_timeout, .max_connections, .preamble, .probe)")
+                sink.error(field.location, "Unknown backend field '.\(field.name)' (expected .host, .port, .path, .host_header, .connect_timeout, .first_byte_timeout, .between_bytes_timeout, .max_connections, .preamble, .proxy_header, .probe)")
             }
         }
         if declaration.isNone { return nil }

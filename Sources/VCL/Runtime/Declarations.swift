@@ -31,6 +31,8 @@ public struct VCLBackend: Sendable, Equatable {
     public var probe: VCLProbe?
     /// `.preamble`: bytes to send on every newly opened connection, before the first request.
     public var preamble: [UInt8]?
+    /// `.proxy_header`: the PROXY protocol version (1 or 2) sent first on each connection.
+    public var proxyHeader: Int?
 
     public init(name: String, host: String) {
         self.name = name
