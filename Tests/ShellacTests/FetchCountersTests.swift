@@ -36,12 +36,7 @@ struct FetchCountersTests {
             #expect(Self.value(proxy, "VBE.boot.default.beresp_bodybytes") == 3 + 4 + 6)
             // The three went over one connection (reused), which the close-delimited one ended.
             #expect(Self.value(proxy, "MAIN.backend_conn") == 1)
-            var open = Self.value(proxy, "VBE.boot.default.conn")
-            for _ in 0..<50 where open != 0 {
-                try await Task.sleep(for: .milliseconds(20))
-                open = Self.value(proxy, "VBE.boot.default.conn")
-            }
-            #expect(open == 0)
+            #expect(try await Self.settled(proxy, "VBE.boot.default.conn", at: 0) == 0)
         }
     }
 
@@ -130,12 +125,7 @@ struct FetchCountersTests {
             #expect(Self.value(proxy, "MAIN.pipe_limited") == 1)
             await first.close()
             await second.close()
-            var open = Self.value(proxy, "MAIN.n_pipe")
-            for _ in 0..<50 where open != 0 {
-                try await Task.sleep(for: .milliseconds(20))
-                open = Self.value(proxy, "MAIN.n_pipe")
-            }
-            #expect(open == 0)
+            #expect(try await Self.settled(proxy, "MAIN.n_pipe", at: 0) == 0)
         }
     }
 
@@ -152,6 +142,17 @@ struct FetchCountersTests {
             #expect(Self.value(proxy, "MAIN.busy_sleep") == 1)
             #expect(Self.value(proxy, "MAIN.busy_wakeup") == 1)
         }
+    }
+
+    /// The counter once it reads `expected`, or what it reads after a second (gauges that
+    /// follow a connection's close settle a moment later).
+    static func settled(_ proxy: ShellacFixture, _ name: String, at expected: Int) async throws -> Int? {
+        var value = Self.value(proxy, name)
+        for _ in 0..<50 where value != expected {
+            try await Task.sleep(for: .milliseconds(20))
+            value = Self.value(proxy, name)
+        }
+        return value
     }
 
     /// Whether setting `name` to `value` fails (the parameters are left as they were).

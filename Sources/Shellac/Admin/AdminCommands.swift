@@ -275,6 +275,8 @@ public final class AdminCommands: Sendable {
             // Every program loaded is usable (none is cold here); a discarded one is gone.
             ("MAIN.n_vcl_avail", vcls.filter { $0.labelTarget == nil }.count),
             ("MAIN.n_vcl_discard", 0),
+            // Header lines dropped for http_max_hdr: Shellac keeps every line.
+            ("MAIN.losthdr", 0),
             ("MAIN.n_lru_moved", store.lruMoves),
             ("MAIN.n_backend", registry.current.program.backends.count),
             ("MAIN.n_object", store.objects),

@@ -62,9 +62,7 @@ final class BackendFetch: BackendExchange {
     /// Which `fail_*` counter a failed connect counts in.
     static func failure(_ error: Error) -> BackendCounters.Field {
         if let error = error as? ChannelError, case .connectTimeout = error { return .failTimedOut }
-        var errors: [Error] = [error]
-        if let connection = error as? NIOConnectionError { errors = connection.connectionErrors.map(\.error) }
-        for error in errors {
+        for error in connectErrors(error) {
             if let io = error as? IOError {
                 if io.errnoCode == ECONNREFUSED { return .failConnectionRefused }
                 if io.errnoCode == ETIMEDOUT { return .failTimedOut }
@@ -72,6 +70,11 @@ final class BackendFetch: BackendExchange {
             if let channel = error as? ChannelError, case .connectTimeout = channel { return .failTimedOut }
         }
         return .failOther
+    }
+
+    /// The errors of each address a failed connect tried (NIO wraps them), or the error itself.
+    static func connectErrors(_ error: Error) -> [Error] {
+        (error as? NIOConnectionError)?.connectionErrors.map(\.error) ?? [error]
     }
 
     init(

@@ -32,9 +32,7 @@ final class BackendHolddown: Sendable {
     }
 
     static func holddown(for error: Error, remote: Double, local: Double) -> Double? {
-        var errors: [Error] = [error]
-        if let connection = error as? NIOConnectionError { errors = connection.connectionErrors.map(\.error) }
-        for error in errors {
+        for error in BackendFetch.connectErrors(error) {
             guard let io = error as? IOError else { continue }
             switch io.errnoCode {
             case ECONNREFUSED, ENETUNREACH: return remote

@@ -51,6 +51,15 @@ extension RequestStateMachine {
         run(.transmit)
     }
 
+    /// An include that failed is left out of the page (Varnish has no way to say so in it);
+    /// with esi_include_onerror the page stops there, unless the include said
+    /// onerror="continue".
+    private func includeFailed() -> RequestStep {
+        delivery = nil
+        if parameters.esiIncludeOnError && !esiContinueOnError { esiAborted = true }
+        return .done
+    }
+
     /// Sends what the object has past the cursor, while the client can take it. Parks on the
     /// object (a wake-up when it changes) or on the client (its writability).
     func transmit() -> RequestStep {
@@ -72,13 +81,7 @@ extension RequestStateMachine {
                 return .waiting
             case .failed:
                 delivery = nil
-                if esiLevel > 0 {
-                    // A fetch that failed mid-body leaves the include out (Varnish has no way to
-                    // say so in the page); with esi_include_onerror the page stops, unless the
-                    // include said onerror="continue".
-                    if parameters.esiIncludeOnError && !esiContinueOnError { esiAborted = true }
-                    return .done
-                }
+                if esiLevel > 0 { return includeFailed() }
                 if current.headersSent {
                     keepAlive = false
                     return .done
@@ -100,9 +103,7 @@ extension RequestStateMachine {
                 {
                     // With esi_include_onerror an include that is not a 200 or 204 (such as
                     // vcl_backend_error's page) is a failed include, as in Varnish.
-                    delivery = nil
-                    if !esiContinueOnError { esiAborted = true }
-                    return .done
+                    return includeFailed()
                 }
                 if !current.headersSent {
                     // (Unless VCL said req.hash_ignore_vary: any variant will do, as the lookup said.)

@@ -91,11 +91,14 @@ final class VCLSession {
     /// `obj.*` for `vcl_hit` and `vcl_deliver`, every field set in place. Its fields are the
     /// stored lines, decoded only if VCL reads them.
     func setObject(_ object: CachedObject, metadata: ObjectMetadata, now: Double) {
-        setObject(object, metadata: metadata, lifetime: object.lifetime, now: now)
+        setObject(object, metadata: metadata, lifetime: object.lifetime, now: now, isHit: true)
     }
 
     /// `setObject` with the object's lifetime already read (reading it takes the object's lock).
-    private func setObject(_ object: CachedObject, metadata: ObjectMetadata, lifetime: ObjectLifetime, now: Double) {
+    /// (`isHit`: the object was found in the store, so it is not private.)
+    private func setObject(
+        _ object: CachedObject, metadata: ObjectMetadata, lifetime: ObjectLifetime, now: Double, isHit: Bool
+    ) {
         context.obj.status = metadata.status
         context.obj.proto = "HTTP/1.1"
         if program.readsObjectHeaders {
@@ -110,8 +113,9 @@ final class VCLSession {
         context.obj.uncacheable = false
         context.obj.canESI = metadata.mayBeESI && object.esiDocument != nil
         if let store {
-            // A pass's object is never published: Varnish keeps it in Transient.
-            let area = object.isPrivate ? store.transientArea : object.storageAreaIndex
+            // A pass's object is never published: Varnish keeps it in Transient. (A hit's is
+            // published: no need to take the object's lock to ask.)
+            let area = !isHit && object.isPrivate ? store.transientArea : object.storageAreaIndex
             context.obj.storage = store.storageSymbols[area]
         }
     }
@@ -127,7 +131,7 @@ final class VCLSession {
         into out: inout ByteBuffer
     ) -> VCLAction {
         let lifetime = object.lifetime
-        setObject(object, metadata: metadata, lifetime: lifetime, now: now)
+        setObject(object, metadata: metadata, lifetime: lifetime, now: now, isHit: isHit)
         let vcl = context
         let reason = metadata.reason
         vcl.resp.status = metadata.status

@@ -53,8 +53,6 @@ public final class Statistics: Sendable {
         case pipesOpen, pipesLimited
         /// Sessions gone idle between requests (Varnish hands them to its waiter).
         case sessionHerds
-        /// Header lines dropped because a message had more than `http_max_hdr`.
-        case lostHeaders
         /// Sessions closed, by reason (`SessionCloseReason`).
         case closeRemote, closeRequest, closeHTTP10, closeBadRequest, closeBadBody, closeJunk, closeOverflow
         case closeTimeout, closePipe, closeSendError, closeEOF, closeResponse, closeVCLFailure
@@ -116,7 +114,6 @@ public final class Statistics: Sendable {
             case .pipesOpen: "MAIN.n_pipe"
             case .pipesLimited: "MAIN.pipe_limited"
             case .sessionHerds: "MAIN.sess_herd"
-            case .lostHeaders: "MAIN.losthdr"
             case .closeRemote: "MAIN.sc_rem_close"
             case .closeRequest: "MAIN.sc_req_close"
             case .closeHTTP10: "MAIN.sc_req_http10"

@@ -53,7 +53,7 @@ public struct StorageFigures: Sendable, Equatable {
 }
 
 /// The areas a store is made with: `-s` in the order given, then `Transient`.
-public struct StorageLayout: Sendable, Equatable {
+public struct StorageLayout: Sendable {
     public var areas: [(name: String, capacity: Int)]
 
     /// The name of the store for short-lived and uncacheable objects.
@@ -72,9 +72,5 @@ public struct StorageLayout: Sendable, Equatable {
     /// One store `s0` of `capacity` bytes, and a Transient store of the same size.
     public init(capacity: Int) {
         self.init([("s0", capacity)], transientCapacity: capacity)
-    }
-
-    public static func == (lhs: StorageLayout, rhs: StorageLayout) -> Bool {
-        lhs.areas.map(\.name) == rhs.areas.map(\.name) && lhs.areas.map(\.capacity) == rhs.areas.map(\.capacity)
     }
 }
