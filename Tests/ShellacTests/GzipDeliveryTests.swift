@@ -216,4 +216,43 @@ struct GzipDeliveryTests {
             #expect(ContinuousClock.now - started < .seconds(5))  // not the backend's 20 s stall
         }
     }
+
+    @Test("a chain of gzip and gunzip filters acts as its net step, with http_gzip_support on or off")
+    func filterChains() async throws {
+        let vcl = """
+            vcl 4.1;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_backend_response {
+                if (bereq.url ~ "^/plain") { set beresp.filters = "gzip gunzip gzip gunzip gzip"; }
+                if (bereq.url ~ "^/small") { set beresp.filters = "gunzip gzip gunzip"; }
+            }
+            """
+        for support in ["on", "off"] {
+            let origin = try await Self.origin()
+            try await withProxy(origin: origin, parameters: ["http_gzip_support=\(support)"], vclFile: try VCLRequestStatesTests.file(vcl)) { proxy in
+                let zipped = try await Self.get(proxy, "/plain", gzip: true)
+                #expect(zipped.header("Content-Encoding") == "gzip", "http_gzip_support=\(support)")
+                #expect(try SystemGzip.decompress(zipped.body) == Self.large)
+                let plain = try await Self.get(proxy, "/small", gzip: true)
+                #expect(plain.header("Content-Encoding") == nil && plain.body == Self.small)
+            }
+        }
+    }
+
+    @Test("an ESI page stored gzipped that holds no ESI has the length Varnish gives it (e00028)")
+    func esiGzipWithoutElements() async throws {
+        let body = try SystemGzip.compress(Array("bar".utf8))
+        let origin = try await TestOrigin.start { _ in TestOrigin.Response(headers: ["Content-Encoding": "gzip"], bytes: body) }
+        let vcl = """
+            vcl 4.1;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_backend_response { set beresp.do_esi = true; }
+            """
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(vcl)) { proxy in
+            let zipped = try await Self.get(proxy, "/bar", gzip: true)
+            // header 10, an empty flushed block 5, "bar" flushed 9, final block and trailer 10
+            #expect(zipped.header("Content-Length") == "34" && zipped.body.count == 34)
+            #expect(try SystemGzip.decompress(zipped.body) == Array("bar".utf8))
+        }
+    }
 }

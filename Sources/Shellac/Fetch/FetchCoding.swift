@@ -48,7 +48,7 @@ enum FetchCoding {
     /// as ESI (a coding other than gzip).
     static func choose(
         status: Int, declaredLength: Int?, headers: inout HeaderList, doGzip: Bool, doGunzip: Bool,
-        doESI: inout Bool, parameters: Parameters
+        doESI: inout Bool, parameters: Parameters, explicitFilters: Bool = false
     ) throws -> FetchCoding {
         let encoding = headers["Content-Encoding"]
         let hasBody = ResponseStatus.hasBody(status) && declaredLength != 0
@@ -59,7 +59,8 @@ enum FetchCoding {
         }
         let isGzip = encoding.map { $0.trimmingCharacters(in: .whitespaces).lowercased() == "gzip" } ?? false
         let isPlain = encoding == nil
-        let support = parameters.httpGzipSupport
+        // `http_gzip_support` off turns off the do_* flags, not a chain `beresp.filters` names.
+        let support = parameters.httpGzipSupport || explicitFilters
         let gzip = doGzip && support && isPlain
         let gunzip = doGunzip && support && isGzip
         let buffer = parameters.gzipBuffer
@@ -100,17 +101,36 @@ enum FetchCoding {
     /// chains Varnish's default lists hold); nil for any other chain.
     static func flags(forFilters filters: String, headers: HeaderList) -> (gzip: Bool, gunzip: Bool, esi: Bool)? {
         let isGzip = headers["Content-Encoding"].map { $0.lowercased() == "gzip" } ?? false
-        switch filters.split(separator: " ").joined(separator: " ") {
+        let names = filters.split(separator: " ")
+        if !names.isEmpty, names.allSatisfy({ $0 == "gzip" || $0 == "gunzip" || $0 == "testgunzip" }) {
+            return netCoding(of: names, isGzip: isGzip, isEncoded: headers["Content-Encoding"] != nil)
+        }
+        switch names.joined(separator: " ") {
         case "": return (false, false, false)
-        case "testgunzip": return isGzip ? (false, false, false) : nil
-        case "gunzip": return (false, true, false)
-        case "gzip": return (true, false, false)
         case "esi": return isGzip ? nil : (false, false, true)
         case "gunzip esi": return (false, true, true)
         case "esi_gzip": return isGzip ? nil : (true, false, true)
         case "gunzip esi_gzip": return isGzip ? (false, false, true) : nil
         default: return nil
         }
+    }
+
+    /// A chain of `gzip`, `gunzip` and `testgunzip` as one step, as each filter in Varnish
+    /// steps aside where it has nothing to do (`gzip` on a body with any coding, `gunzip`
+    /// or `testgunzip` on one that is not gzip): "gzip gunzip gzip" on a plain body is "gzip".
+    private static func netCoding(
+        of names: [Substring], isGzip: Bool, isEncoded: Bool
+    ) -> (gzip: Bool, gunzip: Bool, esi: Bool) {
+        var gzip = isGzip
+        var encoded = isEncoded
+        for name in names {
+            if name == "gzip", !encoded {
+                (gzip, encoded) = (true, true)
+            } else if name == "gunzip", gzip {
+                (gzip, encoded) = (false, false)
+            }
+        }
+        return (!isGzip && gzip, isGzip && !gzip, false)
     }
 
     /// `ETag: "x"` becomes `W/"x"` (RFC 9110 §8.8.3: other bytes, same meaning).

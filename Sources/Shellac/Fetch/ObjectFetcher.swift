@@ -189,7 +189,8 @@ final class ObjectFetcher: FetchSink {
                 }
                 coding = filtersNameNone(decision.filters) ? .none : try FetchCoding.choose(
                     status: status, declaredLength: declaredLength, headers: &headers, doGzip: doGzip,
-                    doGunzip: doGunzip, doESI: &doESI, parameters: parameters)
+                    doGunzip: doGunzip, doESI: &doESI, parameters: parameters,
+                    explicitFilters: decision.filters != nil)
             } catch {
                 log.record(.fetchError, "\(error)")
                 return abandon()

@@ -72,7 +72,9 @@ enum GuruMeditation {
         return """
             <!DOCTYPE html>
             <html>
-              <head><title>\(status) \(reason)</title></head>
+              <head>
+                <title>\(status) \(reason)</title>
+              </head>
               <body>
                 <h1>Error \(status) \(reason)</h1>
                 <p>\(reason)</p>

@@ -25,6 +25,9 @@ public enum ESIGzip {
             gzipper.endPiece { body.append($0) }
             return start..<gzipper.compressedLength
         }
+        // An empty flushed block first, as Varnish's ESI parser starts its stream: the
+        // stored bytes (and so Content-Length when the page holds no ESI) are Varnish's.
+        gzipper.endPiece { body.append($0) }
         var cursor = 0
         for segment in document.segments {
             switch segment {

@@ -147,7 +147,9 @@ public enum BuiltinVCL {
         set resp.http.Retry-After = "5";
         synthetic({"<!DOCTYPE html>
     <html>
-      <head><title>"} + resp.status + " " + resp.reason + {"</title></head>
+      <head>
+        <title>"} + resp.status + " " + resp.reason + {"</title>
+      </head>
       <body>
         <h1>Error "} + resp.status + " " + resp.reason + {"</h1>
         <p>"} + resp.reason + {"</p>
@@ -228,7 +230,9 @@ public enum BuiltinVCL {
         set beresp.http.Retry-After = "5";
         synthetic({"<!DOCTYPE html>
     <html>
-      <head><title>"} + beresp.status + " " + beresp.reason + {"</title></head>
+      <head>
+        <title>"} + beresp.status + " " + beresp.reason + {"</title>
+      </head>
       <body>
         <h1>Error "} + beresp.status + " " + beresp.reason + {"</h1>
         <p>"} + beresp.reason + {"</p>
