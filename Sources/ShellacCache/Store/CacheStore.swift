@@ -225,7 +225,7 @@ public final class CacheStore: Sendable {
     public func publish(
         _ object: CachedObject, area: Int? = nil, nukeLimit: Int = .max, replacing isSameVariant: (ObjectMetadata) -> Bool
     ) -> Bool {
-        let headerBytes = object.metadata?.chargedBytes ?? 0
+        let headerBytes = (object.metadata?.chargedBytes ?? 0) + CachedObject.recordBytes
         return index.withLock { index in
             object.storageArea = area ?? Self.takeDefaultArea(&index, transient: transientArea)
             var other = index.heads[object.digest]

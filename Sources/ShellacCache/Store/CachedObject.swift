@@ -75,6 +75,12 @@ public final class CachedObject: @unchecked Sendable {
 
     let state: Mutex<State>
 
+    /// What the store charges each object for its record, besides its header section and
+    /// body: less than the record takes (its fields, the header array's and chunks' own
+    /// headers), about what Varnish charges for its `struct object`, so that a store of a
+    /// given size holds what Varnish's would.
+    public static let recordBytes = 128
+
     // Guarded by CacheStore's lock.
     var indexNextVariant: CachedObject?
     var lruPrevious: CachedObject?
