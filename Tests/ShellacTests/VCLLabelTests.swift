@@ -35,7 +35,8 @@ struct VCLLabelTests {
             #expect(listing.contains("shop -> shop_v1"))
             let json = admin.execute(["vcl.list", "-j"]).body
             #expect((try? JSONSerialization.jsonObject(with: Data(json.utf8))) != nil, "\(json)")
-            #expect(admin.execute(["vcl.state", "shop_v1", "cold"]).status == 200)
+            #expect(admin.execute(["vcl.state", "shop_v1", "cold"]).status == 300)  // labelled: stays warm
+            #expect(admin.execute(["vcl.state", "shop", "cold"]).status == 106)  // labels are always warm
             #expect(admin.execute(["vcl.discard", "shop_v1"]).status == 106)  // labelled
             #expect(admin.execute(["vcl.discard", "shop"]).status == 200)
             let gone = try await fetch(proxy.url("/other"))

@@ -22,7 +22,7 @@ extension AdminCommands {
         case "backend.set_health": return setBackendHealth(pattern: arguments[0], state: arguments[1])
         case "vcl.inline":
             let source = arguments[1]
-            return load(name: arguments[0], source: source) { () throws(VCLCompileError) in
+            return load(name: arguments[0], source: source, state: arguments.dropFirst(2).first) { () throws(VCLCompileError) in
                 try currentLoader.compile(source: source, name: "<vcl.inline>")
             }
         case "param.reset": return readOnly.contains(arguments[0]) ? protected(arguments[0]) : resetParameter(arguments[0])
@@ -37,15 +37,14 @@ extension AdminCommands {
                 return AdminResponse(.parameter, error.description)
             }
         case "vcl.state":
-            // Every loaded VCL stays warm here (its probes run until it is discarded).
             guard registry.resolve(arguments[0]) != nil else { return AdminResponse(.parameter, "No VCL named \(arguments[0]) known.") }
-            guard ["auto", "cold", "warm"].contains(arguments[1]) else {
-                return AdminResponse(.parameter, "State must be one of auto, cold or warm.")
+            guard let setting = Self.temperatureSetting(arguments[1]) else { return Self.badState }
+            do {
+                try registry.setState(arguments[0], to: setting)
+                return AdminResponse(.ok, "")
+            } catch {
+                return Self.refusal(error)
             }
-            if arguments[1] == "cold" && registry.activeName == arguments[0] {
-                return AdminResponse(.cannot, "Cannot set the active VCL cold.")
-            }
-            return AdminResponse(.ok, "")
         case "xkey.purge":
             // Shellac's: purge (or with -s, soft-purge) the objects tagged with these keys.
             let soft = arguments.first == "-s"

@@ -83,7 +83,7 @@ public final class AdminCommands: Sendable {
         case "ping": return AdminResponse(.ok, "PONG \(Int(Date().timeIntervalSince1970)) 1.0")
         case "banner": return AdminResponse(.ok, Self.banner)
         case "status": return status(arguments)
-        case "vcl.load": return load(name: arguments[0], file: arguments[1])
+        case "vcl.load": return load(name: arguments[0], file: arguments[1], state: arguments.dropFirst(2).first)
         case "vcl.use": return use(arguments[0])
         case "vcl.discard": return discard(arguments[0])
         case "vcl.list": return list(arguments)
@@ -116,14 +116,31 @@ public final class AdminCommands: Sendable {
 
     // MARK: - VCL
 
-    private func load(name: String, file: String) -> AdminResponse {
+    private func load(name: String, file: String, state: String?) -> AdminResponse {
         let source = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
-        return load(name: name, source: source) { () throws(VCLCompileError) in try currentLoader.compile(file: file) }
+        return load(name: name, source: source, state: state) { () throws(VCLCompileError) in try currentLoader.compile(file: file) }
+    }
+
+    /// `auto`, `cold` or `warm` as `vcl.load`, `vcl.inline` and `vcl.state` take it (none:
+    /// `auto`); nil for another word.
+    static func temperatureSetting(_ word: String?) -> VCLTemperature.Setting? {
+        guard let word else { return .auto }
+        return VCLTemperature.Setting(rawValue: word)
+    }
+
+    static let badState = AdminResponse(.parameter, "State must be one of auto, cold or warm.")
+
+    /// A registry's refusal as varnishd answers it.
+    static func refusal(_ error: VCLRegistry.RegistryError) -> AdminResponse {
+        AdminResponse(error.isRefusal ? .cannot : .parameter, error.description)
     }
 
     /// Compiles with `compile` and keeps the program as `name`, with the text it came from
     /// (`vcl.load`, `vcl.inline`).
-    func load(name: String, source: String?, compile: () throws(VCLCompileError) -> VCLProgram) -> AdminResponse {
+    func load(
+        name: String, source: String?, state: String? = nil, compile: () throws(VCLCompileError) -> VCLProgram
+    ) -> AdminResponse {
+        guard let setting = Self.temperatureSetting(state) else { return Self.badState }
         guard VCLRegistry.isValidName(name) else {
             return AdminResponse(.parameter, VCLRegistry.RegistryError.badName(name).description)
         }
@@ -137,7 +154,7 @@ public final class AdminCommands: Sendable {
             return AdminResponse(.parameter, "Message from VCC-compiler:\n\(error.description)\nVCL compilation failed")
         }
         do {
-            try registry.load(program, as: name, source: source)
+            try registry.load(program, as: name, source: source, setting: setting)
         } catch {
             return AdminResponse(.parameter, error.description)
         }
@@ -150,7 +167,7 @@ public final class AdminCommands: Sendable {
             try registry.use(name)
             return AdminResponse(.ok, "VCL '\(name)' now active")
         } catch {
-            return AdminResponse(.parameter, error.description)
+            return Self.refusal(error)
         }
     }
 
@@ -174,16 +191,16 @@ public final class AdminCommands: Sendable {
             let items = entries.map { entry in
                 let status = entry.isActive ? "active" : "available"
                 let label = entry.labelTarget.map { ",\n    \"label\": \"\($0)\"" } ?? ""
-                return "  {\n    \"status\": \"\(status)\",\n    \"state\": \"\(entry.labelTarget == nil ? "auto" : "label")\",\n"
-                    + "    \"temperature\": \"warm\",\n    \"busy\": 0,\n    \"name\": \"\(entry.name)\"\(label)\n  }"
+                return "  {\n    \"status\": \"\(status)\",\n    \"state\": \"\(entry.labelTarget == nil ? entry.state : "label")\",\n"
+                    + "    \"temperature\": \"\(entry.temperature)\",\n    \"busy\": 0,\n    \"name\": \"\(entry.name)\"\(label)\n  }"
             }
             let time = String(format: "%.3f", Date().timeIntervalSince1970)
             return AdminResponse(.ok, "[ 2, [\"vcl.list\", \"-j\"], \(time),\n" + items.joined(separator: ",\n") + "\n]")
         }
         let lines = entries.map { entry in
-            let state = entry.labelTarget == nil ? "auto" : "label"
+            let state = entry.labelTarget == nil ? entry.state : "label"
             let name = entry.labelTarget.map { "\(entry.name) -> \($0)" } ?? entry.name
-            return Self.padded(entry.isActive ? "active" : "available", 12) + Self.padded(state, 8) + "warm"
+            return Self.padded(entry.isActive ? "active" : "available", 12) + Self.padded(state, 8) + entry.temperature
                 + String(repeating: " ", count: 9) + "0    " + name
         }
         return AdminResponse(.ok, lines.joined(separator: "\n"))
@@ -292,7 +309,8 @@ public final class AdminCommands: Sendable {
             ("MAIN.threads_destroyed", 0),
             ("MAIN.threads_failed", 0),
         ] + self.store.areaFigures.flatMap(\.counters) + self.store.banFigures.named.map { (name: $0.0, value: $0.1) }
-            + backendCounters.named(vcl: registry.current.name, backends: registry.current.program.health.ordered.map(\.name))
+            // A cold VCL's backends are not reported (as varnishd removes their counters).
+            + registry.warmPrograms().flatMap { backendCounters.named(vcl: $0.name, backends: $0.program.health.ordered) }
     }
 
     // MARK: - log.read

@@ -74,13 +74,15 @@ public struct Parameters: Sendable, Equatable {
     public var pipeSessionLimit = 0
     /// `shortlived`: an object whose TTL + grace + keep is shorter goes to Transient.
     public var shortlived = 10.0
+    /// `vcl_cooldown`: an unused auto VCL goes cold this long after it was last active.
+    public var vclCooldown = 600.0
     /// Parameters kept with the accepted ones (for their varnishd syntax) that do act here.
     static let actedOnAccepted: Set<String> = [
         "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
         "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space", "pipe_sess_max", "shortlived", "nuke_limit",
         "backend_remote_error_holddown", "backend_local_error_holddown",
-        "vcc_err_unref", "vcc_allow_inline_c",
+        "vcc_err_unref", "vcc_allow_inline_c", "vcl_cooldown",
     ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
     public var accepted: [String: String] = [:]
@@ -180,6 +182,7 @@ public struct Parameters: Sendable, Equatable {
             if name == "backend_remote_error_holddown", let seconds = Self.parseDuration(kept) { remoteErrorHolddown = seconds }
             if name == "backend_local_error_holddown", let seconds = Self.parseDuration(kept) { localErrorHolddown = seconds }
             if name == "shortlived", let seconds = Self.parseDuration(kept) { shortlived = seconds }
+            if name == "vcl_cooldown", let seconds = Self.parseDuration(kept) { vclCooldown = seconds }
             if name == "vsl_reclen", let size = Self.parseBytes(kept) {
                 guard (16...65_535).contains(size) else { throw .badValue(name: name, value: value) }
                 vslRecordLimit = size

@@ -1,4 +1,5 @@
 import Synchronization
+import VCL
 
 /// varnishstat's per-backend counters (`VBE.<vcl>.<backend>.*`), by backend name: requests
 /// sent, connections that failed (and why), and the probe's view. Written once per backend
@@ -55,13 +56,17 @@ public final class BackendCounters: Sendable {
         }
     }
 
-    /// The counters of every backend that has any, for `vcl` (the VCL they are reported under).
-    func named(vcl: String, backends: [String]) -> [(name: String, value: Int)] {
+    /// The counters of `backends` as reported under `vcl`, each with `happy`, its probe's
+    /// history of good pokes as a bitmap (newest in bit 0; 0 without a probe).
+    func named(vcl: String, backends: [BackendHealth]) -> [(name: String, value: Int)] {
         let counts = self.counts.withLock { $0 }
         var result: [(name: String, value: Int)] = []
         for backend in backends {
-            let values = counts[backend] ?? Array(repeating: 0, count: Field.allCases.count)
-            for field in Field.allCases { result.append(("VBE.\(vcl).\(backend).\(field.name)", values[field.rawValue])) }
+            let values = counts[backend.name] ?? Array(repeating: 0, count: Field.allCases.count)
+            let prefix = "VBE.\(vcl).\(backend.name)."
+            for field in Field.allCases { result.append((prefix + field.name, values[field.rawValue])) }
+            let happy = backend.snapshot.history?.happy ?? 0
+            result.append((prefix + "happy", Int(truncatingIfNeeded: happy)))
         }
         return result
     }

@@ -151,6 +151,7 @@ public final class ShellacServer: Sendable {
         }
         let store = self.store
         let live = parameters
+        let registry = self.vcl
         let reaperLoop = group.next()
         let initial = parameters.current
         let reaperLog = NIOLoopBoundBox.makeBoxSendingValue(
@@ -174,6 +175,7 @@ public final class ShellacServer: Sendable {
             }) == 1000 {}
             log.flush()
             let parameters = live.current
+            registry.cool(now: Date().timeIntervalSince1970, cooldown: parameters.vclCooldown)
             if parameters.banLurkerSleep > 0 {
                 store.lurkBans(now: HTTPDate.currentTime(), age: parameters.banLurkerAge, batch: parameters.banLurkerBatch)
             }
@@ -181,7 +183,7 @@ public final class ShellacServer: Sendable {
         reaper.withLock { $0 = task }
         let probes = self.probes
         vcl.observe(VCLRegistry.Observer(
-            loaded: { probes.start($0) }, discarded: { probes.stop(vclNamed: $0.name) }))
+            warmed: { probes.start($0) }, cooled: { probes.stop(vclNamed: $0.name) }))
         return bound
     }
 

@@ -36,6 +36,9 @@ public final class VCLRegistry: Sendable {
         public let isActive: Bool
         /// For a label: the program it names.
         public var labelTarget: String?
+        /// `auto`, `cold` or `warm` (`label` for a label) and `warm` or `cold`.
+        public var state = "auto"
+        public var temperature = "warm"
     }
 
     public enum RegistryError: Error, Equatable, CustomStringConvertible {
@@ -45,6 +48,11 @@ public final class VCLRegistry: Sendable {
         case discardingActive(String)
         case labelled(String, by: String)
         case labelOfLabel(String)
+        /// `vcl.use` or `vcl.label` on a program set cold.
+        case cold(String)
+        case labelsAlwaysWarm
+        case labelledCold
+        case activeCold
 
         public var description: String {
             switch self {
@@ -54,6 +62,19 @@ public final class VCLRegistry: Sendable {
             case .badName(let name): "Illegal VCL name \"\(name)\": use letters, digits, '_', '-' and '.', starting with a letter"
             case .unknown(let name): "No VCL named \(name) known"
             case .discardingActive(let name): "Cannot discard active VCL program \(name)"
+            case .cold(let name): "VCL '\(name)' is cold - set to auto or warm first"
+            case .labelsAlwaysWarm: "Labels are always warm"
+            case .labelledCold: "A labeled VCL cannot be set cold"
+            case .activeCold: "Cannot set the active VCL cold."
+            }
+        }
+
+        /// varnishd's status for it: 300 (cannot) where the request was valid but the state
+        /// forbids it, else 106 (parameter).
+        public var isRefusal: Bool {
+            switch self {
+            case .discardingActive, .cold, .labelledCold, .activeCold: true
+            default: false
             }
         }
     }
@@ -63,33 +84,52 @@ public final class VCLRegistry: Sendable {
         var active: Loaded
         /// `vcl.label`: label → program name.
         var labels: [String: String] = [:]
+        /// By program name.
+        var temperatures: [String: VCLTemperature] = [:]
+
+        func isLabelled(_ name: String) -> Bool { labels.values.contains(name) }
+
+        /// Restarts the cooldown of `name` as things stand now.
+        mutating func resetCooldown(_ name: String, now: Double) {
+            let isActive = active.name == name
+            let isLabelled = isLabelled(name)
+            temperatures[name]?.resetCooldown(now: now, isActive: isActive, isLabelled: isLabelled)
+        }
     }
 
     private let state: Mutex<State>
 
-    /// Told of each program loaded and discarded after it happens (the probes follow them).
+    /// Told after a program becomes warm (loaded, or warmed again) and after it stops being
+    /// warm (gone cold, or discarded): the probes follow them.
     public struct Observer: Sendable {
-        public var loaded: @Sendable (Loaded) -> Void
-        public var discarded: @Sendable (Loaded) -> Void
+        public var warmed: @Sendable (Loaded) -> Void
+        public var cooled: @Sendable (Loaded) -> Void
 
-        public init(loaded: @escaping @Sendable (Loaded) -> Void, discarded: @escaping @Sendable (Loaded) -> Void) {
-            self.loaded = loaded
-            self.discarded = discarded
+        public init(warmed: @escaping @Sendable (Loaded) -> Void, cooled: @escaping @Sendable (Loaded) -> Void) {
+            self.warmed = warmed
+            self.cooled = cooled
         }
     }
 
     private let observer = Mutex<Observer?>(nil)
 
-    /// Sets the one observer, and tells it of every program loaded so far.
+    /// Sets the one observer, and tells it of every warm program so far.
     public func observe(_ newObserver: Observer) {
         observer.withLock { $0 = newObserver }
-        for entry in state.withLock({ $0.loaded }) { newObserver.loaded(entry) }
+        for entry in warmPrograms() { newObserver.warmed(entry) }
+    }
+
+    /// The programs that are warm now, in load order.
+    public func warmPrograms() -> [Loaded] {
+        state.withLock { state in state.loaded.filter { state.temperatures[$0.name]?.isWarm ?? true } }
     }
 
     /// A registry whose only (and active) program is `boot`, named `name`.
     public init(boot: VCLProgram, name: String = "boot", source: String? = nil) {
         let first = Loaded(name: name, program: boot, loadedAt: Date().timeIntervalSince1970, source: source)
-        state = Mutex(State(loaded: [first], active: first))
+        var initial = State(loaded: [first], active: first)
+        initial.temperatures[name] = VCLTemperature(now: first.loadedAt)
+        state = Mutex(initial)
     }
 
     /// The active program and its name; take it once per request and keep it.
@@ -103,7 +143,12 @@ public final class VCLRegistry: Sendable {
     /// Every loaded program in load order, marking the active one, then the labels.
     public func list() -> [Listing] {
         state.withLock { state in
-            state.loaded.map { Listing(name: $0.name, isActive: $0 === state.active) }
+            state.loaded.map { entry in
+                let temperature = state.temperatures[entry.name]
+                return Listing(
+                    name: entry.name, isActive: entry === state.active, state: temperature?.setting.rawValue ?? "auto",
+                    temperature: temperature?.temperatureName ?? "warm")
+            }
                 + state.labels.sorted { $0.key < $1.key }.map { Listing(name: $0.key, isActive: false, labelTarget: $0.value) }
         }
     }
@@ -111,14 +156,28 @@ public final class VCLRegistry: Sendable {
     /// `vcl.label LABEL NAME`: LABEL names program NAME from now on (a label may be moved).
     public func label(_ label: String, to name: String) throws(RegistryError) {
         guard Self.isValidName(label) else { throw .badName(label) }
-        let outcome = state.withLock { state -> RegistryError? in
-            if state.labels[name] != nil { return .labelOfLabel(name) }
-            guard state.loaded.contains(where: { $0.name == name }) else { return .unknown(name) }
-            if state.loaded.contains(where: { $0.name == label }) { return .nameTaken(label) }
+        let now = Date().timeIntervalSince1970
+        let outcome = state.withLock { state -> Result<Loaded?, RegistryError> in
+            if state.labels[name] != nil { return .failure(.labelOfLabel(name)) }
+            guard let entry = state.loaded.first(where: { $0.name == name }) else { return .failure(.unknown(name)) }
+            if state.loaded.contains(where: { $0.name == label }) { return .failure(.nameTaken(label)) }
+            // A label's program must be warm, and stays warm while labelled.
+            guard var temperature = state.temperatures[name] else { return .failure(.unknown(name)) }
+            if temperature.setting == .cold { return .failure(.cold(name)) }
+            let wasWarm = temperature.isWarm
+            temperature.warmForUse(now: now, isLabelled: true)
+            state.temperatures[name] = temperature
+            if let old = state.labels[label] {
+                state.labels[label] = name
+                state.resetCooldown(old, now: now)
+            }
             state.labels[label] = name
-            return nil
+            return .success(wasWarm ? nil : entry)
         }
-        if let outcome { throw outcome }
+        switch outcome {
+        case .failure(let error): throw error
+        case .success(let warmed): if let warmed { observer.withLock { $0 }?.warmed(warmed) }
+        }
     }
 
     /// The program a name or a label stands for.
@@ -138,28 +197,78 @@ public final class VCLRegistry: Sendable {
         state.withLock { $0.loaded.first { $0.name == name } }
     }
 
-    /// Adds `program` (compiled from `source`) as `name` (not active yet).
-    public func load(_ program: VCLProgram, as name: String, source: String? = nil) throws(RegistryError) {
+    /// Adds `program` (compiled from `source`) as `name` (not active yet), in state `setting`.
+    public func load(
+        _ program: VCLProgram, as name: String, source: String? = nil, setting: VCLTemperature.Setting = .auto
+    ) throws(RegistryError) {
         guard Self.isValidName(name) else { throw .badName(name) }
         let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970, source: source)
         let taken = state.withLock { state -> Bool in
             if state.loaded.contains(where: { $0.name == name }) { return true }
             state.loaded.append(entry)
+            state.temperatures[name] = VCLTemperature(setting: setting, now: entry.loadedAt)
+            state.resetCooldown(name, now: entry.loadedAt)
             return false
         }
         if taken { throw .nameTaken(name) }
-        observer.withLock { $0 }?.loaded(entry)
+        if setting != .cold { observer.withLock { $0 }?.warmed(entry) }
     }
 
-    /// Makes `name` the active program for every request that starts from now on.
+    /// Makes `name` the active program for every request that starts from now on; a program
+    /// gone cold warms again first (one set `cold` is refused).
     public func use(_ name: String) throws(RegistryError) {
-        let found = state.withLock { state -> Bool in
+        let now = Date().timeIntervalSince1970
+        let outcome = state.withLock { state -> Result<Loaded?, RegistryError> in
             let target = state.labels[name] ?? name
-            guard let entry = state.loaded.first(where: { $0.name == target }) else { return false }
+            guard let entry = state.loaded.first(where: { $0.name == target }) else { return .failure(.unknown(name)) }
+            guard var temperature = state.temperatures[target] else { return .failure(.unknown(name)) }
+            if temperature.setting == .cold { return .failure(.cold(target)) }
+            let wasWarm = temperature.isWarm
+            let previous = state.active
             state.active = entry
-            return true
+            temperature.warmForUse(now: now, isLabelled: state.isLabelled(target))
+            state.temperatures[target] = temperature
+            state.resetCooldown(previous.name, now: now)
+            return .success(wasWarm ? nil : entry)
         }
-        if !found { throw .unknown(name) }
+        switch outcome {
+        case .failure(let error): throw error
+        case .success(let warmed): if let warmed { observer.withLock { $0 }?.warmed(warmed) }
+        }
+    }
+
+    /// `vcl.state NAME auto|cold|warm`.
+    public func setState(_ name: String, to setting: VCLTemperature.Setting) throws(RegistryError) {
+        let now = Date().timeIntervalSince1970
+        let outcome = state.withLock { state -> Result<(Loaded, Bool, Bool), RegistryError> in
+            if state.labels[name] != nil { return .failure(.labelsAlwaysWarm) }
+            guard let entry = state.loaded.first(where: { $0.name == name }),
+                  var temperature = state.temperatures[name] else { return .failure(.unknown(name)) }
+            let isActive = state.active === entry
+            let isLabelled = state.isLabelled(name)
+            if setting == .cold && isLabelled { return .failure(.labelledCold) }
+            if setting == .cold && isActive { return .failure(.activeCold) }
+            let wasWarm = temperature.isWarm
+            temperature.set(setting, isActive: isActive, isLabelled: isLabelled, now: now)
+            state.temperatures[name] = temperature
+            return .success((entry, wasWarm, temperature.isWarm))
+        }
+        switch outcome {
+        case .failure(let error): throw error
+        case .success(let (entry, wasWarm, isWarm)):
+            if wasWarm && !isWarm { observer.withLock { $0 }?.cooled(entry) }
+            if !wasWarm && isWarm { observer.withLock { $0 }?.warmed(entry) }
+        }
+    }
+
+    /// Lets auto programs unused for `cooldown` seconds go cold (varnishd's VCL poker, here
+    /// on the housekeeping tick).
+    public func cool(now: Double, cooldown: Double) {
+        let cooled = state.withLock { state in
+            state.loaded.filter { entry in state.temperatures[entry.name]?.cool(now: now, cooldown: cooldown) ?? false }
+        }
+        guard !cooled.isEmpty, let observer = observer.withLock({ $0 }) else { return }
+        cooled.forEach(observer.cooled)
     }
 
     /// Loads `program` under a fresh name starting with `prefix` and makes it active in one
@@ -174,27 +283,35 @@ public final class VCLRegistry: Sendable {
                 name = "\(prefix)_\(suffix)"
             }
             let entry = Loaded(name: name, program: program, loadedAt: Date().timeIntervalSince1970, source: source)
+            let previous = state.active
             state.loaded.append(entry)
             state.active = entry
+            state.temperatures[name] = VCLTemperature(now: entry.loadedAt)
+            state.resetCooldown(previous.name, now: entry.loadedAt)
             return entry
         }
-        observer.withLock { $0 }?.loaded(entry)
+        observer.withLock { $0 }?.warmed(entry)
         return entry.name
     }
 
     /// Forgets `name`; the active program cannot be discarded.
     public func discard(_ name: String) throws(RegistryError) {
+        let now = Date().timeIntervalSince1970
         let outcome = state.withLock { state -> Result<Loaded?, RegistryError> in
-            if state.labels.removeValue(forKey: name) != nil { return .success(nil) }
+            if let target = state.labels.removeValue(forKey: name) {
+                state.resetCooldown(target, now: now)
+                return .success(nil)
+            }
             guard let index = state.loaded.firstIndex(where: { $0.name == name }) else { return .failure(.unknown(name)) }
             if state.loaded[index] === state.active { return .failure(.discardingActive(name)) }
             if let label = state.labels.first(where: { $0.value == name })?.key { return .failure(.labelled(name, by: label)) }
+            state.temperatures[name] = nil
             return .success(state.loaded.remove(at: index))
         }
         switch outcome {
         case .failure(let error): throw error
         case .success(let entry):
-            if let entry { observer.withLock { $0 }?.discarded(entry) }
+            if let entry { observer.withLock { $0 }?.cooled(entry) }
         }
     }
 
