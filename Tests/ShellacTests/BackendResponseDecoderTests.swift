@@ -136,10 +136,14 @@ struct BackendResponseDecoderTests {
         #expect(outcome.heads.isEmpty && outcome.error != nil, "\(field)")
     }
 
-    @Test("obs-fold continues the previous field with a space; a line without a colon is an error")
+    @Test("obs-fold: each byte of the fold becomes a space (varnishtest r00494); a line without a colon is an error")
     func foldingAndBadLines() throws {
         let folded = try Self.decode("HTTP/1.1 200 OK\r\nX-Long: one\r\n  two\r\nContent-Length: 0\r\n\r\n")
-        #expect(folded.heads.first?.headers["X-Long"] == ["one two"])
+        #expect(folded.heads.first?.headers["X-Long"] == ["one    two"])
+        let bare = try Self.decode("HTTP/1.1 200 OK\r\nFoo: bar,\n \t\n\tbarf: fail\r\nContent-Length: 0\r\n\r\n")
+        #expect(bare.heads.first?.headers["Foo"] == ["bar,     barf: fail"])
+        let first = try Self.decode("HTTP/1.1 200 OK\r\n X: y\r\nContent-Length: 0\r\n\r\n")
+        #expect(first.heads.isEmpty && first.error != nil)
         let bad = try Self.decode("HTTP/1.1 200 OK\r\nNoColonHere\r\nContent-Length: 0\r\n\r\n")
         #expect(bad.heads.isEmpty && bad.error != nil)
     }

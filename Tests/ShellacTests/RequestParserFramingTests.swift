@@ -205,10 +205,10 @@ struct RequestParserFramingTests {
         "POST /cl HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\n\r\nhello",
         "POST /te HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
         "GET /10 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /next HTTP/1.0\r\n\r\n",
+        "GET /nohost HTTP/1.1\r\n\r\n",
         // Refused ones: the verdict comes when the head is complete, and never changes after.
         "POST /both HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello",
         "GET /fold HTTP/1.1\r\nHost: example.com\r\nX: a\r\n b\r\n\r\n",
-        "GET /nohost HTTP/1.1\r\n\r\n",
         "GET / HTTP/2.0\r\nHost: example.com\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: example.com\r\nExpect: teapot\r\n\r\n",
         "GET /\u{0} HTTP/1.1\r\nHost: example.com\r\n\r\n",

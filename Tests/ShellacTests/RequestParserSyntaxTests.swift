@@ -6,12 +6,14 @@ import Testing
 /// field lines, line endings, Host, Expect, Connection and the size limit.
 ///
 /// Policy, as the parser has it: one SP between the three parts of the request line and a
-/// version of exactly `HTTP/d.d` (only 1.0 and 1.1 served, other versions 505); field names
+/// version of exactly `HTTP/d.d` (1.x above 1.1 read as 1.1, other majors 505); field names
 /// are tokens right up to the colon; values lose surrounding SP/HTAB and may hold HTAB and
 /// bytes 0x80-0xFF (decoded as UTF-8, invalid sequences become U+FFFD) but no other control
 /// byte; obs-fold is refused; a bare LF ends a line (RFC 9112 §2.2 allows it) but a bare CR
-/// does not; empty lines before the request line are skipped; HTTP/1.1 needs exactly one
-/// Host; Expect is 100-continue or 417; the head, blank lines before it included, is at most
+/// does not; empty lines before the request line are skipped; at most one Host (a missing
+/// one on HTTP/1.1 is answered 400 before VCL, on a connection kept open); a `Connection`
+/// naming Age, Cache-Control, a conditional, Range, Content-Range or a Proxy-Auth* field is
+/// 400; Expect is 100-continue or 417; the head, blank lines before it included, is at most
 /// `maxHeadSize` bytes or 431.
 @Suite("Request parser: request line, fields, line endings, limits")
 struct RequestParserSyntaxTests {
@@ -50,10 +52,15 @@ struct RequestParserSyntaxTests {
         #expect(ParserProbe.parse("\(line)\r\nHost: example.com\r\n\r\n") == .failure(400))
     }
 
-    @Test("an HTTP version other than 1.0 and 1.1: 505",
-          arguments: ["HTTP/0.9", "HTTP/1.2", "HTTP/1.9", "HTTP/2.0", "HTTP/3.0", "HTTP/9.9", "HTTP/0.0"])
+    @Test("an HTTP major version other than 1: 505 (Varnish: 400, varnishtest b00047)",
+          arguments: ["HTTP/0.9", "HTTP/2.0", "HTTP/3.0", "HTTP/9.9", "HTTP/0.0", "HTTP/0.5"])
     func unsupportedVersion(_ version: String) {
         #expect(ParserProbe.parse("GET / \(version)\r\nHost: example.com\r\n\r\n") == .failure(505))
+    }
+
+    @Test("HTTP/1.2 and 1.9 are read as HTTP/1.1 (RFC 9110 §2.5; Varnish: 400)", arguments: ["HTTP/1.2", "HTTP/1.9"])
+    func higherMinorVersion(_ version: String) {
+        #expect(Self.head("GET / \(version)\r\nHost: a\r\n\r\n")?.minorVersion == 1)
     }
 
     @Test("request targets and methods are kept verbatim (methods are case-sensitive tokens)",
@@ -153,11 +160,11 @@ struct RequestParserSyntaxTests {
 
     // MARK: Host, Expect, Connection
 
-    @Test("Host: exactly one on HTTP/1.1 (it may be empty), at most one on HTTP/1.0",
+    @Test("Host: at most one (it may be empty); a missing one on HTTP/1.1 is left to the request path (r02633)",
           arguments: [
-            ("GET / HTTP/1.1\r\n\r\n", 400), ("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\n\r\n", nil), ("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400),
             ("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400), ("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", 400),
-            ("GET / HTTP/1.1\r\nX-Host: a\r\n\r\n", 400), ("GET / HTTP/1.1\r\nHost:\r\n\r\n", nil),
+            ("GET / HTTP/1.1\r\nX-Host: a\r\n\r\n", nil), ("GET / HTTP/1.1\r\nHost:\r\n\r\n", nil),
             ("GET / HTTP/1.1\r\nHOST: a\r\n\r\n", nil), ("GET / HTTP/1.0\r\n\r\n", nil), ("GET / HTTP/1.0\r\nHost: a\r\n\r\n", nil),
           ] as [(String, Int?)])
     func host(_ text: String, _ status: Int?) {
@@ -189,6 +196,41 @@ struct RequestParserSyntaxTests {
     func keepAlive(_ minor: Int, _ connection: String?, _ keepAlive: Bool) {
         let field = connection.map { "Connection: \($0)\r\n" } ?? ""
         #expect(Self.head("GET / HTTP/1.\(minor)\r\nHost: a\r\n\(field)\r\n")?.keepAlive == keepAlive)
+    }
+
+    @Test("a Connection naming a field meant for every hop: 400, as Varnish (varnishtest c00016)",
+          arguments: ["Age", "cache-control", "If-None-Match", "Range", "Proxy-Authorization", "foo, Age"])
+    func connectionNamingEndToEndField(_ options: String) {
+        #expect(ParserProbe.parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: \(options)\r\n\r\n") == .failure(400))
+    }
+
+    @Test("the fields a Connection names are noted, those the head holds only")
+    func connectionNamed() {
+        let outcome = RequestParser(maxHeadSize: 8192).parse(
+            ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a\r\nFoo: 1\r\nConnection: FromVCL, foo, close\r\n\r\n"))
+        guard case .head(let head, _) = outcome else {
+            Issue.record("refused")
+            return
+        }
+        #expect(head.connectionNamed == ["foo"])
+    }
+
+    @Test("before VCL: an absolute-form target gives Host and a path (r01255); Cache-Control lines combine (r00686)")
+    func preparedForVCL() {
+        let outcome = RequestParser(maxHeadSize: 8192).parse(ByteBuffer(string:
+            "GET HTTP://www.example.com/bar?x HTTP/1.1\r\nHost: a\r\nCache-Control: froo\r\nCache-control: boz\r\n\r\n"))
+        guard case .head(var head, _) = outcome else {
+            Issue.record("refused")
+            return
+        }
+        head.prepareForVCL()
+        #expect(head.uri == "/bar?x")
+        #expect(head.headers.values("Host") == ["www.example.com"])
+        #expect(head.headers.values("Cache-Control") == ["froo, boz"])
+        var bare = head
+        bare.uri = "http://example.com"
+        bare.prepareForVCL()
+        #expect(bare.uri == "http://example.com")
     }
 
     @Test("two Connection fields combine")

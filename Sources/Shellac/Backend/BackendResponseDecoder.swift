@@ -22,7 +22,9 @@ struct BackendResponseError: Error, CustomStringConvertible {
 /// - Content-Length together with Transfer-Encoding is an error (RFC 9112 §6.1: smuggling);
 /// - chunked when the last coding is chunked; otherwise Content-Length; otherwise (or for a
 ///   Transfer-Encoding that is not chunked) the body ends when the connection closes;
-/// - obs-fold is replaced by a space (RFC 9112 §5.2); a line without a colon is an error;
+/// - obs-fold: each byte of the line break and of the whitespace after it becomes a space, as
+///   Varnish reads it (RFC 9112 §5.2); a line without a colon is an error;
+/// - several Cache-Control or Vary lines become one, joined with ", " (as Varnish collects them);
 /// - `Connection: close`, HTTP/1.0 without keep-alive, a close-delimited body, or bytes past
 ///   the end of a response make the connection unfit for reuse.
 ///
@@ -151,24 +153,24 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
         guard headLength <= Self.maxHeadSize, var head = input.readSlice(length: headLength) else {
             return fail("response head too large", context: context)
         }
+        Self.unfold(&head)
         guard let statusLine = Self.readLine(&head, limit: headLength),
             let (version, status, reason) = Self.parseStatusLine(statusLine)
         else { return fail("bad status line", context: context) }
         var headers = HTTPHeaders()
         while let line = Self.readLine(&head, limit: headLength), line.readableBytes > 0 {
             let text = String(buffer: line)
-            if let first = text.utf8.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
-                // obs-fold: the line continues the previous field's value.
-                guard let last = headers.last else { return fail("bad header line", context: context) }
-                headers.replaceOrAdd(name: last.name, value: last.value + " " + text.trimmingOWS())
-                continue
-            }
+            // (After `unfold`, only a first field line can start with whitespace: an error below.)
             guard let colon = text.firstIndex(of: ":"), colon != text.startIndex,
                 !text[..<colon].contains(where: { $0 == " " || $0 == "\t" })
             else { return fail("bad header line", context: context) }
             headers.add(name: String(text[..<colon]), value: String(text[text.index(after: colon)...].trimmingOWS()))
         }
         if (100..<200).contains(status) && status != 101 { return .progress }  // interim: the final one follows
+        for name in ["Cache-Control", "Vary"] {
+            let values = headers[name]
+            if values.count > 1 { headers.replaceOrAdd(name: name, value: values.joined(separator: ", ")) }
+        }
         let method = pendingMethods.isEmpty ? .GET : pendingMethods.removeFirst()
         keepAlive = Self.isKeepAlive(version: version, headers: headers)
         let framing = Self.framing(status: status, method: method, headers: headers)
@@ -261,6 +263,42 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
                 index += 1
             }
             return nil
+        }
+    }
+
+    /// obs-fold as Varnish reads it: the CR and LF ending a field line that a line starting
+    /// with SP or HTAB follows become spaces, and so does that whitespace, so the value runs
+    /// on. The status line is left alone (a first field line starting with whitespace stays
+    /// an error). Copies the head only when it folds.
+    static func unfold(_ head: inout ByteBuffer) {
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let lf = UInt8(ascii: "\n")
+        let folds = head.withUnsafeReadableBytes { bytes -> Bool in
+            guard let statusEnd = bytes.firstIndex(of: lf) else { return false }
+            var index = statusEnd + 1
+            while index + 1 < bytes.count {
+                if bytes[index] == lf, isBlank(bytes[index + 1]) { return true }
+                index += 1
+            }
+            return false
+        }
+        guard folds else { return }
+        head.withUnsafeMutableReadableBytes { bytes in
+            guard let statusEnd = bytes.firstIndex(of: lf) else { return }
+            var index = statusEnd + 1
+            while index + 1 < bytes.count {
+                guard bytes[index] == lf, isBlank(bytes[index + 1]) else {
+                    index += 1
+                    continue
+                }
+                if bytes[index - 1] == UInt8(ascii: "\r") { bytes[index - 1] = UInt8(ascii: " ") }
+                bytes[index] = UInt8(ascii: " ")
+                index += 1
+                while index < bytes.count, isBlank(bytes[index]) {
+                    bytes[index] = UInt8(ascii: " ")
+                    index += 1
+                }
+            }
         }
     }
 

@@ -235,8 +235,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         }
     }
 
-    private func begin(_ head: RequestHead) {
+    private func begin(_ received: RequestHead) {
         guard let requests, let context else { return }
+        var head = received
+        head.prepareForVCL()
         switch head.body {
         case .none where head.minorVersion == 0 && (head.method == "POST" || head.method == "PUT"):
             // An HTTP/1.0 body can only be framed by Content-Length (RFC 1945 §7.2; Varnish too).
@@ -377,7 +379,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     private func deadlineExpired() {
         switch state {
         case .awaitingProxyHeader, .awaitingHead, .readingBody, .drainingBody: close(.timeout)
-        case .responding where streaming != nil: close(.timeout)  // the client stopped sending its body
+        case .responding where streaming != nil:
+            // The client stopped sending its body. Before the response has begun the body
+            // fails instead (so does the fetch sending it: a 503), and the connection closes
+            // after that answer, as Varnish's body read times out.
+            guard let (_, body) = streaming, let requests, !requests.hasStartedResponse else { return close(.timeout) }
+            streaming = nil
+            requests.keepAlive = false
+            body.fail()
         case .responding, .piping, .closed: break
         }
     }

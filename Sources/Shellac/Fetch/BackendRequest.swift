@@ -26,12 +26,15 @@ struct BackendRequest {
         client head: RequestHead, body clientBody: RequestBody?, mode: ObjectFetcher.Mode, clientIP: String?, xid: UInt64,
         stale: ObjectMetadata? = nil, gzipSupport: Bool = true
     ) {
-        var headers = HopByHop.endToEnd(head.headers, alsoDropping: ["content-length", "expect"])
+        var headers = HopByHop.endToEnd(
+            head.headers, alsoDropping: ["content-length", "expect", "accept-ranges", "http2-settings"],
+            connectionNamed: head.connectionNamed)
         if mode == .store {
-            // A miss fetches the whole object for everyone: the client's conditions and ranges
-            // apply to its own delivery, not to the fetch (Varnish does the same).
+            // A miss fetches the whole object for everyone: the client's conditions, ranges,
+            // cache directives and proxy credentials apply to its own delivery, not to the
+            // fetch (Varnish's fetch filter drops the same).
             method = "GET"
-            for name in ["If-None-Match", "If-Modified-Since", "If-Range", "Range"] { headers.remove(name) }
+            for name in Self.missDropped { headers.remove(name) }
             // A stale 200 with a validator is revalidated, as Varnish does (its IMS candidates).
             if let stale, Self.revalidates(stale) {
                 let staleHeaders = stale.headers
@@ -68,6 +71,11 @@ struct BackendRequest {
         self.headers = headers
         self.isPass = mode == .pass
     }
+
+    static let missDropped = [
+        "If-None-Match", "If-Modified-Since", "If-Range", "Range", "If-Match", "If-Unmodified-Since", "Cache-Control",
+        "Content-Range", "Proxy-Authenticate", "Proxy-Authorization",
+    ]
 
     /// `X-Forwarded-For`: every line the client sent, combined, then the client's address.
     static func appendForwardedFor(_ headers: inout HeaderList, clientIP: String?) {

@@ -8,11 +8,23 @@ enum HopByHop {
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
-    /// Copies `fields` without hop-by-hop ones, nor those named by `Connection`.
-    static func endToEnd(_ fields: HeaderList, alsoDropping extra: [String] = []) -> HeaderList {
-        var named: [Substring] = []
-        for value in fields.values("Connection") {
-            for token in value.split(separator: ",") { named.append(token.trimmingOWS()) }
+    /// Fields a `Connection` may not name: a request that does is refused (Varnish's
+    /// well-known fields that it would otherwise pass on).
+    static let endToEndOnly: [String] = [
+        "age", "cache-control", "content-range", "if-match", "if-modified-since", "if-none-match", "if-range",
+        "if-unmodified-since", "proxy-authenticate", "proxy-authorization", "range",
+    ]
+
+    /// Copies `fields` without hop-by-hop ones, nor those named by `Connection` (or, when
+    /// `connectionNamed` is given, by those names: the client's, read before VCL ran).
+    static func endToEnd(
+        _ fields: HeaderList, alsoDropping extra: [String] = [], connectionNamed: [String]? = nil
+    ) -> HeaderList {
+        var named: [Substring] = connectionNamed?.map { Substring($0) } ?? []
+        if connectionNamed == nil {
+            for value in fields.values("Connection") {
+                for token in value.split(separator: ",") { named.append(token.trimmingOWS()) }
+            }
         }
         var result = fields
         result.removeAll { field in

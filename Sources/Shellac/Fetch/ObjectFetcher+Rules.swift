@@ -46,6 +46,12 @@ extension ObjectFetcher {
         return (metadata.status, metadata.reason, merged, body)
     }
 
+    /// Whether the response's Vary names a field longer than 127 bytes (Varnish's limit).
+    static func hasOverlongVaryName(_ response: HeaderList) -> Bool {
+        guard response.contains("Vary"), case .fields(let names) = VaryFields(response) else { return false }
+        return names.contains { $0.utf8.count > 127 }
+    }
+
     /// The request values of the fields the response's Vary names (`Vary: *` is never stored).
     /// With `http_gzip_support` Accept-Encoding is not one of them: every client gets the one
     /// stored object, inflated for those that do not accept gzip (as Varnish's `vry_cmp`).
@@ -54,4 +60,9 @@ extension ObjectFetcher {
         if gzipSupport { names.removeAll { $0.lowercased() == "accept-encoding" } }
         return names.isEmpty ? VariantKey(entries: []) : VariantKey(fields: names, request: request)
     }
+}
+
+/// A fetch whose body the store cannot take (Varnish's "Could not get storage").
+struct StorageFailure: Error, CustomStringConvertible {
+    var description: String { "Could not get storage" }
 }

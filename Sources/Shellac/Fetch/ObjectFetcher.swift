@@ -26,18 +26,18 @@ final class ObjectFetcher: FetchSink {
         case error(status: Int, reason: String)
     }
 
-    private let object: CachedObject
-    private let mode: Mode
-    private let context: ServerContext
+    let object: CachedObject
+    let mode: Mode
+    let context: ServerContext
     private let xid: UInt64
     /// The fetch's transaction log records (its `BackendTransaction`'s buffer), and when the
     /// transaction began (its timestamps count from there).
-    private let log: VSLBuffer
-    private let logStart: Double
+    let log: VSLBuffer
+    let logStart: Double
     /// For `BereqAcct`: the request head's bytes, the response head's, the body's as received.
     private let requestHeadBytes: Int
-    private var responseHeadBytes = 0
-    private var receivedBodyBytes = 0
+    var responseHeadBytes = 0
+    var receivedBodyBytes = 0
     /// The request fields named by a response's Vary are taken from here.
     private let requestHeaders: HeaderList
     /// The backend request is a HEAD (a pass's): the response has no body.
@@ -47,8 +47,10 @@ final class ObjectFetcher: FetchSink {
     /// `nuke_limit` as the fetch began.
     private var nukeLimit = Int.max
     /// The store area the object goes to (`CacheStore.areaNames`), chosen with its head.
-    private var storageArea = 0
+    var storageArea = 0
     private var storing = false
+    /// A body held for its readers outgrew its store: the fetch fails (see `appendBody`).
+    private var outOfStorage = false
     /// A small cacheable response gathered whole before it is published (see `inlineBodyLimit`).
     private var held: (metadata: ObjectMetadata, lifetime: ObjectLifetime, body: [UInt8], publishes: Bool)?
     /// Bodies up to this size are stored inline with their headers.
@@ -66,12 +68,12 @@ final class ObjectFetcher: FetchSink {
     private var abandoned = false
     private var receivedHead = false
     /// `beresp.do_esi` on a body that is not compressed.
-    private var doESI = false
+    var doESI = false
     /// `beresp.do_stream = false` (or ESI): clients get the object once it is complete.
-    private var holdsReaders = false
+    var holdsReaders = false
     private let unfinished: (Unfinished) -> Void
     /// The counters of the loop the fetch runs on.
-    private let counters: CounterBlock
+    let counters: CounterBlock
     /// The expired object this fetch revalidates: a 304 makes the new object from it.
     private let stale: CachedObject?
     /// After a 304: the stale object's body, which becomes the new object's.
@@ -80,7 +82,7 @@ final class ObjectFetcher: FetchSink {
     /// The `Range` the backend request asked for (a pass forwards the client's).
     private let requestRange: String?
     /// What happens to the body's content coding on its way into the store.
-    private var coding = FetchCoding.none
+    var coding = FetchCoding.none
     /// An ESI page to be stored gzipped: the body as received, until it is complete.
     private var gathered: [ByteBuffer] = []
     private var gatheredBytes = 0
@@ -146,15 +148,21 @@ final class ObjectFetcher: FetchSink {
             entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
         logTTL(objectLifetime, now: now, rawHeaders: rawHeaders)
         var varyOn = rawHeaders
-        let uncacheable: Bool
+        var uncacheable: Bool
         var hitForMissTTL = parameters.hitForMissTTL
         var hitForPass = false
         var storage: String?
         if let vcl {
             // vcl_backend_response decides (the built-in VCL holds the usual rules).
             let decision: VCLBackendPolicy.Decision
+            // beresp is the response as it came, hop-by-hop fields too (Varnish drops them when
+            // it stores the object, after vcl_backend_response: below).
+            var berespHeaders = rawHeaders
+            berespHeaders.remove("Content-Length")
+            berespHeaders.remove("Age")
+            if !berespHeaders.contains("Date"), let date = headers["Date"] { berespHeaders.add("Date", date) }
             switch vcl.backendResponse(
-                status: status, reason: reason, headers: headers, lifetime: objectLifetime, isPass: mode == .pass,
+                status: status, reason: reason, headers: berespHeaders, lifetime: objectLifetime, isPass: mode == .pass,
                 was304: was304)
             {
             case .deliver(let made): decision = made
@@ -212,6 +220,12 @@ final class ObjectFetcher: FetchSink {
                 status: status, declaredLength: declaredLength, headers: &headers, doGzip: false, doGunzip: false,
                 doESI: &noESI, parameters: parameters)) ?? .none
             countCoding()
+        }
+        if mode == .store, !uncacheable, Self.hasOverlongVaryName(varyOn) {
+            // Varnish keeps a Vary name's length in a signed byte: a longer name makes the
+            // response a pass (a hit-for-miss), after VCL.
+            log.record(.error, "Illegal 'Vary' header from backend, making this a pass.")
+            uncacheable = true
         }
         if parameters.httpRangeSupport, !ByteRange.backendResponseIsConsistent(
             requestRange: requestRange, contentRange: rawHeaders["Content-Range"], contentLength: declaredLength,
@@ -304,6 +318,7 @@ final class ObjectFetcher: FetchSink {
                     try gather(buffer)
                 }
             }
+            if outOfStorage { throw StorageFailure() }
         } catch {
             log.record(.fetchError, "\(error)")
             abandoned = true
@@ -321,15 +336,29 @@ final class ObjectFetcher: FetchSink {
 
     /// Adds body bytes to the object (`fetch` is nil for the stale body of a 304).
     private func appendBody(_ buffer: ByteBuffer, from fetch: BackendFetch?) {
-        if held != nil {
+        if let count = held?.body.count {
+            // Held until complete (do_stream off, ESI, or small), in memory: no more than
+            // its store could take, else the fetch fails as in Varnish (a 503).
+            guard count + buffer.readableBytes <= context.store.capacity(ofArea: storageArea) else {
+                outOfStorage = true
+                return
+            }
             held?.body.append(contentsOf: buffer.readableBytesView)
             return
         }
         // Copy into a right-sized buffer: the decoder's slice would pin its whole read buffer.
         var copy = allocator.buffer(capacity: buffer.readableBytes)
         copy.writeImmutableBuffer(buffer)
+        if outOfStorage { return }
         if storing && !context.store.charge(object, bytes: copy.readableBytes, nukeLimit: nukeLimit) {
-            storing = false  // too large for the store: readers already on it go on uncached
+            // Too large for the store: readers already on it go on uncached, but a body held
+            // for its readers (do_stream off) fails the fetch, as in Varnish (a 503), rather
+            // than grow in memory without bound.
+            if holdsReaders {
+                outOfStorage = true
+                return
+            }
+            storing = false
         }
         let held = object.append(copy)
         // (Not while readers wait for the whole body: they would never catch up.)
@@ -366,6 +395,7 @@ final class ObjectFetcher: FetchSink {
                 if gatheredBytes > context.store.capacity { throw GzipError("ESI page larger than the store") }
                 (gzipESI, bits) = try storeESIGzip()
             }
+            if outOfStorage { throw StorageFailure() }
         } catch {
             log.record(.fetchError, "\(error)")
             abandoned = true
@@ -406,118 +436,6 @@ final class ObjectFetcher: FetchSink {
             receivedBody: receivedBodyBytes)
     }
 
-    /// `TTL RFC`: what the response's own fields gave (ttl, grace, keep, now, when it was
-    /// stored, its Date, Expires, max-age, and whether it may be stored), as Varnish logs it.
-    private func logTTL(_ lifetime: ObjectLifetime, now: Double, rawHeaders: HeaderList) {
-        guard log.open(.ttl) else { return }
-        log.put("RFC ")
-        for value in [lifetime.ttl, lifetime.grace, lifetime.keep, now, lifetime.entered] {
-            log.put(Int(value.rounded()))
-            log.put(byte: UInt8(ascii: " "))
-        }
-        let date = rawHeaders["Date"].flatMap { HTTPDate.parse($0) }.map(Double.init) ?? now
-        log.put(Int(date.rounded()))
-        log.put(" 0 0 ")
-        log.put(lifetime.ttl > 0 ? "cacheable" : "uncacheable")
-        log.close()
-    }
-
-    /// The records between `vcl_backend_response` and the body: `Timestamp Process`,
-    /// `Filters`, `Storage`, `Fetch_Body` (how the body is framed).
-    private func logBodyPlan(head: HTTPResponseHead, uncacheable: Bool, now: Double) {
-        log.stamp("Process", now: now, start: logStart)
-        if log.open(.filters) {
-            switch coding {
-            case .none: break
-            case .testGunzip: log.put("testgunzip")
-            case .gunzip: log.put("gunzip")
-            case .gzip: log.put("gzip")
-            case .esiGzip: log.put("esi_gzip")
-            }
-            if doESI, !coding.isESIGzip { log.put(" esi") }
-            log.close()
-        }
-        if log.open(.storage) {
-            log.put("malloc ")
-            log.put(context.store.areaNames[storageArea])
-            log.close()
-        }
-        let framing: StaticString
-        switch head.status.code {
-        case _ where isHeadRequest: counters.increment(.fetchHead); framing = "0 none"
-        case 100..<200: counters.increment(.fetch1xx); framing = "0 none"
-        case 204: counters.increment(.fetch204); framing = "0 none"
-        case 304: counters.increment(.fetch304); framing = "0 none"
-        default:
-            if head.headers.contains(name: "transfer-encoding") {
-                counters.increment(.fetchChunked)
-                framing = "2 chunked"
-            } else if head.headers.contains(name: "content-length") {
-                counters.increment(.fetchLength)
-                framing = "3 length"
-            } else {
-                counters.increment(.fetchEOF)
-                framing = "4 eof"
-            }
-        }
-        guard log.open(.fetchBody) else { return }
-        log.put(framing)
-        log.put(holdsReaders ? " -" : " stream")
-        log.close()
-    }
-
-    /// `beresp_uncacheable` (a pass or an uncacheable response) and `beresp_shortlived`
-    /// (TTL + grace + keep under `shortlived`), as Varnish counts them when it picks Transient.
-    private func countStorage(uncacheable: Bool, lifetime: ObjectLifetime) {
-        if mode == .pass || uncacheable {
-            counters.increment(.uncacheable)
-        } else if lifetime.ttl + lifetime.grace + lifetime.keep < context.parameters.shortlived {
-            counters.increment(.shortlived)
-        }
-    }
-
-    /// `Gzip`, as Varnish writes it when a fetch filter is done: what it did (`G` gzip, `U`
-    /// gunzip, `u` test-gunzip), `F` (fetch), `E` for ESI or `-`, bytes in and out, and the
-    /// start, last and stop bits of the stored gzip stream (0 when it is not gzip).
-    private func logGzip(_ bits: GzipBits?) {
-        let letter: StaticString
-        switch coding {
-        case .none: return
-        case .testGunzip: letter = "u F "
-        case .gunzip: letter = "U F "
-        case .gzip: letter = "G F "
-        case .esiGzip: letter = "G F "
-        }
-        guard log.open(.gzip) else { return }
-        log.put(letter)
-        log.put(doESI ? "E " : "- ")
-        log.put(receivedBodyBytes)
-        log.put(byte: UInt8(ascii: " "))
-        log.put(max(object.bodyBytes, object.metadata?.inlineBody.count ?? 0))
-        for value in [bits?.startBit ?? 0, bits?.lastBit ?? 0, bits?.stopBit ?? 0] {
-            log.put(byte: UInt8(ascii: " "))
-            log.put(value)
-        }
-        log.close()
-    }
-
-    /// `BerespProtocol`, `BerespStatus`, `BerespReason` and a `BerespHeader` per field, as
-    /// the backend sent them.
-    private func logResponseHead(_ head: HTTPResponseHead) {
-        log.record(.berespProtocol, head.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1")
-        if log.open(.berespStatus) {
-            log.put(Int(head.status.code))
-            log.close()
-        }
-        log.record(.berespReason, head.status.reasonPhrase)
-        // The head's bytes as received, if the backend wrote it the usual way ("Name: value").
-        responseHeadBytes = 17 + head.status.reasonPhrase.utf8.count
-        for field in head.headers {
-            log.header(.berespHeader, name: field.name, value: field.value)
-            responseHeadBytes += field.name.utf8.count + field.value.utf8.count + 4
-        }
-    }
-
     /// The gathered ESI page, read as ESI and stored as an `ESIGzip` page (or, when it holds
     /// no ESI, as plain gzip). Returns its document and bits.
     private func storeESIGzip() throws -> (ESIDocument?, GzipBits) {
@@ -549,19 +467,6 @@ final class ObjectFetcher: FetchSink {
 
     /// The stale object's ESI reading, which a 304 keeps (its body is unchanged).
     private var reusedESI: ESIDocument? { stale?.esiDocument }
-
-    /// Counts the zlib streams the coding starts (varnishstat's `n_gzip`, `n_gunzip`, `n_test_gunzip`).
-    private func countCoding() {
-        switch coding {
-        case .none: break
-        case .testGunzip: counters.increment(.testGunzips)
-        case .gunzip: counters.increment(.gunzips)
-        case .gzip: counters.increment(.gzips)
-        case .esiGzip(let gunzipper):
-            counters.increment(.gzips)
-            if gunzipper != nil { counters.increment(.gunzips) }
-        }
-    }
 
     /// VCL said `abandon` (or failed): readers get the fetch-failed answer.
     private func abandon() {

@@ -13,11 +13,33 @@ public struct RequestHead: Sendable {
     public var keepAlive: Bool
     /// The bytes of the request line and header section as they came (`ReqAcct`).
     public var headLength = 0
+    /// The fields the client's `Connection` named that its head held: they do not go to the
+    /// backend. VCL still reads them; a field VCL adds under a name the head did not hold is
+    /// sent (Varnish marks the lines received, before vcl_recv).
+    public var connectionNamed: [String] = []
 
     /// Whether the request carries a validator a cache may answer with 304.
     public var isConditional: Bool { headers.contains("If-None-Match") || headers.contains("If-Modified-Since") }
 
     public var proto: String { minorVersion == 1 ? "HTTP/1.1" : "HTTP/1.0" }
+}
+
+extension RequestHead {
+    /// What Varnish does to a client's request before VCL sees it: an absolute-form target's
+    /// authority replaces Host and the target becomes its path (RFC 9112 §3.2.2; a target
+    /// with no path after the authority stays as it is), and several Cache-Control lines
+    /// become one, joined with ", ".
+    mutating func prepareForVCL() {
+        if uri.utf8.first != UInt8(ascii: "/"), uri.prefix(7).lowercased() == "http://",
+            let slash = uri.dropFirst(7).firstIndex(of: "/")
+        {
+            headers.set("Host", String(uri[uri.index(uri.startIndex, offsetBy: 7)..<slash]))
+            uri = String(uri[slash...])
+        }
+        guard headers.contains("Cache-Control") else { return }  // (cheap when absent: a name filter)
+        let cacheControl = headers.values("Cache-Control")
+        if cacheControl.count > 1 { headers.set("Cache-Control", cacheControl.joined(separator: ", ")) }
+    }
 }
 
 /// How a message body is delimited (RFC 9112 §6).

@@ -11,9 +11,10 @@ import VCL
 /// Strict where laxness lets requests be smuggled past the proxy: both Content-Length and
 /// Transfer-Encoding, differing duplicate Content-Lengths, a Transfer-Encoding that does not end
 /// in chunked (an empty one included), obsolete line folding, whitespace before a colon, control
-/// characters, and a missing Host on HTTP/1.1 are all refused with 400. A bare LF ends a line
-/// (RFC 9112 §2.2); a bare CR does not. Tests/ShellacTests/RequestParser*Tests.swift list the
-/// whole policy byte by byte.
+/// characters, and a `Connection` naming a field meant for every hop are all refused with 400
+/// (an HTTP major version other than 1 with 505; a missing Host on HTTP/1.1 gets its 400
+/// before VCL runs, on a connection that stays open). A bare LF ends a line (RFC 9112 §2.2); a bare CR does not.
+/// Tests/ShellacTests/RequestParser*Tests.swift list the whole policy byte by byte.
 public struct RequestParser: Sendable {
     public enum Outcome: Sendable {
         case incomplete
@@ -47,6 +48,7 @@ public struct RequestParser: Sendable {
         guard let (method, uri, minor) = parseRequestLine(bytes, requestLine) else {
             return .failure(status: 400, reason: "Bad Request")
         }
+        // (Varnish answers 400 to every version but 1.0 and 1.1: docs/rfc-vs-varnish.md.)
         if minor < 0 { return .failure(status: 505, reason: "HTTP Version Not Supported") }
 
         var headers = HeaderList()
@@ -57,6 +59,7 @@ public struct RequestParser: Sendable {
         var connectionClose = false
         var connectionKeepAlive = false
         var expectsContinue = false
+        var connectionOptions: [Substring] = []
         while let line = lines.next() {
             if line.isEmpty { break }
             guard let (name, value) = parseField(bytes, line) else { return .failure(status: 400, reason: "Bad Request") }
@@ -78,6 +81,12 @@ public struct RequestParser: Sendable {
                     let token = option.trimmingOWS()
                     if token.equalsIgnoringASCIICase("close") { connectionClose = true }
                     if token.equalsIgnoringASCIICase("keep-alive") { connectionKeepAlive = true }
+                    // RFC 9110 §7.6.1: a field meant for every recipient is no connection
+                    // option; Varnish refuses the request rather than drop such a field.
+                    if HopByHop.endToEndOnly.contains(where: { token.equalsIgnoringASCIICase($0) }) {
+                        return .failure(status: 400, reason: "Bad Request")
+                    }
+                    if !token.isEmpty { connectionOptions.append(token) }
                 }
             } else if name.equalsIgnoringASCIICase("expect") {
                 if value.trimmingOWS().equalsIgnoringASCIICase("100-continue") { expectsContinue = true }
@@ -86,7 +95,7 @@ public struct RequestParser: Sendable {
             headers.add(name, value)
         }
 
-        if hostCount > 1 || (minor == 1 && hostCount == 0) { return .failure(status: 400, reason: "Bad Request") }
+        if hostCount > 1 { return .failure(status: 400, reason: "Bad Request") }
         var body = BodyFraming.none
         if hasTransferEncoding {
             // RFC 9112 §6.1: both headers is a smuggling attempt; a final coding other than
@@ -105,6 +114,9 @@ public struct RequestParser: Sendable {
             method: method, uri: uri, minorVersion: minor, headers: headers, body: body,
             expectsContinue: expectsContinue && minor == 1, keepAlive: keepAlive)
         head.headLength = end.headLength
+        if !connectionOptions.isEmpty {
+            head.connectionNamed = connectionOptions.map(String.init).filter { headers.contains($0) }
+        }
         return .head(head, consumed: end.headLength)
     }
 
@@ -144,7 +156,9 @@ public struct RequestParser: Sendable {
         else { return nil }
         let major = Int(bytes[cursor + 5] - UInt8(ascii: "0"))
         let minor = Int(bytes[cursor + 7] - UInt8(ascii: "0"))
-        let version = major == 1 && minor <= 1 ? minor : -1
+        // RFC 9110 §2.5: a higher minor version of a major one we implement is read as the
+        // highest we know (HTTP/1.2 as 1.1); another major version is refused (505).
+        let version = major == 1 ? min(minor, 1) : -1
         return (string(bytes, methodRange), string(bytes, uriRange), version)
     }
 

@@ -376,6 +376,7 @@ extension RequestStateMachine {
             logResponseHead(out, from: 0, storedHTTP10: metadata.fromHTTP10)
             logCall("DELIVER", action)
             guard action == .deliver else { return action }
+            if session.deliverClosesConnection { keepAlive = false }
             let filters = session.context.resp.effectiveFilters
             esi = esi && filters.esi && session.context.req.esi
             inflates = inflates && filters.gunzip

@@ -133,9 +133,10 @@ extension RequestStateMachine {
         headers.remove("If-Modified-Since")
         // Includes are asked for in the page's coding (and delivered in it: see ESIGzipDelivery).
         if esiGzip != nil { headers.set("Accept-Encoding", "gzip") } else { headers.remove("Accept-Encoding") }
-        let head = RequestHead(
+        var head = RequestHead(
             method: "GET", uri: uri, minorVersion: request.minorVersion, headers: headers, body: .none,
             expectsContinue: false, keepAlive: true)
+        head.connectionNamed = request.connectionNamed  // the page's received lines stay marked
         let child = RequestStateMachine(owner: esiAdapter, server: server, channel: channel, parameters: parameters)
         child.esiLevel = esiLevel + 1
         child.esiChunked = esiChunked

@@ -148,7 +148,11 @@ final class RequestStateMachine {
         logBegin(now: HTTPDate.currentTime(), vcl: loaded.name)
         if loaded.program.hasUserCode { beginVCL(loaded) }
         // (Otherwise `policy` is the built-in one: every request leaves it so.)
-        run(.recv)
+        // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 whatever VCL would
+        // do (Varnish leaves it to the built-in vcl_recv, which a VCL that returns skips);
+        // vcl_synth makes the page, and the connection stays open.
+        let lacksHost = esiLevel == 0 && head.minorVersion == 1 && !head.headers.contains("Host")
+        run(lacksHost ? .synth(status: 400, reason: "Bad Request") : .recv)
     }
 
     /// Borrows a session of `loaded`'s program for this request and starts it.

@@ -70,6 +70,7 @@ extension VCLSession: RequestPolicy {
         _ object: CachedObject, metadata: ObjectMetadata, xid: UInt64, isHit: Bool, now: Double,
         into out: inout ByteBuffer
     ) -> VCLAction {
+        deliverClosesConnection = false
         guard defines(.deliver) else {
             DeliveryHead.writeStored(object, metadata: metadata, xid: xid, isHit: isHit, now: now, into: &out)
             return .deliver

@@ -21,6 +21,8 @@ final class VCLSession {
     var lookupKey: CacheKey?
     /// The last `vcl_synth` asked for the connection to close.
     var synthClosesConnection = false
+    /// The last `vcl_deliver` asked for the connection to close (`resp.http.Connection`).
+    var deliverClosesConnection = false
 
     init(loaded: VCLRegistry.Loaded, log: VSLBuffer, store: CacheStore? = nil) {
         self.loaded = loaded
@@ -148,6 +150,9 @@ final class VCLSession {
         // copy of `resp` would make these removals copy its fields.
         vcl.resp.headers.removeAdded("Content-Length")
         vcl.resp.headers.removeAdded("Transfer-Encoding")
+        // `set resp.http.Connection = "close"` closes the connection after the answer (the
+        // field itself is written with the framing ones).
+        if let connection = vcl.resp.headers["Connection"] { deliverClosesConnection = connection.lowercased().contains("close") }
         vcl.resp.headers.removeAdded("Connection")
         if vcl.resp.status == metadata.status && vcl.resp.reason == reason {
             out.writeBytes(metadata.statusLine)

@@ -178,10 +178,16 @@ extension Compiler {
         default: break
         }
         if a.type == .string || b.type == .string, let x = a.asString, let y = b.asString {
-            // An unset string equals nothing but another unset string, as in Varnish.
+            // An unset string equals nothing, not even another unset one (Varnish's VRT_strcmp).
             switch op {
-            case "==": return .bool { x($0) == y($0) }
-            case "!=": return .bool { x($0) != y($0) }
+            case "==": return .bool { context in
+                let (left, right) = (x(context), y(context))
+                return left != nil && left == right
+            }
+            case "!=": return .bool { context in
+                let (left, right) = (x(context), y(context))
+                return left == nil || left != right
+            }
             default: return order({ x($0) ?? "" }, { y($0) ?? "" })
             }
         }
