@@ -127,15 +127,20 @@ struct ShellacCommand: AsyncParsableCommand {
     /// source line and caret) and exits 2.
     func compileVCLFile() throws -> VCLProgram {
         guard let vclFile else { throw ValidationError("-f: no file given") }
+        let program: VCLProgram
         do {
-            let program = try loader.compile(file: vclFile)
+            program = try loader.compile(file: vclFile)
             Console.diagnostics(program.warnings)
-            return program
         } catch {
             Console.diagnostics(error.diagnostics)
             Console.error("shellac: VCL compilation failed: \(error.errors.count) error\(error.errors.count == 1 ? "" : "s") in \(vclFile)")
             throw ExitCode(2)
         }
+        if let failure = VCLLoader.initialize(program) {
+            Console.error("shellac: " + VCLLoader.initializationFailure(name: "boot", message: failure))
+            throw ExitCode(2)
+        }
+        return program
     }
 
     func run() async throws {
@@ -285,6 +290,10 @@ struct ShellacCommand: AsyncParsableCommand {
         do {
             let program = try loader.compile(file: vclFile)
             Console.diagnostics(program.warnings)
+            if let failure = VCLLoader.initialize(program) {
+                Console.error("shellac: SIGHUP: " + VCLLoader.initializationFailure(name: vclFile, message: failure) + "; keeping \(registry.activeName)")
+                return
+            }
             let name = registry.loadAndUse(program, namePrefix: "reload_" + Self.timestamp(), source: Self.text(of: vclFile))
             say("VCL reloaded from \(vclFile) as \(name), now active")
         } catch {

@@ -123,6 +123,9 @@ struct AdminTests {
                 #expect(try await client.send(["vcl.load", "only-a-name"]).status == 104)
                 #expect(try await client.send(["vcl.list", "-j", "extra"]).status == 105)
                 #expect(try await client.send(line: "vcl.use \"unterminated").status == 100)
+                // A leading '-' (a CLI script's "ignore errors") is dropped; alone it is an empty command.
+                #expect(try await client.send(line: "-").status == 100)
+                #expect(try await client.send(line: "-ping").status == 200)
                 #expect(try await client.send(["quit"]).status == 500)
             }
             let unknown = try await daemon.adm(["no.such.command"])

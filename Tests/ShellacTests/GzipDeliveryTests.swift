@@ -1,4 +1,5 @@
 import NIOHTTP1
+import VCL
 import Testing
 
 @testable import Shellac
@@ -179,7 +180,6 @@ struct GzipDeliveryTests {
             sub vcl_deliver {
                 set resp.http.filters = resp.filters;
                 if (req.http.no-esi) { set resp.do_esi = false; }
-                if (req.http.req-no-esi) { set req.esi = false; }
                 set resp.http.then = resp.filters;
             }
             """
@@ -193,8 +193,6 @@ struct GzipDeliveryTests {
             let raw = try await Self.get(proxy, "/page", gzip: true, extra: "no-esi: 1\r\n")
             #expect(raw.header("then") == "" && raw.header("Content-Length") != nil)
             #expect(String(decoding: try SystemGzip.decompress(raw.body), as: UTF8.self) == Self.page)
-            let unprocessed = try await Self.get(proxy, "/page", gzip: false, extra: "req-no-esi: 1\r\n")
-            #expect(unprocessed.bodyString == Self.page)
             let plain = try await Self.get(proxy, "/plain", gzip: true)
             #expect(plain.header("before") == "" && plain.header("after") == "gzip")
             #expect(try SystemGzip.decompress(plain.body) == Self.large)
@@ -253,6 +251,26 @@ struct GzipDeliveryTests {
             // header 10, an empty flushed block 5, "bar" flushed 9, final block and trailer 10
             #expect(zipped.header("Content-Length") == "34" && zipped.body.count == 34)
             #expect(try SystemGzip.decompress(zipped.body) == Array("bar".utf8))
+        }
+    }
+
+    @Test("VCL 4.0's req.esi = false sends an ESI page unprocessed (VCL 4.1 has no req.esi)")
+    func requestESIOff() async throws {
+        let vcl = """
+            vcl 4.0;
+            backend origin { .host = "192.0.2.1"; .port = "80"; }
+            sub vcl_backend_response { if (bereq.url ~ "page") { set beresp.do_esi = true; } }
+            sub vcl_recv { if (req.http.req-no-esi) { set req.esi = false; } }
+            """
+        let origin = try await Self.origin()
+        try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(vcl)) { proxy in
+            let unprocessed = try await Self.get(proxy, "/page", gzip: false, extra: "req-no-esi: 1\r\n")
+            #expect(unprocessed.bodyString == Self.page)
+            let processed = try await Self.get(proxy, "/page", gzip: false)
+            #expect(processed.bodyString == Self.assembled)
+        }
+        #expect(throws: VCLCompileError.self) {
+            try VCLCompiler.compile(source: "vcl 4.1;\nbackend b { .host = \"a\"; }\nsub vcl_recv { set req.esi = false; }\n", name: "esi.vcl")
         }
     }
 }

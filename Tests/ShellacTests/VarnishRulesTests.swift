@@ -206,4 +206,63 @@ struct VarnishRulesTests {
             #expect(origin.connectionCount == 1)
         }
     }
+
+    @Test("beresp.backend is the member a director chose; bereq.backend the director (b00016)")
+    func directorAndMember() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "ok"))
+        try await Self.proxy("""
+            import directors;
+            sub vcl_init { new bar = directors.random(); bar.add_backend(origin, 1); }
+            sub vcl_recv { set req.backend_hint = bar.backend(); return (pass); }
+            sub vcl_backend_response {
+                set beresp.http.director = bereq.backend;
+                set beresp.http.member = beresp.backend;
+            }
+            """, origin: origin, keepBackends: true) { proxy in
+            let response = try await fetch(proxy.url("/"))
+            #expect(response.header("director") == "bar" && response.header("member") == "origin")
+        }
+    }
+
+    @Test("synthetic() of an unset string writes (null) (r01287)")
+    func syntheticNull() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "ok"))
+        try await Self.proxy("""
+            sub vcl_recv { return (synth(200)); }
+            sub vcl_synth { synthetic(req.http.none); return (deliver); }
+            """, origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/"))
+            #expect(response.status == 200 && response.body == "(null)")
+        }
+    }
+
+    @Test("storage.NAME.used_space and free_space read the store (v00033)")
+    func storageSpace() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "12345"))
+        try await Self.proxy("""
+            sub vcl_backend_response { set beresp.storage = storage.Transient; }
+            sub vcl_deliver {
+                set resp.http.used = storage.Transient.used_space > 0B;
+                set resp.http.free = storage.s0.free_space > 1KB;
+            }
+            """, origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/"))
+            #expect(response.header("used") == "true" && response.header("free") == "true")
+        }
+    }
+
+    @Test("vcl_init runs when a VCL is loaded: a failure refuses it with varnishd's words (v00040)")
+    func failingInit() async throws {
+        let origin = try await TestOrigin.start(always: Response(body: "ok"))
+        try await Self.proxy("", origin: origin) { proxy in
+            let admin = BackendHealthTests.admin(proxy)
+            let refused = admin.execute([
+                "vcl.inline", "vcl2",
+                "vcl 4.1; backend b1 { .host = \"127.0.0.1\"; } sub vcl_init { return (fail(\"Do Not Press\")); }",
+            ])
+            #expect(refused.status == 300)
+            #expect(refused.body == "VCL \"vcl2\" Failed initialization\nMessage:\n\tDo Not Press")
+            #expect(!admin.execute(["vcl.list"]).body.contains("vcl2"))
+        }
+    }
 }

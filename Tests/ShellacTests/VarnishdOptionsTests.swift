@@ -29,7 +29,7 @@ struct VarnishdOptionsTests {
         #expect(bad.stderr.contains("bogus"))
     }
 
-    @Test("a start script's options: -W, -h, -t, several -s, -i, -P and -I start a server that answers")
+    @Test("a start script's options: -W, -h, -t, several -s (debug too), -i, -P and -I start a server that answers")
     func startScript() async throws {
         let origin = try await TestOrigin.start(always: Response(headers: ["Cache-Control": "max-age=60"], body: "ok"))
         let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("shellac-\(UUID().uuidString).pid").path
@@ -37,7 +37,7 @@ struct VarnishdOptionsTests {
         let child = try ChildProcess.launch(
             Self.binary,
             ["-a", "127.0.0.1:0", "-b", origin.address, "-Wpoll", "-h", "classic", "-t", "30", "-sTransient=malloc,1m",
-             "-smalloc,16MB", "-s", "file,/tmp/shellac-unused,8m", "-i", "edge1", "-P", pidFile, "-I", cliFile,
+             "-smalloc,16MB", "-s", "file,/tmp/shellac-unused,8m", "-s", "spare=debug,lessspace,1m", "-i", "edge1", "-P", pidFile, "-I", cliFile,
              "-pdefault_grace=5", "-F"])
         let address = try await child.waitForListening(timeout: .seconds(10))
         let response = try await fetch("http://127.0.0.1:\(address.port)/s")

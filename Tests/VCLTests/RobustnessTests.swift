@@ -87,16 +87,20 @@ import Testing
             sub vcl_recv {
                 set req.http.R = 99999999999999999999999.5;
                 set req.http.D = 99999999999999999999999y;
-                set req.http.T = now + 99999999999999999999999y;
                 set req.http.Div = -9223372036854775807 / -1;
                 set req.http.Zero = std.integer(req.http.N, 1) / std.integer(req.http.Z, 0);
             }
             """)
         let context = Support.request(p)
         #expect(p.run(.recv, context) == .fail)
-        #expect(context.req.headers["R"] != nil && context.req.headers["T"]?.hasSuffix("GMT") == true)
+        #expect(context.req.headers["R"] != nil)
         #expect(context.req.headers["Div"] == "9223372036854775807")
         #expect(context.failure == "INT division by zero")
+        // A time past what a date can show fails the request, as in Varnish (r03308).
+        let far = try Support.compile("vcl 4.1;\nsub vcl_recv { set req.http.T = now + 99999999999999999999999y; }\n")
+        let farContext = Support.request(far)
+        #expect(far.run(.recv, farContext) == .fail)
+        #expect(farContext.failure == "Unformatable VCL_TIME")
     }
 
     @Test func hostileNestingIsRejectedNotACrash() {

@@ -46,13 +46,20 @@ final class AdminChannelHandler: ChannelInboundHandler {
             return
         }
         let words: [String]
+        // As varnishd: a leading '-' (a CLI script's "ignore errors") is dropped, and a line
+        // that is then empty is a syntax error, not a line to skip.
+        let start = line.drop { $0 == " " || $0 == "\t" }
+        let dashed = start.first == "-"
         do {
-            words = try AdminWords.split(line)
+            words = try AdminWords.split(dashed ? String(start.dropFirst()) : line)
         } catch {
             send(AdminResponse(.syntax, error.description), context: context)
             return
         }
-        guard let command = words.first else { return }
+        guard let command = words.first else {
+            if dashed { send(AdminResponse(.syntax, "Empty CLI command."), context: context) }
+            return
+        }
         switch command {
         case "quit":
             send(AdminResponse(.close, "Closing CLI connection"), context: context, thenClose: true)

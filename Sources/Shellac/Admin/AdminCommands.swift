@@ -153,6 +153,10 @@ public final class AdminCommands: Sendable {
         } catch {
             return AdminResponse(.parameter, "Message from VCC-compiler:\n\(error.description)\nVCL compilation failed")
         }
+        // As varnishd: vcl_init runs as the VCL is loaded, and a failure there refuses it.
+        if let failure = VCLLoader.initialize(program) {
+            return AdminResponse(.cannot, VCLLoader.initializationFailure(name: name, message: failure))
+        }
         do {
             try registry.load(program, as: name, source: source, setting: setting)
         } catch {

@@ -11,6 +11,8 @@ final class VCLBackendPolicy {
     /// The transaction, for the records its subroutines log.
     private let xid: UInt64
     let log: VSLBuffer
+    /// The backend `target` resolved `bereq.backend` to: `beresp.backend` and its address.
+    private var resolved: VCLBackend?
 
     init(program: VCLProgram, xid: UInt64, log: VSLBuffer) {
         self.program = program
@@ -73,6 +75,7 @@ final class VCLBackendPolicy {
     /// it is `fallback`.
     func target(fallback: Backend, parameters: FetchTimeouts) -> (Backend?, FetchTimeouts) {
         let declared = program.resolveBackend(context.bereq.backend, context: context)
+        resolved = declared
         let bereq = context.bereq
         let timeouts = FetchTimeouts(
             connect: bereq.connectTimeout ?? declared?.connectTimeout ?? parameters.connect,
@@ -107,7 +110,8 @@ final class VCLBackendPolicy {
         context.beresp.keep = lifetime.keep
         context.beresp.age = lifetime.originAge
         context.beresp.uncacheable = isPass
-        context.beresp.backendName = context.bereq.backend ?? ""
+        context.beresp.backendName = resolved?.name ?? context.bereq.backend ?? ""
+        context.beresp.backendIP = resolved.flatMap { VCLIP($0.host, port: Int($0.port) ?? 0) }
         context.now = lifetime.entered
         let action = run(.backendResponse)
         if context.takeBackendRollback() {
@@ -144,7 +148,7 @@ final class VCLBackendPolicy {
         context.beresp.ttl = 0
         context.beresp.grace = 0
         context.beresp.keep = 0
-        context.beresp.backendName = context.bereq.backend ?? ""
+        context.beresp.backendName = resolved?.name ?? context.bereq.backend ?? ""
         context.now = now
         switch run(.backendError) {
         case .deliver, .ok:

@@ -318,6 +318,7 @@ extension RequestStateMachine {
         let session = makeXID()
         let now = HTTPDate.currentTime()
         logParent = (session, "rxreq")
+        sessionXID = session
         sessionStart = now
         vsl.vxid = session
         vsl.side = .client

@@ -143,6 +143,7 @@ extension RequestStateMachine {
         child.esiGzip = esiGzip
         child.esiContinueOnError = continueOnError
         child.esiTop = top
+        child.sessionXID = sessionXID
         let childXID = makeXID()
         child.logParent = (xid, "esi")
         logLink("req", xid: childXID, reason: "esi")

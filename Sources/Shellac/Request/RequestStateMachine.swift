@@ -85,6 +85,8 @@ final class RequestStateMachine {
     let vsl: VSLBuffer
     /// What `Begin` names as the parent: the session (`rxreq`) or the page (`esi`).
     var logParent: (xid: UInt64, reason: StaticString) = (0, "rxreq")
+    /// The session's transaction id (`sess.xid`); ESI includes inherit it.
+    var sessionXID: UInt64 = 0
     var requestStart = 0.0
     var clientTextCache: (ip: String, port: Int)?
     /// The bytes of the request head being answered, as read (its `ReqHeader` records are
@@ -161,7 +163,7 @@ final class RequestStateMachine {
         let addresses = vclAddresses ?? (
             VCLSession.vclAddress(clientAddress), VCLSession.vclAddress(localAddress))
         vclAddresses = addresses
-        session.begin(request, xid: xid, client: addresses.client, local: addresses.local)
+        session.begin(request, xid: xid, session: sessionXID, client: addresses.client, local: addresses.local)
         session.maxRestarts = parameters.maxRestarts
         session.context.sessionTimeoutIdle = parameters.timeoutIdle
         if esiLevel > 0 {

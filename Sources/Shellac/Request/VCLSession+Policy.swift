@@ -104,6 +104,8 @@ extension VCLSession: RequestPolicy {
         backendSide.bereq.isHitPass = context.req.isHitPass
         backendSide.bereq.xid = String(xid)
         backendSide.req.url = context.req.url  // a hash director's key
+        backendSide.req.sessionXID = context.req.sessionXID
+        backendSide.storageGauges = self
         backendSide.clientIP = context.clientIP
         backendSide.serverIP = context.serverIP
         return policy

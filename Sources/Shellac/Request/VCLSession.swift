@@ -32,6 +32,7 @@ final class VCLSession {
         self.context = loaded.program.makeContext()
         context.fieldRules = self
         context.purger = self
+        context.storageGauges = self
     }
 
     /// Whether the user's VCL defines `subroutine` (the built-in ones of hit, miss, pass and
@@ -52,7 +53,7 @@ final class VCLSession {
     }
 
     /// Starts a request: `req.*` from the client's head, the addresses from its connection.
-    func begin(_ head: RequestHead, xid: UInt64, client: VCLIP?, local: VCLIP?) {
+    func begin(_ head: RequestHead, xid: UInt64, session: UInt64 = 0, client: VCLIP?, local: VCLIP?) {
         // `obj` and `resp` are filled in whole before any subroutine reads them (setObject,
         // writeDelivery, and vcl_synth's fresh response), so the reset leaves them be.
         program.resetContext(context, objectAndResponse: false)
@@ -62,6 +63,7 @@ final class VCLSession {
         context.req.proto = head.proto
         context.req.headers = head.headers
         context.req.xidNumber = xid
+        context.req.sessionXID = session
         if program.rollsBack { context.keepReceivedRequest() }
         // `now` is left unset: the context reads the clock if VCL asks for it.
         if let client {
@@ -223,6 +225,12 @@ extension VCLSession: VCLPurger {
 
     func purge(surrogateKeys keys: [String], soft: Bool) -> Int {
         store?.purge(surrogateKeys: keys, soft: soft, now: HTTPDate.currentTime()) ?? 0
+    }
+}
+
+extension VCLSession: VCLStorageGauges {
+    func space(ofStore name: String) -> (used: Int64, free: Int64)? {
+        store?.space(ofArea: name).map { (used: Int64($0.used), free: Int64($0.free)) }
     }
 }
 

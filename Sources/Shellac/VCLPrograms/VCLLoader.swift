@@ -18,6 +18,19 @@ public struct VCLLoader: Sendable {
         self.options = options
     }
 
+    /// Runs `program`'s vcl_init, as varnishd does when it loads a VCL: nil when it
+    /// succeeds, else why it failed (the `fail()` message; empty when there is none).
+    public static func initialize(_ program: VCLProgram) -> String? {
+        let context = program.makeContext()
+        guard program.run(.initialize, context) != .ok else { return nil }
+        return context.failure ?? ""
+    }
+
+    /// varnishd's words for a vcl_init that failed.
+    public static func initializationFailure(name: String, message: String) -> String {
+        "VCL \"\(name)\" Failed initialization" + (message.isEmpty ? "" : "\nMessage:\n\t\(message)")
+    }
+
     /// Reads and compiles `path`; throws every error (and warning) found.
     public func compile(file path: String) throws(VCLCompileError) -> VCLProgram {
         overridden(try VCLCompiler.compile(file: path, searchPath: searchPath, options: options))

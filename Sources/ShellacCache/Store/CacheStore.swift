@@ -85,6 +85,13 @@ public final class CacheStore: Sendable {
         }
     }
 
+    /// The bytes the area called `name` holds and has left (VCL's `storage.NAME.used_space`
+    /// and `free_space`); nil when there is no such area.
+    public func space(ofArea name: String) -> (used: Int, free: Int)? {
+        guard let area = area(named: name) else { return nil }
+        return index.withLock { (used: $0.areas[area].usedBytes, free: $0.areas[area].figures.freeBytes) }
+    }
+
     /// The capacity of the area at `area`.
     public func capacity(ofArea area: Int) -> Int {
         index.withLock { $0.areas[area].capacity }

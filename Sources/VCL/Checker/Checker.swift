@@ -248,6 +248,25 @@ struct Checker {
 
     private func checkAccess(_ name: String, at location: SourceLocation, write: Bool, unset: Bool,
                              in sub: SubDecl, mask: SubMask) {
+        if syntax < 41, Variables.onlyFrom41.contains(name) {
+            sink.error(location, "Symbol not found: '\(name)' (Only available when 4.1 <= VCL syntax)")
+            return
+        }
+        if syntax >= 41, Variables.onlyTo40.contains(name) {
+            sink.error(location, "Symbol not found: '\(name)' (Only available when VCL syntax <= 4.0)")
+            return
+        }
+        if syntax < 41, let root = Lexer.headerRoots.first(where: { name.hasPrefix($0 + ".") }) {
+            // `req.http."X"`: vcc reads a quoted header name from VCL 4.1 on only.
+            let file = location.file
+            let start = file.offset(of: location)
+            let after = start + root.utf8.count + 1
+            if after < file.bytes.count, file.bytes[start...].starts(with: Array((root + ".").utf8)),
+               file.bytes[after] == UInt8(ascii: "\"") || file.bytes[after] == UInt8(ascii: "{") {
+                sink.error(location, "Quoted headers are available for VCL >= 4.1.")
+                return
+            }
+        }
         guard let spec = Variables.lookup(name) else { return }
         let writable = syntax >= 41 && Variables.readOnlyFrom41.contains(name) ? SubMask.none : spec.writable
         let allowed = unset ? spec.unsettable : (write ? writable : spec.readable)

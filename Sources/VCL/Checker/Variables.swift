@@ -80,7 +80,7 @@ enum Variables {
               .string { $0.beresp.storage = $1.map { "storage." + $0 } }),
             v("obj.storage", .string { $0.obj.storage }, read: .of(.hit, .deliver)),
             v("obj.can_esi", .bool { $0.obj.canESI }, read: .of(.hit, .deliver)),
-            v("sess.xid", .string { $0.req.xid }, read: .client),
+            v("sess.xid", .string { String($0.req.sessionXID) }, read: clientAndBackend),
             v("req.is_hitpass", .bool { $0.req.isHitPass }, read: .client),
             v("sess.timeout_idle", .duration { $0.sessionTimeoutIdle }, read: .client, write: .client,
               .duration { context, value in
@@ -147,6 +147,7 @@ enum Variables {
             v("beresp.was_304", .bool { $0.beresp.was304 }, read: beresp),
             v("beresp.backend", .backend { $0.beresp.backendName }, read: beresp),
             v("beresp.backend.name", .string { $0.beresp.backendName }, read: beresp),
+            v("beresp.backend.ip", .ip { $0.beresp.backendIP }, read: .of(.backendResponse)),
 
             v("obj.status", .int { Int64($0.obj.status) }, read: .of(.hit)),
             v("obj.reason", .string { $0.obj.reason }, read: .of(.hit)),
@@ -178,6 +179,10 @@ enum Variables {
 
     /// Variables that can be set in VCL 4.0 but are read-only from VCL 4.1 on (as in vcc).
     static let readOnlyFrom41: Set<String> = ["req.proto", "bereq.proto", "beresp.proto", "resp.proto"]
+
+    /// Variables vcc knows only from VCL 4.1 on, and only up to VCL 4.0 (`vcl_var.rst`).
+    static let onlyFrom41: Set<String> = ["sess.xid", "resp.do_esi", "local.endpoint", "local.socket"]
+    static let onlyTo40: Set<String> = ["req.esi", "beresp.backend.ip"]
 
     /// True when `name` is a header variable such as `req.http.Host`.
     /// Varnish's words for a do_* flag set after the filters were named.

@@ -40,7 +40,16 @@ enum CompiledExpr: Sendable {
         case .bytes(let f): return { String(f($0)) }
         case .bool(let f): return { f($0) ? "true" : "false" }
         case .ip(let f): return { f($0)?.description }
-        case .time(let f): return { ValueFormat.httpDate(f($0)) }
+        case .time(let f):
+            return { context in
+                let time = f(context)
+                // As VRT_TIME_string: a TIME gmtime cannot break down fails the VCL.
+                guard ValueFormat.isFormattable(time) else {
+                    context.fail("Unformatable VCL_TIME")
+                    return nil
+                }
+                return ValueFormat.httpDate(time)
+            }
         case .backend(let f): return { f($0) }
         case .acl(let acl): let name = acl.name; return { _ in name }
         case .void: return nil

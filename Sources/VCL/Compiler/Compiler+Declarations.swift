@@ -273,6 +273,14 @@ extension Compiler {
                 sink.error(args[0]?.location ?? expr.location, "add_backend needs a declared backend or a director's .backend()")
                 return
             }
+            // As vmod_directors: a hash or shard director's .backend() picks its member as
+            // vcl_init runs; with no healthy member it gives none, which cannot be added.
+            if case .call(let function, _) = backend.kind, function.hasSuffix(".backend"),
+               let source = directors[String(function.dropLast(".backend".count))],
+               source.kind == .hash || source.kind == .shard, !startsHealthy(source.name, depth: 0) {
+                sink.error(backend.location, "\(director.name): None backend cannot be added")
+                return
+            }
             var weight = 1.0
             if let weightExpr = args[names.count - 1] {
                 guard let value = compile(weightExpr)?.asReal else {
@@ -327,6 +335,13 @@ extension Compiler {
             return name
         }
         return nil
+    }
+
+    /// Whether a backend, or any member of a director, is healthy when the VCL is loaded.
+    private func startsHealthy(_ name: String, depth: Int) -> Bool {
+        if initiallyHealthy.contains(name) { return true }
+        guard depth < 16, let director = directors[name] else { return false }
+        return director.members.contains { startsHealthy($0.name, depth: depth + 1) }
     }
 
     private func nestsItself(_ target: String, via name: String, depth: Int) -> Bool {

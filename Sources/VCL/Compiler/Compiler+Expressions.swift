@@ -21,7 +21,9 @@ extension Compiler {
         if type == .backend, undefinedBackend(expr) { return nil }
         if type == .ip, case .string(let text) = expr.kind {
             // An IP constant written as a string, read when compiled (as vcc does).
-            guard let ip = VCLIP(addressAndPort: text) else { return typeError(expr, "\(what): '\(text)' is not an IP address") }
+            guard let ip = VCLIP(addressAndPort: text, defaultPort: 80) else {
+                return typeError(expr, "IP constant '\(text)' could not be resolved to an IP address (\(what))")
+            }
             return .ip { _ in ip }
         }
         guard let value = compile(expr) else { return nil }
@@ -70,13 +72,14 @@ extension Compiler {
         }
         if symbols.probes[name] != nil { return typeError(expr, "Probe '\(name)' cannot be used in an expression") }
         if name.hasPrefix("storage.") {
-            // A store (`storage.s0`, `storage.Transient`) and its gauges. Shellac keeps every
-            // object in one memory store, so these name it and report it as never full.
+            // A store (`storage.s0`, `storage.Transient`) and its gauges, read from the
+            // server's store (outside a server: empty and never full).
             let parts = name.split(separator: ".")
+            let store = parts.count > 1 ? String(parts[1]) : ""
             switch (parts.count, parts.last) {
             case (2, _): return .string { _ in name }
-            case (3, "free_space"): return .bytes { _ in Int64.max / 2 }
-            case (3, "used_space"): return .bytes { _ in 0 }
+            case (3, "free_space"): return .bytes { $0.storageGauges?.space(ofStore: store)?.free ?? Int64.max / 2 }
+            case (3, "used_space"): return .bytes { $0.storageGauges?.space(ofStore: store)?.used ?? 0 }
             case (3, "happy"): return .bool { _ in true }
             default: return typeError(expr, "Unknown store attribute '\(name)' (stores have free_space, used_space, happy)")
             }
@@ -172,7 +175,9 @@ extension Compiler {
         case (.bool(let x), .bool(let y)) where equality:
             return op == "==" ? .bool { x($0) == y($0) } : .bool { x($0) != y($0) }
         case (.ip(let x), .ip(let y)) where equality:
-            return op == "==" ? .bool { x($0) == y($0) } : .bool { x($0) != y($0) }
+            // As VRT_ipcmp: the addresses are compared, not the ports.
+            let same: CompiledExpr.Fn<Bool> = { x($0)?.withoutPort == y($0)?.withoutPort }
+            return op == "==" ? .bool(same) : .bool { !same($0) }
         case (.backend(let x), .backend(let y)) where equality:
             return op == "==" ? .bool { x($0) == y($0) } : .bool { x($0) != y($0) }
         default: break

@@ -95,7 +95,10 @@ extension Compiler {
                 return compileShardBackend(name, arguments, expr)
             default:
                 guard bind(arguments, [], required: 0, function: function, at: expr) != nil else { return nil }
-                return .backend { director.pick(key: nil, context: $0) }
+                // As vmod_directors: round_robin, random and fallback give the director itself;
+                // the fetch picks the member (`bereq.backend` is the director, `beresp.backend`
+                // the backend it chose).
+                return .backend { _ in name }
             }
         case "add_backend", "remove_backend", "clear", "set_warmup", "set_rampup", "associate", "debug":
             // Applied when vcl_init is compiled; nothing to do per request.

@@ -80,7 +80,8 @@ extension Compiler {
         case .synthetic(let value):
             guard let text = compileString(value, what: "synthetic()") else { return nil }
             return { context in
-                context.syntheticBody += text(context) ?? ""
+                // As VRT_synth_strands: an unset string is written as "(null)".
+                context.syntheticBody += text(context) ?? "(null)"
                 return .proceed
             }
         case .hashData(let value):
@@ -162,6 +163,18 @@ extension Compiler {
             "lookup": .lookup, "deliver": .deliver, "fetch": .fetch, "miss": .miss, "retry": .retry,
             "abandon": .abandon, "ok": .ok, "fail": .fail,
         ]
+        if action.name == "fail", let reason = action.arguments.first {
+            // return (fail("why")): VRT_fail with that message.
+            if action.arguments.count > 1 {
+                sink.error(action.arguments[1].location, "return (fail) takes one argument")
+                return nil
+            }
+            guard let message = compileString(reason, what: "fail() reason") else { return nil }
+            return { context in
+                context.fail(message(context) ?? "")
+                return .exit(.fail)
+            }
+        }
         if let fixed = simple[action.name] {
             if let extra = action.arguments.first {
                 sink.error(extra.location, "return (\(action.name)) takes no arguments")

@@ -62,16 +62,23 @@ extension Compiler {
                 return 0
             }
         case "ip":
-            guard let a = args(["s", "fallback", "resolve"], required: 1),
+            guard let a = args(["s", "fallback", "resolve", "p"], required: 1),
                   let text = compileString(a[0]!, what: full) else { return nil } // bound: required
             var fallback: CompiledExpr.Fn<VCLIP?>?
             if let f = a[1] {
                 guard case .ip(let g)? = compile(f, as: .ip, what: "\(full) fallback") else { return nil }
                 fallback = g
             }
-            let fallbackFn = fallback
+            var portText: CompiledExpr.Fn<String?>?
+            if let p = a[3] {
+                guard let f = compileString(p, what: "\(full) port") else { return nil }
+                portText = f
+            }
+            let fallbackFn = fallback, portFn = portText
             return .ip { context in
-                if let value = text(context).flatMap({ VCLIP(addressAndPort: $0) }) { return value }
+                // As vmod_std: an address without a port gets `p`, else 80.
+                let port = portFn.flatMap { $0(context) }.flatMap { Int($0) } ?? 80
+                if let value = text(context).flatMap({ VCLIP(addressAndPort: $0, defaultPort: port) }) { return value }
                 if let fallbackFn { return fallbackFn(context) }
                 context.fail("std.ip: not an address and no fallback")
                 return nil

@@ -5,6 +5,8 @@ final class Compiler {
     var acls: [String: VCLACL] = [:]
     var directors: [String: VCLDirector] = [:]
     var backendNames: Set<String> = []
+    /// The backends healthy when the VCL is loaded (no probe, or a probe's `.initial` enough).
+    var initiallyHealthy: Set<String> = []
     /// Each distinct pattern is compiled once and shared.
     var regexCache: [String: VCLRegex] = [:]
     /// Custom subs already compiled, by name.

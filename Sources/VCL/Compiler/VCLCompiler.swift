@@ -57,6 +57,9 @@ public enum VCLCompiler {
         let probeMap = Dictionary(probes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let backends = symbols.backends.compactMap { compiler.compileBackend($0, probes: probeMap) }
         for (name, acl) in symbols.acls { compiler.acls[name] = compiler.compileACL(acl) }
+        compiler.initiallyHealthy = Set(backends.filter { backend in
+            backend.probe.map { ProbeHistory(probe: $0).isHealthy } ?? true
+        }.map(\.name))
         compiler.compileDirectors()
         let subroutines: [Step] = VCLSubroutine.allCases.map { subroutine in
             compiler.compileSub(named: subroutine.name) ?? { _ in .proceed }

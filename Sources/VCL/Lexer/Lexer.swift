@@ -107,7 +107,16 @@ struct Lexer {
             while offset > start + 1, bytes[offset - 1] == UInt8(ascii: ".") { offset -= 1 }
             let name = text(start, offset)
             if Lexer.headerRoots.contains(name), peek() == UInt8(ascii: "."), let header = lexQuotedHeader() {
-                return Token(kind: .identifier(name + "." + header), location: location)
+                var full = name + "." + header
+                // A method may follow the quoted name: `resp.http."X".upper()`.
+                if peek() == UInt8(ascii: "."), Lexer.isIdentStart(peek(1)) {
+                    let method = offset
+                    offset += 1
+                    while offset < bytes.count, Lexer.isIdentBody(peek()) { offset += 1 }
+                    while bytes[offset - 1] == UInt8(ascii: ".") { offset -= 1 }
+                    full += text(method, offset)
+                }
+                return Token(kind: .identifier(full), location: location)
             }
             return Token(kind: .identifier(name), location: location)
         }
@@ -329,8 +338,11 @@ extension Lexer {
         var pending: UInt8 = 0
         var stop: Int?
         var index = open + 1
+        // vcc decodes whole groups of four characters only, so the last one to three bytes
+        // of the source are never looked at: a BLOB that runs into them lacks its colon.
+        let limit = open + 1 + (bytes.count - open - 1) / 4 * 4
         // vcc's base64 decoder: `stop` is the first character that is not part of the BLOB.
-        while index < bytes.count {
+        while index < limit {
             let c = bytes[index]
             guard let value = Lexer.base64Value(c) else { stop = index; break }
             if c == UInt8(ascii: "=") {

@@ -136,16 +136,22 @@ public final class VCLRegex: @unchecked Sendable {
         var pending = iterator.next()
         while let byte = pending {
             pending = iterator.next()
-            if byte == UInt8(ascii: "\\"), let next = pending, next >= UInt8(ascii: "0"), next <= UInt8(ascii: "9") {
-                pending = iterator.next()
-                let group = Int(next - UInt8(ascii: "0"))
-                if group < pairs {
-                    let start = vector[2 * group], end = vector[2 * group + 1]
-                    // PCRE2_UNSET is ~0: an unset group inserts nothing.
-                    if start >= 0, start <= end, end <= bytes.count { output.append(contentsOf: bytes[start..<end]) }
-                }
-            } else {
+            // As VRE_sub: a backslash quotes the byte after it (`\\` is one backslash, `\&` is
+            // `&`), `\0`-`\9` insert a group, and a backslash that ends the text stays.
+            guard byte == UInt8(ascii: "\\"), let next = pending else {
                 output.append(byte)
+                continue
+            }
+            pending = iterator.next()
+            guard next >= UInt8(ascii: "0"), next <= UInt8(ascii: "9") else {
+                output.append(next)
+                continue
+            }
+            let group = Int(next - UInt8(ascii: "0"))
+            if group < pairs {
+                let start = vector[2 * group], end = vector[2 * group + 1]
+                // PCRE2_UNSET is ~0: an unset group inserts nothing.
+                if start >= 0, start <= end, end <= bytes.count { output.append(contentsOf: bytes[start..<end]) }
             }
         }
     }

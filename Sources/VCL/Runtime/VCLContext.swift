@@ -51,6 +51,8 @@ public final class VCLContext {
         weak var fieldRules: VCLFieldRules?
         /// The store, for the purge functions (weak: the server's session owns this context).
         weak var purger: VCLPurger?
+        /// The stores' gauges (`storage.NAME.used_space`); weak, as `purger`.
+        weak var storageGauges: VCLStorageGauges?
         var randomState: UInt64 = 0x9E37_79B9_7F4A_7C15
     }
 
@@ -236,6 +238,12 @@ public final class VCLContext {
     public var purger: VCLPurger? {
         get { state.pointee.purger }
         set { state.pointee.purger = newValue }
+    }
+
+    /// What `storage.NAME.used_space` and `free_space` read; nil outside a server.
+    public var storageGauges: VCLStorageGauges? {
+        get { state.pointee.storageGauges }
+        set { state.pointee.storageGauges = newValue }
     }
 
     /// Regex match space for this request's thread.

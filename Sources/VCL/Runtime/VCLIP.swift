@@ -45,7 +45,8 @@ public struct VCLIP: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses an address with an optional port, as vcc reads IP constants and `std.ip` its
     /// string: `1.2.3.4`, `1.2.3.4:8000`, `1.2.3.4 8000`, `::1`, `[::1]`, `[::1]:8000`.
-    public init?(addressAndPort text: String) {
+    /// Without a port the address gets `defaultPort` (vcc and `std.ip` use 80).
+    public init?(addressAndPort text: String, defaultPort: Int = 0) {
         let trimmed = text.trimmingASCIISpaces
         var address = Substring(trimmed)
         var portText: Substring = ""
@@ -59,7 +60,7 @@ public struct VCLIP: Sendable, Hashable, CustomStringConvertible {
             portText = address[address.index(after: colon)...]
             address = address[..<colon]
         }
-        var port = 0
+        var port = defaultPort
         if !portText.isEmpty {
             guard let number = Int(portText), (0...65535).contains(number) else { return nil }
             port = number
@@ -97,4 +98,11 @@ public struct VCLIP: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static let unspecified = VCLIP(ipv4: 0)
+
+    /// The same address with port 0 (IP comparisons in VCL ignore ports).
+    var withoutPort: VCLIP {
+        var copy = self
+        copy.port = 0
+        return copy
+    }
 }

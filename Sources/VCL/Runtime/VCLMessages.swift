@@ -26,6 +26,8 @@ public struct VCLClientRequest: Sendable {
     /// The transaction id; `req.xid` is its decimal text, made only when VCL reads it.
     public var xidNumber: UInt64 = 0
     public var xid: String { String(xidNumber) }
+    /// The session's transaction id (`sess.xid`), from `Begin sess`.
+    public var sessionXID: UInt64 = 0
 
     public init() {}
 }
@@ -73,6 +75,8 @@ public struct VCLBackendResponse: Sendable {
     public var storage: String?
     /// The name of the backend that answered.
     public var backendName = ""
+    /// Its address, when it is declared by number (`beresp.backend.ip`, VCL 4.0).
+    public var backendIP: VCLIP?
     /// Set by `return (pass(DURATION))` (and legacy `return (pass)` in vcl_fetch): the object
     /// is a hit-for-pass marker rather than a hit-for-miss one.
     public var hitForPass = false

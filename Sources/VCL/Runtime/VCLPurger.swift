@@ -8,6 +8,12 @@ public protocol VCLPurger: AnyObject {
     func purge(surrogateKeys keys: [String], soft: Bool) -> Int
 }
 
+/// The stores' gauges VCL reads (`storage.NAME.used_space`, `storage.NAME.free_space`).
+public protocol VCLStorageGauges: AnyObject {
+    /// Bytes held and bytes left in the store called `name` (`s0`, `Transient`); nil for none.
+    func space(ofStore name: String) -> (used: Int64, free: Int64)?
+}
+
 /// How the server reads request fields where VCL asks (`req.can_gzip`).
 public protocol VCLFieldRules: AnyObject {
     func acceptsGzip(_ headers: HeaderList) -> Bool

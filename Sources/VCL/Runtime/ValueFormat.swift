@@ -24,6 +24,15 @@ enum ValueFormat {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
+    /// Whether Varnish's VTIM_format can write `time`: it must fit a time_t and gmtime_r must
+    /// break it down (`httpDate` would clamp it instead).
+    static func isFormattable(_ time: Double) -> Bool {
+        guard time.isFinite, time > -9.2e18, time < 9.2e18 else { return false }
+        var seconds = time_t(time)
+        var parts = tm()
+        return gmtime_r(&seconds, &parts) != nil
+    }
+
     /// TIME prints as an HTTP date (`Mon, 23 Nov 2026 18:00:00 GMT`).
     static func httpDate(_ time: Double) -> String {
         // Clamp to years 1..9999 so any TIME (even `now + 1000000y`) prints without trapping.
