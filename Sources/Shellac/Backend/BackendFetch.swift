@@ -185,6 +185,9 @@ final class BackendFetch: BackendExchange {
             case .failed:
                 guard self.channel === channel else { return }
                 detach(channel)
+                // What was written (the head, body bytes so far) goes out before the close, as
+                // Varnish has sent them when the client's body fails.
+                channel.flush()
                 channel.close(promise: nil)
                 fail("request body unavailable (already sent, or the client went away)")
             }
@@ -242,7 +245,8 @@ final class BackendFetch: BackendExchange {
         timer?.cancel()
         timer = nil
         channel = nil
-        if !receivedHead && reused && !retried {
+        // (A BackendResponseError means bytes did come: a partial or malformed head.)
+        if !receivedHead && reused && !retried && !(error is BackendResponseError) {
             // The backend closed an idle keep-alive connection as we reused it: try once more
             // on a new connection.
             retried = true

@@ -79,6 +79,12 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
             buffer = nil
             state = .head
             context.fireChannelRead(wrapInboundOut(.end(reusable: false)))
+        } else if case .head = state, let rest = buffer, rest.readableBytes > 0 {
+            // The backend closed part way into a response head: it did answer, so the fetch
+            // must not be retried (Varnish retries only when nothing at all was received).
+            buffer = nil
+            state = .failed
+            context.fireErrorCaught(BackendResponseError(description: "backend closed in the middle of the response head"))
         }
         context.fireChannelInactive()
     }

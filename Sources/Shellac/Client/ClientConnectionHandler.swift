@@ -238,7 +238,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     private func begin(_ received: RequestHead) {
         guard let requests, let context else { return }
         var head = received
-        head.prepareForVCL()
+        head.prepareForVCL(httpsScheme: parameters.httpsScheme)
         switch head.body {
         case .none where head.minorVersion == 0 && (head.method == "POST" || head.method == "PUT"):
             // An HTTP/1.0 body can only be framed by Content-Length (RFC 1945 §7.2; Varnish too).
@@ -365,6 +365,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         deadline?.cancel()
         defer { input = nil }
         return input
+    }
+
+    func pipeFailed() {
+        // (Closing takes the connection out of `.piping`: count the pipe as done here.)
+        if case .piping = state { requests?.counters.add(.pipesOpen, -1) }
+        close(.sendError)
     }
 
     /// Whether `input` still holds a whole request head to answer (after the client half-closed).

@@ -1,3 +1,4 @@
+import ShellacCache
 import Synchronization
 
 /// The parameters of a running server, which `param.set` may change.
@@ -8,7 +9,10 @@ public final class LiveParameters: Sendable {
     private let storage: Mutex<Parameters>
     private let changes = Atomic<Int>(0)
 
-    public init(_ initial: Parameters) { storage = Mutex(initial) }
+    public init(_ initial: Parameters) {
+        storage = Mutex(initial)
+        HTTPDate.acceptsOneDigitDay.store(initial.httpDatePostel, ordering: .relaxed)
+    }
 
     public var current: Parameters { storage.withLock { $0 } }
 
@@ -21,6 +25,7 @@ public final class LiveParameters: Sendable {
             try parameters.set(name, value)
             return parameters
         }
+        HTTPDate.acceptsOneDigitDay.store(updated.httpDatePostel, ordering: .relaxed)
         changes.add(1, ordering: .releasing)
         return updated
     }

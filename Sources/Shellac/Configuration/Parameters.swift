@@ -52,6 +52,10 @@ public struct Parameters: Sendable, Equatable {
     public var esiIgnoreHTTPS = false
     /// `feature=+esi_remove_bom`: a UTF-8 byte order mark at the start of an ESI page goes.
     public var esiRemoveBOM = false
+    /// `feature=+http_date_postel`: HTTP dates may have a one-digit day of the month.
+    public var httpDatePostel = false
+    /// `feature=+https_scheme`: an `https://` request target is taken apart as `http://` is.
+    public var httpsScheme = false
     /// `ban_lurker_age`: a ban this old is tested against every stored object in the
     /// background; `ban_lurker_sleep` 0 turns that off.
     public var banLurkerAge: Double = 60
@@ -201,6 +205,8 @@ public struct Parameters: Sendable, Equatable {
                 esiIncludeOnError = flags.contains("+esi_include_onerror")
                 esiIgnoreHTTPS = flags.contains("+esi_ignore_https")
                 esiRemoveBOM = flags.contains("+esi_remove_bom")
+                httpDatePostel = flags.contains("+http_date_postel")
+                httpsScheme = flags.contains("+https_scheme")
             }
             return
         }

@@ -9,8 +9,8 @@ struct BackendRequest {
     var method: String
     var uri: String
     var headers: HeaderList
-    /// The client's body (a pass only): a whole one is sent again on every attempt, a
-    /// streamed one once.
+    /// The client's body, for a miss as for a pass (as Varnish sends it): a whole one is sent
+    /// again on every attempt, a streamed one once.
     var body: RequestBody?
     /// A pass: the response is for this client only (`bereq.uncacheable`).
     var isPass: Bool
@@ -58,8 +58,9 @@ struct BackendRequest {
         Self.appendForwardedFor(&headers, clientIP: clientIP)
         headers.set("X-Varnish", String(xid))
         headers.add("Via", "1.1 shellac")
-        // Only a pass sends the client's body; a miss fetches the object without it.
-        body = mode == .pass ? clientBody : nil
+        // The client's body goes with the fetch, a miss's too (Varnish sends it whatever the
+        // method: `bereq.method` may be set back to POST in vcl_backend_fetch).
+        body = clientBody
         if let body, body.isStreaming && body.declaredLength == nil {
             headers.add("Transfer-Encoding", "chunked")  // streamed as it arrives
         } else if let body, let length = body.declaredLength, length > 0 {

@@ -242,7 +242,7 @@ final class BackendTransaction {
     /// the index first, so later requests fetch again.
     private func deliver(_ decision: VCLBackendPolicy.Decision, body: [UInt8]) {
         let metadata = ObjectMetadata(
-            status: decision.status, reason: decision.reason,
+            status: decision.status % 1000, reason: decision.reason,
             headers: HopByHop.endToEnd(decision.headers, alsoDropping: ["content-length", "age"]),
             declaredLength: nil,
             variant: ObjectFetcher.variant(of: decision.headers, request: clientHeaders, gzipSupport: server.parameters.httpGzipSupport)

@@ -147,6 +147,15 @@ final class ObjectFetcher: FetchSink {
         var objectLifetime = ObjectLifetime(
             entered: now, ttl: lifetime.ttl, grace: lifetime.grace, keep: lifetime.keep, originAge: Double(lifetime.originAge))
         logTTL(objectLifetime, now: now, rawHeaders: rawHeaders)
+        if mode == .pass || lifetime.source == .uncacheableStatus {
+            // Varnish gives these a TTL of -1, which VCL reads (beresp.ttl, then obj.ttl) as 0
+            // less the backend's Age; a pass's object has no grace or keep either.
+            objectLifetime.ttl = -Double(lifetime.originAge)
+            if mode == .pass {
+                objectLifetime.grace = 0
+                objectLifetime.keep = 0
+            }
+        }
         var varyOn = rawHeaders
         var uncacheable: Bool
         var hitForMissTTL = parameters.hitForMissTTL
@@ -238,8 +247,10 @@ final class ObjectFetcher: FetchSink {
         logBodyPlan(head: head, uncacheable: uncacheable, now: now)
         countStorage(uncacheable: uncacheable, lifetime: objectLifetime)
         if coding.changesBytes { declaredLength = nil }
+        // A status above 999 is VCL's own signal (`set beresp.status = 1206`): the checks above
+        // saw it whole, the object keeps it modulo 1000, as Varnish's status line does.
         var metadata = ObjectMetadata(
-            status: status, reason: reason, headers: headers, declaredLength: declaredLength,
+            status: status % 1000, reason: reason, headers: headers, declaredLength: declaredLength,
             variant: Self.variant(of: varyOn, request: requestHeaders, gzipSupport: parameters.httpGzipSupport))
         metadata.isGzip = coding.storesGzip
         metadata.fromHTTP10 = head.version.minor == 0
@@ -425,6 +436,10 @@ final class ObjectFetcher: FetchSink {
             counters.increment(.esiErrors)
         }
         object.finish(esi: esi, gzip: bits)
+        // As Varnish at the end of every fetch that completes: the stale object it was given
+        // (the graced or kept one it refreshed) is done with, whatever the new response became
+        // (stored, hit-for-miss, or an object with no TTL).
+        if mode == .store, let stale { context.store.remove(stale) }
         logGzip(bits)
         log.stamp("BerespBody", now: HTTPDate.currentTime(), start: logStart)
         if log.open(.length) {

@@ -27,14 +27,17 @@ public struct RequestHead: Sendable {
 extension RequestHead {
     /// What Varnish does to a client's request before VCL sees it: an absolute-form target's
     /// authority replaces Host and the target becomes its path (RFC 9112 §3.2.2; a target
-    /// with no path after the authority stays as it is), and several Cache-Control lines
+    /// with no path after the authority stays as it is; `https://` with `feature=+https_scheme`),
+    /// and several Cache-Control lines
     /// become one, joined with ", ".
-    mutating func prepareForVCL() {
-        if uri.utf8.first != UInt8(ascii: "/"), uri.prefix(7).lowercased() == "http://",
-            let slash = uri.dropFirst(7).firstIndex(of: "/")
-        {
-            headers.set("Host", String(uri[uri.index(uri.startIndex, offsetBy: 7)..<slash]))
-            uri = String(uri[slash...])
+    mutating func prepareForVCL(httpsScheme: Bool = false) {
+        if uri.utf8.first != UInt8(ascii: "/") {
+            // `https://` too with `feature=+https_scheme`, as Varnish.
+            let scheme = uri.prefix(7).lowercased() == "http://" ? 7 : httpsScheme && uri.prefix(8).lowercased() == "https://" ? 8 : 0
+            if scheme > 0, let slash = uri.dropFirst(scheme).firstIndex(of: "/") {
+                headers.set("Host", String(uri[uri.index(uri.startIndex, offsetBy: scheme)..<slash]))
+                uri = String(uri[slash...])
+            }
         }
         guard headers.contains("Cache-Control") else { return }  // (cheap when absent: a name filter)
         let cacheControl = headers.values("Cache-Control")

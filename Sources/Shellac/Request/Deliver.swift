@@ -29,6 +29,10 @@ struct Delivery {
     var includeHeadDone = false
     /// A waiter on someone else's fetch slept before its response head came (`busy_wakeup`).
     var sleptOnBusy = false
+    /// A waiter on a busy object: when the head comes it goes through `vcl_hit` first.
+    var awaitsHit = false
+    /// `send_timeout`: past this time (set when the head is written) no more is sent.
+    var sendDeadline = Double.infinity
 }
 
 /// deliver and transmit: `vcl_deliver`, then the object's bytes as they arrive and as fast
@@ -111,6 +115,15 @@ extension RequestStateMachine {
                         && vclSession?.context.req.hashIgnoreVary != true
                     {
                         return lookUpAgain()
+                    }
+                    if current.awaitsHit {
+                        // The busy object this request waited on has its head: it is a hit now,
+                        // as Varnish's rushed waiter finds it (obj.hits counts it, vcl_hit runs).
+                        delivery = nil
+                        counters.increment(.cacheHits)
+                        current.object.hits.add(1, ordering: .relaxed)
+                        hitIsStale = false
+                        return .hit(current.object, refresh: nil)
                     }
                     if current.isOwner && !current.isHit && request.method != "GET" && request.method != "HEAD" {
                         invalidateAfterUnsafeRequest(status: metadata.status, headers: metadata.headers)
@@ -372,7 +385,7 @@ extension RequestStateMachine {
             session.context.resp.rangeFilter = ranges && metadata.status == 200 && asksRange
             session.context.resp.explicitFilters = nil
             let action = policy.writeDeliveryHead(
-                object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: now, into: &out)
+                object, metadata: metadata, xid: xid, isHit: delivery.isHit || passedFromHit, now: now, into: &out)
             logResponseHead(out, from: 0, storedHTTP10: metadata.fromHTTP10)
             logCall("DELIVER", action)
             guard action == .deliver else { return action }
@@ -384,7 +397,7 @@ extension RequestStateMachine {
             delivery.esiTurnedOff = wantsESI && !esi
         } else {
             let action = policy.writeDeliveryHead(
-                object, metadata: metadata, xid: xid, isHit: delivery.isHit, now: now, into: &out)
+                object, metadata: metadata, xid: xid, isHit: delivery.isHit || passedFromHit, now: now, into: &out)
             logResponseHead(out, from: 0, storedHTTP10: metadata.fromHTTP10)
             logCall("DELIVER", action)
             guard action == .deliver else { return action }

@@ -22,6 +22,7 @@ final class ESIParent: RequestOwner {
     var isDraining: Bool { parent.owner.isDraining }
     func requestFinished(keepAlive: Bool) { parent.esiChildFinished() }
     func startPiping(_ pipe: PipeSession) -> ByteBuffer? { nil }
+    func pipeFailed() {}
     func setSessionIdleTimeout(_ seconds: Double) {}
     var proxiedAddresses: (client: SocketAddress?, server: SocketAddress?) { parent.owner.proxiedAddresses }
 }

@@ -35,7 +35,11 @@ extension RequestStateMachine {
         case .busy(let object):
             counters.increment(.cacheBusyWaits)
             handling = .hit
-            return .deliver(object, isHit: true, isOwner: false)
+            // Once its response head is in, the object is looked at as a hit (`vcl_hit` runs):
+            // Varnish's waiting list sends the request through lookup again then.
+            let step = deliver(object, isHit: true, isOwner: false)
+            delivery?.awaitsHit = true
+            return step
         case .hitForPass:
             counters.increment(.cacheHitForPass)
             logAsRequest()
@@ -76,6 +80,7 @@ extension RequestStateMachine {
             return .miss(refresh, stale: object)
         }
         if let refresh { release(refresh) }
+        if action == .pass { passedFromHit = true }
         switch action {
         case .miss, .fetch, .pass: return .pass
         default: return otherwise(action)
@@ -97,6 +102,7 @@ extension RequestStateMachine {
 
     /// Not fetching into a busy object after all: let anyone waiting on it go.
     private func release(_ busy: CachedObject) {
+        spareXID = busy.xid
         server.store.remove(busy)
         busy.makePrivate()
         busy.fail()

@@ -58,11 +58,11 @@ extension RequestStateMachine {
             to: backend, sending: out, connectTimeout: parameters.connectTimeout,
             pool: backend.proxyHeader == nil ? server.pools.value(on: channel.eventLoop) : nil
         ) {
-            // No backend: the error page, and the connection closes.
+            // No backend: as Varnish, the connection closes with no answer (the request's
+            // bytes may already be on their way: a response now could not be framed).
             let machine = loopBound.value
             machine.keepAlive = false
-            machine.policy = BuiltinPolicy.shared
-            machine.run(.synth(status: 503, reason: "Backend fetch failed"))
+            machine.owner.pipeFailed()
         }
     }
 }

@@ -5,6 +5,7 @@ import VCL
 extension RequestStateMachine {
     /// `vcl_recv`: classify the request (it may also be rewritten, and bans issued).
     func recv() -> RequestStep {
+        passedFromHit = false
         let action = policy.receive(&request, store: server.store)
         logCall("RECV", action)
         if parameters.httpGzipSupport, action != .pass, action != .pipe {

@@ -12,6 +12,9 @@ protocol RequestOwner: AnyObject {
     /// The request became a pipe: from now on `pipe` carries the connection's bytes. Returns
     /// the client's bytes already read past the request.
     func startPiping(_ pipe: PipeSession) -> ByteBuffer?
+    /// The pipe's backend connection could not be made: the connection closes with no
+    /// answer (Varnish's `TX_ERROR`).
+    func pipeFailed()
     /// VCL set `sess.timeout_idle`: the connection's idle timeout from now on.
     func setSessionIdleTimeout(_ seconds: Double)
     /// The client's and the server's addresses as a PROXY header gave them (nil: the
@@ -52,6 +55,12 @@ final class RequestStateMachine {
     var hitIsStale = false
     /// Times the request went back to lookup because an object it waited on was not for it.
     var relookups = 0
+    /// `vcl_hit` said pass: the response names the fetch's transaction after this one's in
+    /// X-Varnish, as a hit does (Varnish's `req->is_hit`, cleared at each vcl_recv).
+    var passedFromHit = false
+    /// The transaction id of a busy object let go unused (a miss or a graced hit that went
+    /// to pass): Varnish numbers a fetch only when it starts, so the next id made is this one.
+    var spareXID: UInt64?
     /// The transmission under way, if any (see `Deliver.swift`).
     var delivery: Delivery?
     /// Bumped whenever a delivery starts or ends, so stale wake-ups find nothing to do.
@@ -131,7 +140,11 @@ final class RequestStateMachine {
 
     /// A new transaction id, from this loop's block.
     func makeXID() -> UInt64 {
-        transactionIDs.make()
+        if let spare = spareXID {
+            spareXID = nil
+            return spare
+        }
+        return transactionIDs.make()
     }
 
     /// Answers a complete request (head and body read).

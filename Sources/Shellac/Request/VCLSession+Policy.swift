@@ -55,8 +55,9 @@ extension VCLSession: RequestPolicy {
         vcl.resp.headers.add("Server", "Shellac")
         vcl.resp.headers.add("X-Varnish", String(xid))
         vcl.syntheticBody = ""
-        // Past max_restarts a restart from vcl_synth delivers what it made instead.
-        if case .restart = run(.synth), context.req.restarts < maxRestarts { return nil }
+        // Past max_restarts a restart from vcl_synth delivers what it made instead (as
+        // Varnish: a restart is still taken at max_restarts; the one after it is refused).
+        if case .restart = run(.synth), context.req.restarts <= maxRestarts { return nil }
         vcl.resp.headers.remove("Content-Length")
         // `set resp.http.Connection = "close"` closes the connection after the answer.
         synthClosesConnection = vcl.resp.headers["Connection"].map { $0.lowercased().contains("close") } ?? false

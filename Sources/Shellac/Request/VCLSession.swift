@@ -114,7 +114,9 @@ final class VCLSession {
         context.obj.age = Double(lifetime.age(at: now))
         context.obj.grace = lifetime.grace
         context.obj.keep = lifetime.keep
-        context.obj.uncacheable = false
+        // Varnish's obj.uncacheable: the object was fetched uncacheable (a pass, a
+        // hit-for-miss or hit-for-pass fetch), which here is a private object not found by lookup.
+        context.obj.uncacheable = !isHit && object.isPrivate
         context.obj.canESI = metadata.mayBeESI && object.esiDocument != nil
         if let store {
             // A pass's object is never published: Varnish keeps it in Transient. (A hit's is

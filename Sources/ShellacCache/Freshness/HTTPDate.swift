@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// HTTP-date (RFC 9110 §5.6.7): parsing of all three formats and fast IMF-fixdate output.
 ///
@@ -24,6 +25,11 @@ public enum HTTPDate {
     public static func parse(_ text: some StringProtocol, now: Double? = nil) -> Int64? {
         withBytes(text) { parse(bytes: $0, now: now) }
     }
+
+    /// `feature=+http_date_postel`: an IMF-fixdate's day of the month may also be one digit
+    /// (`Fri, 2 Mar 2018 14:26:02 GMT`), as Varnish then accepts. Process-wide, as in Varnish;
+    /// the server sets it from its parameters.
+    public static let acceptsOneDigitDay = Atomic<Bool>(false)
 
     static func parse(bytes: Bytes, now: Double?) -> Int64? {
         var r = DateReader(bytes.trimmingOWS())
@@ -48,7 +54,9 @@ public enum HTTPDate {
 
     // IMF-fixdate after "day-name,": SP 2DIGIT SP month SP 4DIGIT SP time SP "GMT"
     private static func parseIMF(_ r: inout DateReader) -> Int64? {
-        guard r.expect(ASCII.space), let day = r.digits(2), r.expect(ASCII.space),
+        guard r.expect(ASCII.space) else { return nil }
+        let oneDigit = r.peekSecond() == ASCII.space && acceptsOneDigitDay.load(ordering: .relaxed)
+        guard let day = r.digits(oneDigit ? 1 : 2), r.expect(ASCII.space),
             let month = r.month(), r.expect(ASCII.space), let year = r.digits(4), r.expect(ASCII.space),
             let time = r.timeOfDay(), r.expect(ASCII.space), r.expectGMT(), r.atEnd
         else { return nil }
@@ -276,6 +284,13 @@ private struct DateReader {
     var atEnd: Bool { index == bytes.endIndex }
 
     func peek() -> UInt8? { atEnd ? nil : bytes[index] }
+
+    /// The byte after the next one, if any.
+    func peekSecond() -> UInt8? {
+        guard !atEnd else { return nil }
+        let second = bytes.index(after: index)
+        return second == bytes.endIndex ? nil : bytes[second]
+    }
 
     mutating func advance() { bytes.formIndex(after: &index) }
 

@@ -168,6 +168,9 @@ public final class CacheStore: Sendable {
                 case .streaming, .complete:
                     break
                 }
+                // As Varnish's lookup: an object stored with no TTL (`beresp.ttl = 0s` and some
+                // grace or keep) is never found, not even as a stale candidate.
+                if lifetime.ttl <= 0 { continue }
                 guard let metadata, options.ignoreVary || matchesVary(metadata) else {
                     if lifetime.isExpired(at: now) { unlink(current, from: &index) }
                     continue
@@ -235,13 +238,17 @@ public final class CacheStore: Sendable {
         let headerBytes = (object.metadata?.chargedBytes ?? 0) + CachedObject.recordBytes
         return index.withLock { index in
             object.storageArea = area ?? Self.takeDefaultArea(&index, transient: transientArea)
+            // An object with no TTL is never found (see `lookup`): it hides nothing, so the
+            // older variants it would replace stay findable (as in Varnish, where only the
+            // fetch's own stale object goes, and `req.hash_always_miss` keeps even that).
+            let replaces = object.lifetime.ttl > 0
             var other = index.heads[object.digest]
             while let current = other {
                 other = current.indexNextVariant
                 guard current !== object else { continue }
                 if current.isMarker {
                     unlink(current, from: &index)
-                } else if current.phase == .complete, let metadata = current.metadata, isSameVariant(metadata) {
+                } else if replaces, current.phase == .complete, let metadata = current.metadata, isSameVariant(metadata) {
                     unlink(current, from: &index)
                 }
             }

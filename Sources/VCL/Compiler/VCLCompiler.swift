@@ -55,7 +55,11 @@ public enum VCLCompiler {
         let compiler = Compiler(sink: sink, symbols: symbols, nativeBuiltins: nativeBuiltins)
         let probes = symbols.probes.values.sorted { $0.name < $1.name }.map(compiler.compileProbe)
         let probeMap = Dictionary(probes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let backends = symbols.backends.compactMap { compiler.compileBackend($0, probes: probeMap) }
+        var backends = symbols.backends.compactMap { compiler.compileBackend($0, probes: probeMap) }
+        // As vcc: `probe default { ... }` polls every backend that names no probe of its own.
+        if let fallback = probeMap["default"] {
+            for index in backends.indices where backends[index].probe == nil { backends[index].probe = fallback }
+        }
         for (name, acl) in symbols.acls { compiler.acls[name] = compiler.compileACL(acl) }
         compiler.initiallyHealthy = Set(backends.filter { backend in
             backend.probe.map { ProbeHistory(probe: $0).isHealthy } ?? true

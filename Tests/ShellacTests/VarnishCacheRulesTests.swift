@@ -1,0 +1,169 @@
+import Foundation
+import NIOHTTP1
+import Testing
+
+@testable import Shellac
+
+/// Cache and fetch rules Varnish 7.1 applies that Shellac follows: restarts from vcl_synth,
+/// objects without TTL, pass objects' lifetime, when a fetch is retried, what a miss sends,
+/// the default probe, statuses above 999, lax dates. Over real sockets, against a real origin
+/// (each named after the varnishtest that pins it).
+@Suite("Varnish's cache rules", .serialized)
+struct VarnishCacheRulesTests {
+    @Test("vcl_synth may restart up to max_restarts; the next restart is a 503 with req.restarts past it (c00028)")
+    func synthRestarts() async throws {
+        let origin = try await TestOrigin.start(always: .init(body: "ok"))
+        try await VarnishRulesTests.proxy("""
+            sub vcl_recv { return (synth(700)); }
+            sub vcl_synth { set resp.http.restarts = req.restarts; return (restart); }
+            """, origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/"))
+            #expect(response.status == 503 && response.header("restarts") == "5")
+        }
+    }
+
+    @Test("an object stored with TTL 0 is never a hit and does not replace an older one in grace (b00035)")
+    func zeroTTLObject() async throws {
+        let origin = try await TestOrigin.start { request in .init(body: request.header("X-Refresh") == nil ? "abc" : "abcdef") }
+        try await VarnishRulesTests.proxy("""
+            sub vcl_recv { if (req.http.X-Refresh) { set req.hash_always_miss = true; } }
+            sub vcl_backend_response {
+                if (bereq.http.X-Refresh) { set beresp.ttl = 0s; } else { set beresp.ttl = 0.001s; }
+                set beresp.grace = 10s;
+            }
+            """, origin: origin) { proxy in
+            #expect(try await fetch(proxy.url("/")).body == "abc")
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(try await fetch(proxy.url("/"), headers: [("X-Refresh", "1")]).body == "abcdef")
+            // The graced first object is still the one served.
+            #expect(try await fetch(proxy.url("/")).body == "abc")
+        }
+    }
+
+    @Test("a pass object's TTL is -0 and its grace and keep 0; obj.uncacheable says so (c00012, b00043)")
+    func passObjectLifetime() async throws {
+        let origin = try await TestOrigin.start(always: .init(body: "foobar"))
+        try await VarnishRulesTests.proxy("""
+            sub vcl_miss { return (pass); }
+            sub vcl_deliver {
+                set resp.http.o-uncacheable = obj.uncacheable;
+                set resp.http.o-ttl = obj.ttl;
+                set resp.http.o-grace = obj.grace;
+            }
+            """, origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/foo"))
+            #expect(response.header("o-uncacheable") == "true" && response.header("o-grace") == "0.000")
+            let ttl = Double(response.header("o-ttl") ?? "") ?? 1
+            #expect(ttl <= 0 && ttl > -0.5)
+            #expect(response.xids.count == 1)
+        }
+    }
+
+    @Test("a pass from vcl_hit: X-Varnish names the request and the pass's fetch (c00010)")
+    func passFromHit() async throws {
+        let origin = try await TestOrigin.start(always: .init(body: "ok"))
+        try await VarnishRulesTests.proxy("sub vcl_hit { if (req.http.X-Pass) { return (pass); } }", origin: origin) { proxy in
+            _ = try await fetch(proxy.url("/"))
+            let passed = try await fetch(proxy.url("/"), headers: [("X-Pass", "1")])
+            #expect(passed.xids.count == 2 && origin.requestCount == 2)
+        }
+    }
+
+    @Test("a fetch is not retried once the backend has sent part of a response (r01156)")
+    func noRetryAfterPartialHead() async throws {
+        let origin = try await TestOrigin.start { request in
+            request.path == "/partial" ? .raw("HTTP/1.1 200 ", thenClose: true) : .init(body: "ok")
+        }
+        try await VarnishRulesTests.proxy("", origin: origin) { proxy in
+            _ = try await fetch(proxy.url("/warm"))  // a reused connection for the next fetch
+            let response = try await fetch(proxy.url("/partial"))
+            #expect(response.status == 503)
+            #expect(origin.requestCount(path: "/partial") == 1)
+        }
+    }
+
+    @Test("a miss sends the client's request body with the GET it makes (r01927)")
+    func missSendsBody() async throws {
+        let origin = try await TestOrigin.start { request in .init(body: "got " + request.bodyString) }
+        try await VarnishRulesTests.proxy("sub vcl_recv { return (hash); }", origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/form"), method: .POST, body: "foo")
+            #expect(response.body == "got foo")
+            let seen = try #require(origin.requests.last)
+            #expect(seen.method == "GET" && seen.bodyString == "foo")
+        }
+    }
+
+    @Test("a status above 999 set in VCL is stored and sent modulo 1000 (r02554)")
+    func statusModulo1000() async throws {
+        let origin = try await TestOrigin.start(always: .init(body: "ok"))
+        try await VarnishRulesTests.proxy("sub vcl_backend_response { set beresp.status = 1299; }", origin: origin) { proxy in
+            let response = try await fetch(proxy.url("/"))
+            #expect(response.status == 299)
+        }
+    }
+
+    @Test("a probe named default probes every backend without one of its own (r03402)")
+    func defaultProbe() async throws {
+        let origin = try await TestOrigin.start(always: .init(body: "ok"))
+        let file = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            probe default { .url = "/default-probe"; .interval = 0.1s; .initial = 0; .window = 2; .threshold = 1; }
+            backend origin { .host = "\(origin.host)"; .port = "\(origin.port)"; }
+            """)
+        try await withProxy(origin: origin, vclFile: file, keepBackends: true) { proxy in
+            #expect(await origin.waitForRequests(1, path: "/default-probe", timeout: .seconds(3)))
+            let listed = BackendHealthTests.admin(proxy).execute(["backend.list"]).body
+            #expect(listed.contains("origin") && listed.contains("probe"), "\(listed)")
+        }
+    }
+
+    @Test("feature=+http_date_postel reads a one-digit day of the month (c00085)")
+    func laxDates() async throws {
+        let origin = try await TestOrigin.start(always: TestOrigin.Response(body: "ok")
+            .withHeader("Date", "Fri, 2 Feb 2018 12:00:00 GMT").withHeader("Expires", "Sun, 4 Mar 2018 12:00:00 GMT"))
+        try await withProxy(origin: origin, parameters: ["feature=+http_date_postel"]) { proxy in
+            let file = try VCLRequestStatesTests.file("""
+                vcl 4.1;
+                backend origin { .host = "\(origin.host)"; .port = "\(origin.port)"; }
+                sub vcl_backend_response { set beresp.http.ttl = beresp.ttl; }
+                """)
+            let admin = BackendHealthTests.admin(proxy)
+            #expect(admin.execute(["vcl.load", "lax", file]).status == 200)
+            #expect(admin.execute(["vcl.use", "lax"]).status == 200)
+            let response = try await fetch(proxy.url("/"))
+            #expect(response.header("ttl") == "2592000.000")
+        }
+    }
+
+    @Test("a pipe to a backend that cannot be reached closes the client's connection without a response (r01730)")
+    func pipeToNowhere() async throws {
+        let origin = try await TestOrigin.start(always: .init(body: "ok"))
+        let file = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend nowhere { .host = "127.0.0.1"; .port = "9"; }
+            sub vcl_recv { return (pipe); }
+            """)
+        try await withProxy(origin: origin, vclFile: file, keepBackends: true) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(await client.waitForClose())
+            await client.close()
+        }
+    }
+
+    @Test("a request that waited on a busy object goes through vcl_hit when it gets it (b00064)")
+    func waiterRunsHit() async throws {
+        let origin = try await TestOrigin.start(always: TestOrigin.Response(body: "slow").delayed(by: .milliseconds(300)))
+        try await VarnishRulesTests.proxy("""
+            sub vcl_hit { set req.http.X-Hit = "yes"; }
+            sub vcl_deliver { set resp.http.X-Hit = req.http.X-Hit; }
+            """, origin: origin) { proxy in
+            async let first = fetch(proxy.url("/"))
+            try await Task.sleep(for: .milliseconds(100))
+            let second = try await fetch(proxy.url("/"))
+            let firstResponse = try await first
+            #expect((firstResponse.header("X-Hit") ?? "") == "" && second.header("X-Hit") == "yes")
+            #expect(origin.requestCount == 1)
+        }
+    }
+}
