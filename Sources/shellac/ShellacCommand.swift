@@ -118,7 +118,8 @@ struct ShellacCommand: AsyncParsableCommand {
     var loader: VCLLoader {
         var startup = Parameters()
         for assignment in parameters { try? startup.set(assignment) }
-        return VCLLoader(backendOverride: backend.flatMap { Backend(parsing: $0) }.map { parsed in
+        // (`-b` alone only makes the boot VCL: later programs keep their own backends.)
+        return VCLLoader(backendOverride: vclFile == nil ? nil : backend.flatMap { Backend(parsing: $0) }.map { parsed in
             parsed.unixPath.map { Endpoint(unixPath: $0) } ?? Endpoint(host: parsed.host, port: parsed.port)
         }, options: startup.vclCompileOptions)
     }

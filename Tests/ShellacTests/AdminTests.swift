@@ -138,6 +138,26 @@ struct AdminTests {
 
     // MARK: - VCL
 
+    @Test("with -b and no -f, a VCL loaded later keeps its own backends (and its probes reach them)")
+    func laterVCLKeepsItsBackends() async throws {
+        let boot = try await TestOrigin.start(always: Response(body: "boot"))
+        let other = try await TestOrigin.start(always: Response(body: "other"))
+        try await Self.withDaemon(origin: boot) { daemon, directory in
+            let file = try directory.write("other.vcl", """
+                vcl 4.1;
+                probe default { .url = "/probe"; .interval = 0.1s; }
+                backend other { .host = "\(other.host)"; .port = "\(other.port)"; }
+                """)
+            #expect(try await daemon.adm(["vcl.load", "other", file]).status == .exited(0))
+            #expect(try await daemon.adm(["vcl.use", "other"]).status == .exited(0))
+            let response = try await fetch("http://127.0.0.1:\(daemon.port)/page")
+            #expect(response.body == "other")
+            #expect(await other.waitForRequests(1, path: "/probe", timeout: .seconds(3)))
+        }
+        await boot.shutdown()
+        await other.shutdown()
+    }
+
     @Test("vcl.load, vcl.use, vcl.list, vcl.discard")
     func vclCommands() async throws {
         let origin = try await TestOrigin.start(always: Response(body: "x"))

@@ -166,4 +166,77 @@ struct VarnishCacheRulesTests {
             #expect(origin.requestCount == 1)
         }
     }
+
+    @Test("std.rollback in vcl_backend_response closes the backend connection; the retry fetches anew (r03353)")
+    func rollbackAndRetry() async throws {
+        let origin = try await TestOrigin.start { request in
+            request.indexOnConnection == 0 && request.connectionID == 0
+                ? .raw("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n") : .init(body: "xxx")
+        }
+        try await VarnishRulesTests.proxy("""
+            import std;
+            sub vcl_backend_response { if (bereq.retries == 0) { std.rollback(bereq); } }
+            sub vcl_backend_error { if (bereq.retries == 0) { return (retry); } }
+            """, origin: origin) { proxy in
+            let started = ContinuousClock.now
+            let response = try await fetch(proxy.url("/"))
+            #expect(response.status == 200 && response.body == "xxx")
+            #expect(ContinuousClock.now - started < .seconds(5))  // not the unsent body's timeout
+            #expect(origin.connectionCount == 2)
+        }
+    }
+
+    @Test("predictive Vary: a request for another variant does not wait on a busy fetch of one variant (c00043)")
+    func predictiveVary() async throws {
+        let origin = try await TestOrigin.start { request in
+            let foo = request.header("Foo") ?? ""
+            let response = TestOrigin.Response(body: foo).withHeader("Vary", "Foo")
+            return foo == "slow" ? response.delayed(by: .seconds(2)) : response
+        }
+        try await VarnishRulesTests.proxy("", origin: origin) { proxy in
+            _ = try await fetch(proxy.url("/"), headers: [("Foo", "first")])  // the object's Vary is known
+            async let slow = fetch(proxy.url("/"), headers: [("Foo", "slow")])
+            try await Task.sleep(for: .milliseconds(200))
+            let started = ContinuousClock.now
+            let other = try await fetch(proxy.url("/"), headers: [("Foo", "other")])
+            #expect(other.body == "other" && ContinuousClock.now - started < .seconds(1))
+            #expect(try await slow.body == "slow")
+        }
+    }
+
+    @Test("a small body streams as it comes: a range of what has arrived is answered before the rest (r02035)")
+    func smallBodyStreams() async throws {
+        let origin = try await TestOrigin.start(always: .streamed(
+            chunks: ["0123456789", "!"], delayBetweenChunks: .seconds(2), framing: .contentLength))
+        try await VarnishRulesTests.proxy("", origin: origin) { proxy in
+            let started = ContinuousClock.now
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-4\r\n\r\n")
+            let first = try await client.readResponse(timeout: .seconds(5))
+            #expect(first.status == 206 && first.bodyString == "01234")
+            #expect(ContinuousClock.now - started < .seconds(1))
+            await client.close()
+        }
+    }
+
+    @Test("an expired object still streaming is revalidated: the 304's object waits for its body (r03089)")
+    func revalidateStreamingObject() async throws {
+        let origin = try await TestOrigin.start { request in
+            if request.header("If-None-Match") == "\"v1\"" {
+                return TestOrigin.Response(status: .notModified, headers: ["ETag": "\"v1\""])
+            }
+            return .streamed(headers: ["ETag": "\"v1\""], chunks: [String(repeating: "a", count: 6000), "end"],
+                             delayBetweenChunks: .milliseconds(800), framing: .contentLength)
+        }
+        try await VarnishRulesTests.proxy("""
+            sub vcl_backend_response { set beresp.ttl = 0.1s; set beresp.grace = 0s; set beresp.keep = 60s; }
+            """, origin: origin) { proxy in
+            async let first = fetch(proxy.url("/"))
+            try await Task.sleep(for: .milliseconds(300))
+            let second = try await fetch(proxy.url("/"))
+            #expect(second.status == 200 && second.body.hasSuffix("end") && second.body.count == 6003)
+            #expect(try await first.body.count == 6003)
+            #expect(origin.requests.last?.header("If-None-Match") == "\"v1\"")
+        }
+    }
 }

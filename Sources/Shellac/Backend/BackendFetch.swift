@@ -14,6 +14,9 @@ protocol FetchSink: AnyObject {
     /// VCL asked for the backend connection to close after this response
     /// (`beresp.http.Connection: close`).
     var closesConnection: Bool { get }
+    /// The sink wants none of the rest of the response (vcl_backend_response ended the
+    /// attempt): asked after the head; the connection then closes unread.
+    var dropsResponse: Bool { get }
 }
 
 /// Timeouts for one fetch, from the parameters (or, later, the VCL backend definition).
@@ -204,6 +207,7 @@ final class BackendFetch: BackendExchange {
             } + 2
             arm(timeouts.betweenBytes, reason: "between bytes timeout")
             sink?.fetchDidReceiveHead(response)
+            if sink?.dropsResponse == true { dropResponse() }
         case .body(let buffer):
             bytes.receivedBody += buffer.readableBytes
             arm(timeouts.betweenBytes, reason: "between bytes timeout")
@@ -265,6 +269,19 @@ final class BackendFetch: BackendExchange {
             channel.close(promise: nil)
         }
         fail(reason)
+    }
+
+    /// The sink is done with this response before its end: the connection closes (a body
+    /// left unread makes it unfit for reuse), and the fetch ends without failing.
+    private func dropResponse() {
+        timer?.cancel()
+        timer = nil
+        if let channel {
+            detach(channel)
+            channel.close(promise: nil)
+        }
+        sink = nil
+        ended()
     }
 
     /// Stops reading the response (and its between-bytes timeout) until `resumeReading`.

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ShellacCache
 import ShellacLog
 import VCL
@@ -44,6 +45,13 @@ final class ObjectFetcher: FetchSink {
     var isHeadRequest = false
     /// VCL left `Connection: close` in beresp: the backend connection is not reused.
     private(set) var closesConnection = false
+    /// vcl_backend_response ended the attempt (`return (error)`, or `std.rollback(bereq)`):
+    /// the rest of the response is not read and the connection closes, as Varnish closes it.
+    private(set) var dropsResponse = false
+    /// A 304 for a stale object whose body is still arriving: taken once that body is whole.
+    private var pendingNotModified: HTTPResponseHead?
+    /// The 304's exchange ended while it waited for the stale body.
+    private var finishedWhilePending = false
     /// `nuke_limit` as the fetch began.
     private var nukeLimit = Int.max
     /// The store area the object goes to (`CacheStore.areaNames`), chosen with its head.
@@ -108,6 +116,13 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidReceiveHead(_ head: HTTPResponseHead) {
+        if head.status.code == 304, mode == .store, let stale, stale.phase == .streaming {
+            // The stale body becomes the new object's: wait until it is whole (Varnish's
+            // vbf_stp_condfetch waits for the stale object's fetch to finish too).
+            receivedHead = true
+            pendingNotModified = head
+            return awaitStaleBody(stale)
+        }
         receivedHead = true
         let now = HTTPDate.currentTime()
         log.stamp("Beresp", now: now, start: logStart)
@@ -176,7 +191,9 @@ final class ObjectFetcher: FetchSink {
             {
             case .deliver(let made): decision = made
             case .retry: return giveUp(.retry)
-            case .error(let status, let reason): return giveUp(.error(status: status, reason: reason))
+            case .error(let status, let reason):
+                dropsResponse = true
+                return giveUp(.error(status: status, reason: reason))
             case .fetch, .abandon: return abandon()
             }
             status = decision.status
@@ -280,6 +297,13 @@ final class ObjectFetcher: FetchSink {
                 // exact-size allocation). Waiters wait microseconds longer; nothing to stream.
                 held = (metadata, objectLifetime, [], true)
                 held?.body.reserveCapacity(declaredLength)
+                if !holdsReaders, let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop {
+                    // A body that did not come with the head (the backend is slow to send it)
+                    // streams after all: the object is visible at its headers, as in Varnish,
+                    // so that requests read it as it comes (or revalidate it) instead of waiting.
+                    let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+                    eventLoop.execute { loopBound.value.streamHeldBody() }
+                }
                 return
             } else if holdsReaders {
                 // Readers wait for the whole body anyway (do_stream off, or ESI): it is kept
@@ -385,6 +409,10 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidFinish() {
+        if pendingNotModified != nil {
+            finishedWhilePending = true
+            return
+        }
         if abandoned { return }
         if !revalidatedBody.isEmpty {
             let body = revalidatedBody
@@ -489,6 +517,38 @@ final class ObjectFetcher: FetchSink {
         Self.fail(object, mode: mode, store: context.store, reason: failureReason)
     }
 
+    /// A small body held to be stored inline that was not complete by the end of the read
+    /// that brought its head: the object is published now and the body streams into it.
+    private func streamHeldBody() {
+        guard !abandoned, let (metadata, lifetime, body, publishes) = held, publishes, !holdsReaders else { return }
+        held = nil
+        object.beginStreaming(metadata: metadata, lifetime: lifetime, expectsESI: doESI, holdsReaders: false)
+        storing = context.store.publish(object, area: storageArea, nukeLimit: nukeLimit) { $0.variant == metadata.variant }
+        if !storing { object.makePrivate() }
+        if !body.isEmpty { appendBody(ByteBuffer(bytes: body), from: nil) }
+    }
+
+    /// Waits, on this loop, until `stale` is complete (or failed), then takes the pending 304.
+    private func awaitStaleBody(_ stale: CachedObject) {
+        guard let eventLoop = MultiThreadedEventLoopGroup.currentEventLoop else { return takePendingNotModified() }
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        // (Called on any change of the object: it looks again until it has settled.)
+        let waits = stale.notifyWhenSettled {
+            eventLoop.execute { loopBound.value.awaitStaleBody(stale) }
+        }
+        if !waits { takePendingNotModified() }
+    }
+
+    private func takePendingNotModified() {
+        guard let head = pendingNotModified else { return }
+        pendingNotModified = nil
+        fetchDidReceiveHead(head)  // the stale object is whole now (a failed one: no 304 taken)
+        if finishedWhilePending {
+            finishedWhilePending = false
+            fetchDidFinish()
+        }
+    }
+
     /// Drops the rest of this attempt and hands the object back to the transaction.
     private func giveUp(_ reason: Unfinished) {
         abandoned = true
@@ -496,12 +556,14 @@ final class ObjectFetcher: FetchSink {
     }
 
     func fetchDidFail(_ reason: String) {
+        pendingNotModified = nil
         if abandoned { return }
         // Before a response head the transaction decides (vcl_backend_error, or the 503);
         // once a response is on its way to readers, failing it is all there is left.
         // A body kept whole until complete has reached nobody yet: that too.
         // (Not a small body held only to store it inline: that one streams in Varnish.)
         if !receivedHead || (held != nil && holdsReaders) { return giveUp(.noResponse(reason)) }
+        held = nil  // (a small body still held is not streamed after all: see `streamHeldBody`)
         Self.fail(object, mode: mode, store: context.store, reason: failureReason)
     }
 

@@ -20,7 +20,8 @@ extension RequestStateMachine {
                 banned.headers = self.request.headers
                 return banned
             },
-            banned: { objectXID in self.logBanned(objectXID) }
+            banned: { objectXID in self.logBanned(objectXID) },
+            requestVariant: { VariantKey(fields: $0.entries.map(\.name), request: headers) }
         ) { metadata in
             metadata.variant.isEmpty || metadata.variant.matches(headers)
         }

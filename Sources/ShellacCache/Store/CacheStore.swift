@@ -123,15 +123,21 @@ public final class CacheStore: Sendable {
     /// when a busy object is made: it is the transaction id of the fetch that will fill it.
     /// `banRequest` gives the request's `req.*` for bans that read it (asked for only when a
     /// ban is pending for the object found).
+    /// `requestVariant` gives this request's values of a variant's fields (Varnish's predictive
+    /// Vary): a busy object whose expected variant is not this request's is not waited on, and
+    /// the busy object a miss makes expects this request's variant of the first one seen.
     public func lookup(
         key: CacheKey, xid: @autoclosure () -> UInt64, now: Double, options: LookupOptions = .standard,
         banRequest: () -> VCLClientRequest? = { nil }, banned: (UInt64) -> Void = { _ in },
+        requestVariant: (VariantKey) -> VariantKey? = { _ in nil },
         matchesVary: (ObjectMetadata) -> Bool
     ) -> LookupResult {
         index.withLock { index in
             var busy: CachedObject?
             var graceCandidate: CachedObject?
             var keepCandidate: CachedObject?
+            // The fields of the first variant seen, whose values a new busy object expects.
+            var variantSeen: VariantKey?
             var hitForMiss = false
             var hitForPass = false
             var expiredHitForMiss = false
@@ -160,7 +166,13 @@ public final class CacheStore: Sendable {
                 if options.alwaysMiss { continue }
                 switch phase {
                 case .busy:
-                    if !options.ignoreBusy { busy = current }
+                    if options.ignoreBusy { continue }
+                    if !options.ignoreVary, let expected = current.expectedVariant {
+                        if variantSeen == nil { variantSeen = expected }
+                        // Predictive Vary: its response will not be this request's variant.
+                        if let mine = requestVariant(expected), mine != expected { continue }
+                    }
+                    busy = current
                     continue
                 case .failed, .abandoned:
                     unlink(current, from: &index)
@@ -171,6 +183,7 @@ public final class CacheStore: Sendable {
                 // As Varnish's lookup: an object stored with no TTL (`beresp.ttl = 0s` and some
                 // grace or keep) is never found, not even as a stale candidate.
                 if lifetime.ttl <= 0 { continue }
+                if variantSeen == nil, let variant = metadata?.variant, !variant.isEmpty { variantSeen = variant }
                 guard let metadata, options.ignoreVary || matchesVary(metadata) else {
                     if lifetime.isExpired(at: now) { unlink(current, from: &index) }
                     continue
@@ -198,7 +211,8 @@ public final class CacheStore: Sendable {
                     if graceCandidate == nil { graceCandidate = current }
                 } else if lifetime.isExpired(at: now) {
                     unlink(current, from: &index)
-                } else if keepCandidate == nil && phase == .complete {
+                } else if keepCandidate == nil {
+                    // (Still streaming too: a 304 then waits for its body, as Varnish's condfetch.)
                     keepCandidate = current
                 }
             }
@@ -213,6 +227,7 @@ public final class CacheStore: Sendable {
                 return .busy(busy)
             }
             let fresh = CachedObject(key: key, xid: xid(), lifetime: ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0))
+            if !options.ignoreVary, let variantSeen { fresh.expectedVariant = requestVariant(variantSeen) }
             // (An expired hit-for-miss in grace does not wait on the busy object: it fetches alone.)
             if hitForMiss || (expiredHitForMiss && busy != nil) {
                 return .miss(busy: fresh, hitForMiss: true, stale: graceCandidate ?? keepCandidate)

@@ -101,6 +101,10 @@ public final class CachedObject: @unchecked Sendable {
     var expiryIndex = -1
     /// The surrogate keys it is indexed under (see `SurrogateKeys`).
     var surrogateKeys: [String]?
+    /// While busy: the variant its response is expected to be (the miss's request values of
+    /// the Vary fields of a variant already stored), so that requests of another variant do
+    /// not wait on it (Varnish's predictive Vary, `boc->vary`). Set before it is linked.
+    var expectedVariant: VariantKey?
     /// Set when this is no response but a marker (hit-for-miss or hit-for-pass) for its key.
     /// (Declared with the other small fields so they pack together.)
     public let marker: LookupMarker?

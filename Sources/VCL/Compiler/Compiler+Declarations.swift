@@ -134,6 +134,8 @@ extension Compiler {
             }
         }
         if declaration.isNone { return nil }
+        // A backend without a probe of its own gets the one named `default`, as vcc does.
+        if backend.probe == nil, let fallback = probes["default"] { backend.probe = fallback }
         // `.host = "addr:port"` (or `"[v6]:port"`) carries its own port, as Varnish resolves it.
         if let colon = backend.host.lastIndex(of: ":"), let port = Int(backend.host[backend.host.index(after: colon)...]) {
             let address = backend.host[..<colon]
