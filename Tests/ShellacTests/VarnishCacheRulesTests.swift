@@ -82,14 +82,23 @@ struct VarnishCacheRulesTests {
         }
     }
 
-    @Test("a miss sends the client's request body with the GET it makes (r01927)")
-    func missSendsBody() async throws {
+    @Test("a miss's GET sends no body (the built-in unset bereq.body); set back to POST, it sends the client's (r01927, r02105)")
+    func missRequestBody() async throws {
         let origin = try await TestOrigin.start { request in .init(body: "got " + request.bodyString) }
-        try await VarnishRulesTests.proxy("sub vcl_recv { return (hash); }", origin: origin) { proxy in
-            let response = try await fetch(proxy.url("/form"), method: .POST, body: "foo")
-            #expect(response.body == "got foo")
+        try await VarnishRulesTests.proxy("""
+            sub vcl_recv { set req.http.method = req.method; return (hash); }
+            sub vcl_backend_fetch { if (bereq.url == "/post") { set bereq.method = bereq.http.method; } }
+            """, origin: origin) { proxy in
+            let posted = try await fetch(proxy.url("/post"), method: .POST, body: "foo")
+            #expect(posted.body == "got foo")
+            #expect(origin.requests.last?.method == "POST")
+            let got = try await fetch(proxy.url("/get"), method: .POST, body: "foo")
+            #expect(got.body == "got ")
             let seen = try #require(origin.requests.last)
-            #expect(seen.method == "GET" && seen.bodyString == "foo")
+            #expect(seen.method == "GET" && seen.body.isEmpty && seen.header("Content-Length") == nil)
+            // The unsent body was read and dropped: the connection serves the next request.
+            let next = try await fetch(proxy.url("/post"), method: .POST, body: "foo")
+            #expect(next.status == 200)
         }
     }
 
@@ -237,6 +246,19 @@ struct VarnishCacheRulesTests {
             #expect(second.status == 200 && second.body.hasSuffix("end") && second.body.count == 6003)
             #expect(try await first.body.count == 6003)
             #expect(origin.requests.last?.header("If-None-Match") == "\"v1\"")
+        }
+    }
+
+    @Test("a response older than its max-age (Age 12, max-age 10) is stored and served in grace, not missed (c00000)")
+    func agedResponseInGrace() async throws {
+        let origin = try await TestOrigin.start(always: TestOrigin.Response(body: "ok")
+            .withHeader("Age", "12").withHeader("Cache-Control", "public, max-age=10, stale-while-revalidate=20"))
+        try await VarnishRulesTests.proxy("""
+            sub vcl_beresp_stale { if (beresp.ttl + beresp.grace > 0s) { return; } }  # keep stale responses
+            """, origin: origin) { proxy in
+            _ = try await fetch(proxy.url("/"))
+            let second = try await fetch(proxy.url("/"))
+            #expect(second.status == 200 && second.isHit)
         }
     }
 }

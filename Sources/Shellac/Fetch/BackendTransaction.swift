@@ -23,6 +23,9 @@ final class BackendTransaction {
     /// The pool of the loop the transaction runs on (it may move once, see `send`).
     private var pool: BackendConnectionPool
     private let request: BackendRequest
+    /// False once `unset bereq.body` (the built-in vcl_backend_fetch does it for a GET): the
+    /// client's body, if any, stays with the client (whose connection drains it).
+    private var sendsBody = true
     /// The expired object this fetch may revalidate, and serve if the fetch fails inside its
     /// `stale-if-error` window.
     private let stale: CachedObject?
@@ -87,10 +90,23 @@ final class BackendTransaction {
             log.record(.vclCall, "BACKEND_FETCH")
             log.record(.vclReturn, "fetch")
             log.stamp("Fetch", now: HTTPDate.currentTime(), start: startTime)
+            sendsBody = request.method != "GET"
             send(
-                method: request.method, uri: request.uri, headers: request.headers,
+                method: request.method, uri: request.uri, headers: withBodyFields(request.headers),
                 to: active.defaultBackend ?? server.backend, timeouts: server.fetchTimeouts)
         }
+    }
+
+    /// The client's body as this attempt sends it (none once `unset bereq.body`).
+    private var sentBody: RequestBody? { sendsBody ? request.body : nil }
+
+    /// `headers` without the fields that frame a body this attempt does not send.
+    private func withBodyFields(_ headers: HeaderList) -> HeaderList {
+        guard !sendsBody, request.body != nil else { return headers }
+        var kept = headers
+        kept.remove("Content-Length")
+        kept.remove("Transfer-Encoding")
+        return kept
     }
 
     /// `vcl_backend_fetch`, then the fetch it allows.
@@ -106,7 +122,8 @@ final class BackendTransaction {
                 return backendError(status: 503, reason: "Backend fetch failed")
             }
             log.stamp("Fetch", now: HTTPDate.currentTime(), start: startTime)
-            send(method: bereq.method, uri: bereq.url, headers: bereq.headers, to: backend, timeouts: timeouts)
+            sendsBody = !bereq.bodyUnset
+            send(method: bereq.method, uri: bereq.url, headers: withBodyFields(bereq.headers), to: backend, timeouts: timeouts)
         case .error(let status, let reason):
             backendError(status: status, reason: reason)
         case .deliver, .retry, .abandon:
@@ -121,7 +138,7 @@ final class BackendTransaction {
         // whole, so that it reuses that connection rather than opening one more (Varnish's
         // pools are shared by all its threads). It moves at most once per attempt.
         // (A body streaming in from the client stays with the client's loop.)
-        if request.body?.isStreaming != true, !pool.hasIdleConnections,
+        if sentBody?.isStreaming != true, !pool.hasIdleConnections,
            let other = server.poolWithIdleConnections(excluding: pool) {
             let moving = MovingTransaction(self)
             other.eventLoop.execute {
@@ -176,7 +193,7 @@ final class BackendTransaction {
         }
         sink.isHeadRequest = method == "HEAD"
         let fetch = BackendFetch(
-            backend: backend, pool: pool, head: head, body: request.body, timeouts: timeouts,
+            backend: backend, pool: pool, head: head, body: sentBody, timeouts: timeouts,
             counters: counters, sink: sink)
         fetch.log = (log, startTime)
         fetch.backendCounters = server.backendCounters

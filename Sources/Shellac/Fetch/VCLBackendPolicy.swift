@@ -88,7 +88,11 @@ final class VCLBackendPolicy {
 
     /// Runs the user's `vcl_backend_fetch` (the built-in one only says fetch).
     func backendFetch() -> Step {
-        guard program.defines(.backendFetch) else { return .fetch }
+        guard program.defines(.backendFetch) else {
+            // The built-in vcl_backend_fetch: a GET sends no body.
+            if context.bereq.method == "GET" { context.bereq.bodyUnset = true }
+            return .fetch
+        }
         switch run(.backendFetch) {
         case .fetch, .deliver, .ok: return .fetch
         case .error(let status, let reason): return .error(status: status, reason: reason ?? HTTPReason.phrase(status))

@@ -182,7 +182,7 @@ public final class CacheStore: Sendable {
                 }
                 // As Varnish's lookup: an object stored with no TTL (`beresp.ttl = 0s` and some
                 // grace or keep) is never found, not even as a stale candidate.
-                if lifetime.ttl <= 0 { continue }
+                if lifetime.hasNoTTL { continue }
                 if variantSeen == nil, let variant = metadata?.variant, !variant.isEmpty { variantSeen = variant }
                 guard let metadata, options.ignoreVary || matchesVary(metadata) else {
                     if lifetime.isExpired(at: now) { unlink(current, from: &index) }
@@ -256,7 +256,7 @@ public final class CacheStore: Sendable {
             // An object with no TTL is never found (see `lookup`): it hides nothing, so the
             // older variants it would replace stay findable (as in Varnish, where only the
             // fetch's own stale object goes, and `req.hash_always_miss` keeps even that).
-            let replaces = object.lifetime.ttl > 0
+            let replaces = !object.lifetime.hasNoTTL
             var other = index.heads[object.digest]
             while let current = other {
                 other = current.indexNextVariant

@@ -39,6 +39,11 @@ public struct ObjectLifetime: Sendable, Equatable {
     public func isWithinGrace(at now: Double) -> Bool { now < entered + ttl + grace }
     public func isExpired(at now: Double) -> Bool { now >= entered + ttl + grace + keep }
 
+    /// Stored with no time to live counted from the response's origin (its `Age` included):
+    /// Varnish's `oc->ttl <= 0`, an object no lookup finds. A response 12 s old with
+    /// max-age=10 does have one (it is found, and may be served in grace).
+    public var hasNoTTL: Bool { ttl + originAge <= 0 }
+
     /// Remaining time to live, as VCL's `obj.ttl` shows it.
     public func remainingTTL(at now: Double) -> Double { entered + ttl - now }
 

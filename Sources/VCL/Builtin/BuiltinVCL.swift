@@ -170,6 +170,9 @@ public enum BuiltinVCL {
     }
 
     sub vcl_builtin_backend_fetch {
+        if (bereq.method == "GET") {
+            unset bereq.body;
+        }
     }
 
     sub vcl_backend_response {

@@ -14,7 +14,11 @@ public enum NativeBuiltin {
         case "vcl_pass", "vcl_miss": return { _ in .exit(.fetch) }
         case "vcl_hit", "vcl_deliver": return { _ in .exit(.deliver) }
         case "vcl_purge": return { _ in .exit(.synth(status: 200, reason: "Purged")) }
-        case "vcl_backend_fetch": return { _ in .exit(.fetch) }
+        case "vcl_backend_fetch":
+            return { context in
+                if context.bereq.method == "GET" { context.bereq.bodyUnset = true }  // unset bereq.body
+                return .exit(.fetch)
+            }
         default: return nil
         }
     }

@@ -93,6 +93,11 @@ enum Variables {
               .string { $0.syntheticBody = $1 ?? "" }),
 
             v("bereq.method", .string { $0.bereq.method }, read: bereqWrite, write: bereqWrite, .string { $0.bereq.method = $1 ?? "" }),
+            // `unset bereq.body` (the built-in vcl_backend_fetch does it for a GET): the client's
+            // body is not sent. Not readable.
+            VariableSpec(
+                name: "bereq.body", type: .string, readable: .none, writable: .none, unsettable: .of(.backendFetch),
+                getter: .string { _ in nil }, setter: nil, unsetter: { $0.bereq.bodyUnset = true }),
             v("bereq.url", .string { $0.bereq.url }, read: bereqWrite, write: bereqWrite, .string { context, value in
                 if let value { context.bereq.url = value } else { context.fail("bereq.url cannot be set to an unset value") }
             }),

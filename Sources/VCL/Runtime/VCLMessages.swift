@@ -51,6 +51,8 @@ public struct VCLBackendRequest: Sendable {
     /// (or hit-for-pass) marker.
     public var isHitMiss = false
     public var isHitPass = false
+    /// `unset bereq.body`: the client's body is not sent.
+    public var bodyUnset = false
 
     public init() {}
 }
