@@ -261,4 +261,24 @@ struct VarnishCacheRulesTests {
             #expect(second.status == 200 && second.isHit)
         }
     }
+
+    @Test("a held body (do_stream off) that nuke_limit evictions cannot make room for fails its fetch: 503, n_lru_limited (r01764)")
+    func nukeLimitReached() async throws {
+        let origin = try await TestOrigin.start { request in .sized(request.path == "/big" ? 1_000_000 : 200_000) }
+        let file = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend origin { .host = "\(origin.host)"; .port = "\(origin.port)"; }
+            sub vcl_backend_response { set beresp.do_stream = false; }
+            """)
+        try await withProxy(origin: origin, parameters: ["nuke_limit=1"], storageBytes: 1 << 20, vclFile: file, keepBackends: true) { proxy in
+            for index in 1...4 {
+                let filled = try await fetch(proxy.url("/url\(index)"))
+                #expect(filled.status == 200)
+            }
+            let big = try await fetch(proxy.url("/big"))
+            #expect(big.status == 503)
+            let counters = Dictionary(BackendHealthTests.admin(proxy).counters(), uniquingKeysWith: { first, _ in first })
+            #expect(counters["MAIN.n_lru_limited"] == 1)
+        }
+    }
 }

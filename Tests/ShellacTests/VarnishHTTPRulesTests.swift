@@ -160,4 +160,17 @@ struct VarnishHTTPRulesTests {
             await client.close()
         }
     }
+
+    @Test("send_timeout: a response still going out past it is cut and the connection closes (r03189)")
+    func sendTimeout() async throws {
+        let origin = try await TestOrigin.start(always: .chunked(chunks: (0..<10).map { "chunk \($0)\n" }, delayBetweenChunks: .milliseconds(300)))
+        try await withProxy(origin: origin, parameters: ["send_timeout=1"]) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("GET /drip HTTP/1.1\r\nHost: a\r\n\r\n")
+            let started = ContinuousClock.now
+            await #expect(throws: (any Error).self) { _ = try await client.readResponse(timeout: .seconds(6)) }
+            #expect(ContinuousClock.now - started < .seconds(2.5))  // not the 3 s the backend takes
+            await client.close()
+        }
+    }
 }

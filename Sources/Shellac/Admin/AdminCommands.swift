@@ -302,6 +302,7 @@ public final class AdminCommands: Sendable {
             ("MAIN.n_backend", registry.current.program.backends.count),
             ("MAIN.n_object", store.objects),
             ("MAIN.n_lru_nuked", store.evictions),
+            ("MAIN.n_lru_limited", store.lruLimited),
             ("MAIN.n_expired", self.store.expiredObjects),
             // Each object is one objcore under one objhead here (no variants share a head).
             ("MAIN.n_objectcore", store.objects),

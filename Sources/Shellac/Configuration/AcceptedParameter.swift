@@ -123,7 +123,6 @@ struct AcceptedParameter: Sendable {
         AcceptedParameter("pool_vbo", .triple, default: "10,100,10", unit: "", help: "backend object memory pool (min,max,age)"),
         AcceptedParameter("prefer_ipv6", .bool, default: "off", unit: "", help: "prefer IPv6 for backends with both addresses"),
         AcceptedParameter("rush_exponent", .number, default: "3", unit: "requests per request", help: "waiters woken per finished busy object"),
-        AcceptedParameter("send_timeout", .duration, default: "600.000", unit: "seconds", help: "longest time to send a response"),
         AcceptedParameter("shortlived", .duration, default: "10.000", unit: "seconds", help: "objects with a shorter TTL go to Transient storage"),
         AcceptedParameter("sigsegv_handler", .bool, default: "on", unit: "", help: "install a SIGSEGV handler"),
         AcceptedParameter("syslog_cli_traffic", .bool, default: "on", unit: "", help: "log CLI traffic to syslog"),

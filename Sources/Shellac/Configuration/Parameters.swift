@@ -13,6 +13,8 @@ public struct Parameters: Sendable, Equatable {
     public var connectTimeout: Double = 3.5
     public var firstByteTimeout: Double = 60
     public var betweenBytesTimeout: Double = 60
+    /// `send_timeout`: the longest a response may take to send, from its head on.
+    public var sendTimeout: Double = 600
     public var hitForMissTTL: Double = 120
     public var shutdownTimeout: Double = 10
     public var maxConnections: Int = 10_000
@@ -107,6 +109,7 @@ public struct Parameters: Sendable, Equatable {
         ("connect_timeout", .duration, \.connectTimeout, nil, "backend connect timeout"),
         ("first_byte_timeout", .duration, \.firstByteTimeout, nil, "backend first byte timeout"),
         ("between_bytes_timeout", .duration, \.betweenBytesTimeout, nil, "backend between-bytes timeout"),
+        ("send_timeout", .duration, \.sendTimeout, nil, "longest time to send a response"),
         ("hit_for_miss_ttl", .duration, \.hitForMissTTL, nil, "how long an uncacheable answer marks its URL"),
         ("shutdown_timeout", .duration, \.shutdownTimeout, nil, "how long a graceful stop waits for responses"),
         ("max_connections", .count, nil, \.maxConnections, "client connections accepted at once"),

@@ -447,6 +447,13 @@ final class ObjectFetcher: FetchSink {
             if publishes, !context.store.publish(
                 object, area: storageArea, nukeLimit: nukeLimit, replacing: { $0.variant == complete.variant })
             {
+                if holdsReaders {
+                    // Held for its readers (do_stream off), it has reached nobody: as in Varnish,
+                    // a body the store cannot take (nuke_limit reached) fails the fetch (a 503).
+                    log.record(.fetchError, "\(StorageFailure())")
+                    abandoned = true
+                    return Self.fail(object, mode: mode, store: context.store, reason: failureReason)
+                }
                 object.makePrivate()
             }
         }

@@ -29,10 +29,10 @@ struct Delivery {
     var includeHeadDone = false
     /// A waiter on someone else's fetch slept before its response head came (`busy_wakeup`).
     var sleptOnBusy = false
-    /// A waiter on a busy object: when the head comes it goes through `vcl_hit` first.
-    var awaitsHit = false
     /// `send_timeout`: past this time (set when the head is written) no more is sent.
     var sendDeadline = Double.infinity
+    /// A waiter on a busy object: when the head comes it goes through `vcl_hit` first.
+    var awaitsHit = false
 }
 
 /// deliver and transmit: `vcl_deliver`, then the object's bytes as they arrive and as fast
@@ -101,6 +101,11 @@ extension RequestStateMachine {
                 if current.sleptOnBusy {
                     current.sleptOnBusy = false
                     counters.increment(.cacheBusyWakeups)
+                }
+                if current.headersSent, HTTPDate.currentTime() > current.sendDeadline {
+                    // send_timeout: the response has been going out too long (Varnish checks it
+                    // before each write). The connection closes on a cut response.
+                    return closeDelivery()
                 }
                 if esiLevel > 0, !current.headersSent, parameters.esiIncludeOnError,
                     metadata.status != 200, metadata.status != 204
@@ -412,6 +417,7 @@ extension RequestStateMachine {
             sendsInlineBody = false
         }
         logTimestamp("Process", at: now)
+        delivery.sendDeadline = now + parameters.sendTimeout
         logFilters(esi: esi, gunzip: inflates, range: ranges && head.headers.contains("Range"))
         // The fields added after vcl_deliver are logged from here (see the end).
         var tailStart = out.writerIndex

@@ -32,6 +32,8 @@ public final class CacheStore: Sendable {
         var evictions = 0
         /// Hits that moved their object to the front of the LRU list (`n_lru_moved`).
         var lruMoves = 0
+        /// Charges refused because `nuke_limit` evictions did not make room (`n_lru_limited`).
+        var lruLimited = 0
         var bans = BanList()
         /// Objects a ban removed.
         var banned = 0
@@ -107,13 +109,14 @@ public final class CacheStore: Sendable {
         public var usedBytes: Int
         public var evictions: Int
         public var lruMoves = 0
+        public var lruLimited = 0
     }
 
     public var statistics: Statistics {
         index.withLock {
             Statistics(
                 objects: $0.objectCount, usedBytes: $0.areas.reduce(0) { $0 + $1.usedBytes }, evictions: $0.evictions,
-                lruMoves: $0.lruMoves)
+                lruMoves: $0.lruMoves, lruLimited: $0.lruLimited)
         }
     }
 
@@ -464,6 +467,7 @@ public final class CacheStore: Sendable {
         }
         guard index.areas[area].usedBytes + bytes <= capacity else {
             index.areas[area].failures += 1
+            if nuked >= nukeLimit { index.lruLimited += 1 }
             return false
         }
         index.areas[area].usedBytes += bytes
