@@ -173,4 +173,29 @@ struct VarnishHTTPRulesTests {
             await client.close()
         }
     }
+
+    @Test("http_req_hdr_len, http_resp_hdr_len and http_resp_size bound header lines and heads: 400, or a failed fetch (c00039, c00040)")
+    func headerLengthLimits() async throws {
+        let line40 = "1...5: ..0....5....0....5....0....5....0"
+        let origin = try await TestOrigin.start { request in
+            switch request.path {
+            case "/40": return TestOrigin.Response(body: "ok").withHeader("1...5", String(line40.dropFirst(7)))
+            case "/41": return TestOrigin.Response(body: "ok").withHeader("1...5", String(line40.dropFirst(7)) + ".")
+            default: return TestOrigin.Response(body: String(repeating: "x", count: 10)).withHeader("Pad", String(repeating: "p", count: 300))
+            }
+        }
+        try await withProxy(
+            origin: origin, parameters: ["http_req_hdr_len=40", "http_resp_hdr_len=40", "http_resp_size=256"]
+        ) { proxy in
+            let fits = try await Self.raw(proxy, "GET /40 HTTP/1.1\r\nHost: a\r\n\(line40)\r\nConnection: close\r\n\r\n")
+            #expect(fits.status == 200)
+            let long = try await Self.raw(proxy, "GET /40 HTTP/1.1\r\nHost: a\r\n\(line40).\r\nConnection: close\r\n\r\n")
+            #expect(long.status == 400)
+            let longResponseLine = try await fetch(proxy.url("/41"))
+            #expect(longResponseLine.status == 503)
+            let bigHead = try await fetch(proxy.url("/big"))
+            #expect(bigHead.status == 503)
+            #expect(BackendHealthTests.admin(proxy).execute(["param.set", "http_resp_size", "255"]).status == 106)
+        }
+    }
 }

@@ -17,8 +17,15 @@ final class BackendConnectionPool: @unchecked Sendable {
 
     var hasIdleConnections: Bool { idleTotal.load(ordering: .relaxed) > 0 }
 
-    init(eventLoop: EventLoop) {
+    /// `http_resp_size` and `http_resp_hdr_len` as they are now, for each connection's decoder.
+    private let responseLimits: @Sendable () -> (headSize: Int, lineLength: Int)
+
+    init(eventLoop: EventLoop, live: LiveParameters? = nil) {
         self.eventLoop = eventLoop
+        self.responseLimits = {
+            guard let current = live?.current else { return (32 * 1024, 8 * 1024) }
+            return (current.httpResponseSize, current.httpResponseHeaderLength)
+        }
     }
 
     /// An idle open connection, or a new one. `reused` tells which, for the retry rule.
@@ -36,12 +43,13 @@ final class BackendConnectionPool: @unchecked Sendable {
         if let holddown, holddown.isHeld(backend, now: HTTPDate.currentTime()) {
             return eventLoop.makeFailedFuture(BackendHolddown.HeldDown())
         }
+        let responseLimits = self.responseLimits
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(Int64(connectTimeout * 1e9)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
-                    try channel.pipeline.syncOperations.addHandler(BackendResponseDecoder())
+                    try channel.pipeline.syncOperations.addHandler(BackendResponseDecoder(limits: responseLimits))
                     try channel.pipeline.syncOperations.addHandler(BackendResponseHandler())
                 }
             }

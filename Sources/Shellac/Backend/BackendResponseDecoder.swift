@@ -45,8 +45,13 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
         case failed
     }
 
-    /// The largest response head accepted (Varnish's `http_resp_size` is 32k by default).
-    static let maxHeadSize = 64 * 1024
+    /// The largest response head and the longest field line accepted (`http_resp_size` and
+    /// `http_resp_hdr_len`, read per head: `param.set` applies to the next response).
+    private let limits: @Sendable () -> (headSize: Int, lineLength: Int)
+
+    init(limits: @escaping @Sendable () -> (headSize: Int, lineLength: Int) = { (32 * 1024, 8 * 1024) }) {
+        self.limits = limits
+    }
 
     private var state = State.head
     private var buffer: ByteBuffer?
@@ -153,10 +158,11 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
 
     /// A whole head (or an interim one skipped), or `.needMore`.
     private func decodeHead(_ input: inout ByteBuffer, context: ChannelHandlerContext) -> Step {
+        let (maxHeadSize, maxLineLength) = limits()
         guard let headLength = Self.headLength(input) else {
-            return input.readableBytes > Self.maxHeadSize ? fail("response head too large", context: context) : .needMore
+            return input.readableBytes > maxHeadSize ? fail("response head too large", context: context) : .needMore
         }
-        guard headLength <= Self.maxHeadSize, var head = input.readSlice(length: headLength) else {
+        guard headLength <= maxHeadSize, var head = input.readSlice(length: headLength) else {
             return fail("response head too large", context: context)
         }
         Self.unfold(&head)
@@ -165,6 +171,8 @@ final class BackendResponseDecoder: ChannelDuplexHandler, RemovableChannelHandle
         else { return fail("bad status line", context: context) }
         var headers = HTTPHeaders()
         while let line = Self.readLine(&head, limit: headLength), line.readableBytes > 0 {
+            // (A folded line counts whole, its fold bytes made spaces: as varnishd measures it.)
+            guard line.readableBytes <= maxLineLength else { return fail("header line too long", context: context) }
             let text = String(buffer: line)
             // (After `unfold`, only a first field line can start with whitespace: an error below.)
             guard let colon = text.firstIndex(of: ":"), colon != text.startIndex,

@@ -56,6 +56,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         self.parametersVersion = server.live.version
         self.parameters = server.live.current
         self.parser = RequestParser(maxHeadSize: parameters.httpRequestSize)
+        parser.maxFieldLineLength = parameters.httpRequestHeaderLength
     }
 
     /// `sess.timeout_idle` as VCL set it for this connection.
@@ -73,6 +74,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         parameters = server.live.current
         if let idleTimeoutOverride { parameters.timeoutIdle = idleTimeoutOverride }
         parser = RequestParser(maxHeadSize: parameters.httpRequestSize)
+        parser.maxFieldLineLength = parameters.httpRequestHeaderLength
     }
 
     // MARK: - Channel events

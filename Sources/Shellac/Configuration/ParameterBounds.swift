@@ -1,6 +1,6 @@
-/// The ranges varnishd 7.1 enforces on the parameters Shellac only accepts, so that
-/// `param.set` refuses (CLI status 106) what varnishd refuses, even for a value Shellac would
-/// not act on. Some ranges depend on another parameter (`thread_pool_min` ≤ `thread_pool_max`,
+/// The ranges varnishd 7.1 enforces on parameters (those Shellac only accepts, and the byte
+/// and count ones it acts on), so that `param.set` refuses (CLI status 106) what varnishd
+/// refuses, even for a value Shellac would not act on. Some ranges depend on another parameter (`thread_pool_min` ≤ `thread_pool_max`,
 /// `thread_pool_reserve` ≤ 95% of `thread_pool_min`).
 enum ParameterBounds {
     /// Fixed ranges, in the parameter's unit (seconds, bytes or a count).

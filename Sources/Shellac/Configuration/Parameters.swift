@@ -7,6 +7,12 @@ public struct Parameters: Sendable, Equatable {
     public var defaultGrace: Double = 10
     public var defaultKeep: Double = 0
     public var httpRequestSize: Int = 32 * 1024
+    /// `http_req_hdr_len`: the longest request field line (400 beyond).
+    public var httpRequestHeaderLength: Int = 8 * 1024
+    /// `http_resp_size` and `http_resp_hdr_len`: the largest backend response head and its
+    /// longest field line (the fetch fails beyond).
+    public var httpResponseSize: Int = 32 * 1024
+    public var httpResponseHeaderLength: Int = 8 * 1024
     public var httpRequestBodyMax: Int = 16 * 1024 * 1024
     public var timeoutIdle: Double = 5
     public var timeoutRequest: Double = 2
@@ -103,6 +109,9 @@ public struct Parameters: Sendable, Equatable {
         ("default_grace", .duration, \.defaultGrace, nil, "grace period for new objects"),
         ("default_keep", .duration, \.defaultKeep, nil, "keep period for new objects"),
         ("http_req_size", .bytes, nil, \.httpRequestSize, "largest request line + headers"),
+        ("http_req_hdr_len", .bytes, nil, \.httpRequestHeaderLength, "longest request header line"),
+        ("http_resp_size", .bytes, nil, \.httpResponseSize, "largest response head"),
+        ("http_resp_hdr_len", .bytes, nil, \.httpResponseHeaderLength, "longest response header line"),
         ("http_req_body_max", .bytes, nil, \.httpRequestBodyMax, "largest request body (413 beyond)"),
         ("timeout_idle", .duration, \.timeoutIdle, nil, "idle keep-alive client timeout"),
         ("timeout_req", .duration, \.timeoutRequest, nil, "time to receive a whole request head"),
@@ -222,7 +231,9 @@ public struct Parameters: Sendable, Equatable {
         case .bytes, .count, .countFromZero:
             let parsed = entry.kind == .bytes ? Self.parseBytes(value) : Int(value)
             let least = entry.kind == .countFromZero ? 0 : 1
-            guard let number = parsed, number >= least, let path = entry.intPath else {
+            guard let number = parsed, number >= least, let path = entry.intPath,
+                ParameterBounds.allows(name, String(number), in: self)
+            else {
                 throw .badValue(name: name, value: value)
             }
             self[keyPath: path] = number

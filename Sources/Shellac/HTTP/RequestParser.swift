@@ -23,6 +23,8 @@ public struct RequestParser: Sendable {
     }
 
     public var maxHeadSize: Int
+    /// `http_req_hdr_len`: the longest field line, without its line end (400 beyond).
+    public var maxFieldLineLength = Int.max
 
     public init(maxHeadSize: Int) {
         self.maxHeadSize = maxHeadSize
@@ -62,6 +64,7 @@ public struct RequestParser: Sendable {
         var connectionOptions: [Substring] = []
         while let line = lines.next() {
             if line.isEmpty { break }
+            if line.count > maxFieldLineLength { return .failure(status: 400, reason: "Bad Request") }
             guard let (name, value) = parseField(bytes, line) else { return .failure(status: 400, reason: "Bad Request") }
             if name.equalsIgnoringASCIICase("content-length") {
                 guard let length = Self.parseContentLength(value) else { return .failure(status: 400, reason: "Bad Request") }

@@ -48,10 +48,10 @@ final class ServerContext: Sendable {
         self.store = store
         self.statistics = statistics
         self.backend = backend
-        let allPools = group.makeIterator().map { BackendConnectionPool(eventLoop: $0) }
+        let allPools = group.makeIterator().map { BackendConnectionPool(eventLoop: $0, live: parameters) }
         let byLoop = Dictionary(allPools.map { (ObjectIdentifier($0.eventLoop), $0) }, uniquingKeysWith: { first, _ in first })
         self.allPools = allPools
-        self.pools = PerEventLoop(group: group) { loop in byLoop[ObjectIdentifier(loop)] ?? BackendConnectionPool(eventLoop: loop) }
+        self.pools = PerEventLoop(group: group) { loop in byLoop[ObjectIdentifier(loop)] ?? BackendConnectionPool(eventLoop: loop, live: parameters) }
         self.vclSessions = PerEventLoop(group: group) { _ in VCLSessionPool(
                 log: VSLBuffer(ring: logRing, capacity: initial.vslBuffer, recordLimit: initial.vslRecordLimit, mask: initial.vslMask),
                 store: store) }
