@@ -281,4 +281,28 @@ struct VarnishCacheRulesTests {
             #expect(counters["MAIN.n_lru_limited"] == 1)
         }
     }
+
+    @Test("std.cache_req_body keeps the body in req.storage (Transient by default) while the request lasts; too big, it says false (r01914, r02831)")
+    func cachedRequestBodyStorage() async throws {
+        let origin = try await TestOrigin.start { request in .init(body: "got \(request.body.count)") }
+        try await VarnishRulesTests.proxy("""
+            import std;
+            sub vcl_recv {
+                if (req.url == "/s0") { set req.storage = storage.s0; }
+                set req.http.cached = std.cache_req_body(1KB);
+                return (pass);
+            }
+            sub vcl_deliver { set resp.http.cached = req.http.cached; }
+            """, origin: origin) { proxy in
+            let kept = try await fetch(proxy.url("/"), method: .POST, body: String(repeating: "b", count: 100))
+            #expect(kept.header("cached") == "true" && kept.body == "got 100")
+            let inS0 = try await fetch(proxy.url("/s0"), method: .POST, body: String(repeating: "b", count: 100))
+            #expect(inS0.header("cached") == "true")
+            let tooBig = try await fetch(proxy.url("/"), method: .POST, body: String(repeating: "b", count: 2000))
+            #expect(tooBig.header("cached") == "false")
+            let counters = Dictionary(BackendHealthTests.admin(proxy).counters(), uniquingKeysWith: { first, _ in first })
+            #expect((counters["SMA.Transient.c_bytes"] ?? 0) >= 100 && (counters["SMA.s0.c_bytes"] ?? 0) >= 100)
+            #expect(counters["SMA.Transient.g_bytes"] == 0)  // given back when each request was done
+        }
+    }
 }

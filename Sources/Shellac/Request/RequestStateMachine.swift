@@ -177,6 +177,7 @@ final class RequestStateMachine {
             VCLSession.vclAddress(clientAddress), VCLSession.vclAddress(localAddress))
         vclAddresses = addresses
         session.begin(request, xid: xid, session: sessionXID, client: addresses.client, local: addresses.local)
+        session.requestBodyLength = body.flatMap { $0.isStreaming ? nil : $0.declaredLength }
         session.maxRestarts = parameters.maxRestarts
         session.context.sessionTimeoutIdle = parameters.timeoutIdle
         if esiLevel > 0 {
@@ -321,6 +322,7 @@ final class RequestStateMachine {
         policy = BuiltinPolicy.shared
         guard let session = vclSession else { return }
         vclSession = nil
+        session.releaseRequestBody()
         session.context.flushLogs(xid: xid, side: .client, to: vsl)
         vclSessions.giveBack(session)
     }

@@ -33,6 +33,19 @@ final class VCLSession {
         context.fieldRules = self
         context.purger = self
         context.storageGauges = self
+        context.requestBodyStore = self
+    }
+
+    /// The request body's length, when it was read whole (`std.cache_req_body` keeps it).
+    var requestBodyLength: Int?
+    /// What `std.cache_req_body` charged to a store, given back when the request is done.
+    private var keptBody: (bytes: Int, area: Int)?
+
+    /// Gives back the store bytes the request's cached body held.
+    func releaseRequestBody() {
+        guard let (bytes, area) = keptBody else { return }
+        keptBody = nil
+        store?.release(bytes, fromArea: area)
     }
 
     /// Whether the user's VCL defines `subroutine` (the built-in ones of hit, miss, pass and
@@ -233,6 +246,24 @@ extension VCLSession: VCLPurger {
 extension VCLSession: VCLStorageGauges {
     func space(ofStore name: String) -> (used: Int64, free: Int64)? {
         store?.space(ofArea: name).map { (used: Int64($0.used), free: Int64($0.free)) }
+    }
+}
+
+extension VCLSession: VCLRequestBodyStore {
+    func cacheRequestBody(limit: Int64, storage: String?) -> Bool {
+        guard let length = requestBodyLength else { return true }  // no body: nothing to keep
+        guard keptBody == nil else { return true }
+        guard Int64(length) <= limit else {
+            context.logLines.append("Request body too big to cache")
+            return false
+        }
+        // Charged as an object of its own, as Varnish keeps it (its record included).
+        let bytes = length + CachedObject.recordBytes
+        guard let store, let area = store.reserve(bytes, inArea: storage?.replacingOccurrences(of: "storage.", with: "")) else {
+            return store == nil
+        }
+        keptBody = (bytes, area)
+        return true
     }
 }
 

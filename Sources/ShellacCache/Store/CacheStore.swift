@@ -94,6 +94,31 @@ public final class CacheStore: Sendable {
         return index.withLock { (used: $0.areas[area].usedBytes, free: $0.areas[area].figures.freeBytes) }
     }
 
+    /// Charges `bytes` held outside any object (a request body `std.cache_req_body` keeps) to
+    /// the area called `name` (nil: Transient), without evicting for it: false, counted as a
+    /// failure, when they do not fit. Returns the area charged, for `release`.
+    public func reserve(_ bytes: Int, inArea name: String?) -> Int? {
+        let area = name.flatMap { self.area(named: $0) } ?? transientArea
+        return index.withLock { index in
+            index.areas[area].requests += 1
+            guard index.areas[area].usedBytes + bytes <= index.areas[area].capacity else {
+                index.areas[area].failures += 1
+                return nil
+            }
+            index.areas[area].usedBytes += bytes
+            index.areas[area].allocatedBytes += bytes
+            return area
+        }
+    }
+
+    /// Gives back what `reserve` charged.
+    public func release(_ bytes: Int, fromArea area: Int) {
+        index.withLock { index in
+            index.areas[area].usedBytes -= bytes
+            index.areas[area].freedBytes += bytes
+        }
+    }
+
     /// The capacity of the area at `area`.
     public func capacity(ofArea area: Int) -> Int {
         index.withLock { $0.areas[area].capacity }

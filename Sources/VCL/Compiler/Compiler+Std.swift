@@ -118,8 +118,9 @@ extension Compiler {
             guard let a = args(["size"], required: 1),
                   case .bytes(let size)? = compile(a[0]!, as: .bytes, what: full) else { return nil } // bound: required
             return .bool { context in
-                context.cacheRequestBodyLimit = size(context)
-                return true
+                let limit = size(context)
+                context.cacheRequestBodyLimit = limit
+                return context.requestBodyStore?.cacheRequestBody(limit: limit ?? 0, storage: context.req.storage) ?? true
             }
         case "strstr":
             guard let a = args(["s1", "s2"], required: 2), let haystack = compileString(a[0]!, what: full), // bound: required

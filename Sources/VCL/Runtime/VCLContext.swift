@@ -53,6 +53,8 @@ public final class VCLContext {
         weak var purger: VCLPurger?
         /// The stores' gauges (`storage.NAME.used_space`); weak, as `purger`.
         weak var storageGauges: VCLStorageGauges?
+        /// Where `std.cache_req_body()` keeps the body; weak, as `purger`.
+        weak var requestBodyStore: VCLRequestBodyStore?
         var randomState: UInt64 = 0x9E37_79B9_7F4A_7C15
     }
 
@@ -241,6 +243,11 @@ public final class VCLContext {
     }
 
     /// What `storage.NAME.used_space` and `free_space` read; nil outside a server.
+    public var requestBodyStore: VCLRequestBodyStore? {
+        get { state.pointee.requestBodyStore }
+        set { state.pointee.requestBodyStore = newValue }
+    }
+
     public var storageGauges: VCLStorageGauges? {
         get { state.pointee.storageGauges }
         set { state.pointee.storageGauges = newValue }

@@ -14,6 +14,13 @@ public protocol VCLStorageGauges: AnyObject {
     func space(ofStore name: String) -> (used: Int64, free: Int64)?
 }
 
+/// Where `std.cache_req_body()` keeps the request body: the server's stores.
+public protocol VCLRequestBodyStore: AnyObject {
+    /// Keeps the request's body (at most `limit` bytes) in the store `storage` names (nil:
+    /// Transient); false when it is larger, or does not fit.
+    func cacheRequestBody(limit: Int64, storage: String?) -> Bool
+}
+
 /// How the server reads request fields where VCL asks (`req.can_gzip`).
 public protocol VCLFieldRules: AnyObject {
     func acceptsGzip(_ headers: HeaderList) -> Bool
