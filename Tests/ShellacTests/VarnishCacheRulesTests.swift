@@ -305,4 +305,23 @@ struct VarnishCacheRulesTests {
             #expect(counters["SMA.Transient.g_bytes"] == 0)  // given back when each request was done
         }
     }
+
+    @Test("an object with no room even for itself (nuke_limit 0, store full) is delivered uncached, not failed (r01140)")
+    func noRoomForTheObject() async throws {
+        let origin = try await TestOrigin.start { request in .sized(request.path == "/fill" ? (1 << 20) - 200 : 1024) }
+        let file = try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend origin { .host = "\(origin.host)"; .port = "\(origin.port)"; }
+            sub vcl_backend_response { set beresp.do_stream = false; unset beresp.http.Date; }
+            """)
+        try await withProxy(origin: origin, parameters: ["nuke_limit=0"], storageBytes: 1 << 20, vclFile: file, keepBackends: true) { proxy in
+            let fill = try await fetch(proxy.url("/fill"))
+            #expect(fill.status == 200)
+            for _ in 0..<2 {
+                let small = try await fetch(proxy.url("/small"))
+                #expect(small.status == 200 && small.body.utf8.count == 1024)
+            }
+            #expect(origin.requestCount(path: "/small") == 2)  // not stored
+        }
+    }
 }

@@ -443,13 +443,19 @@ final class ObjectFetcher: FetchSink {
         if let (metadata, lifetime, body, publishes) = held {
             held = nil
             let complete = metadata.withInlineBody(body)
+            // Whether the object itself (its record and header section) has room as things
+            // stand: Varnish makes the object first, then asks for its body's storage.
+            let recordFits = (context.store.space(ofArea: context.store.areaNames[storageArea])?.free ?? 0)
+                >= CachedObject.recordBytes + metadata.headerLength
             object.beginStreaming(metadata: complete, lifetime: lifetime, expectsESI: doESI, holdsReaders: holdsReaders)
             if publishes, !context.store.publish(
                 object, area: storageArea, nukeLimit: nukeLimit, replacing: { $0.variant == complete.variant })
             {
-                if holdsReaders {
+                if holdsReaders && recordFits {
                     // Held for its readers (do_stream off), it has reached nobody: as in Varnish,
                     // a body the store cannot take (nuke_limit reached) fails the fetch (a 503).
+                    // (An object with no room even for itself is delivered uncached: Varnish
+                    // salvages it into Transient with no TTL.)
                     log.record(.fetchError, "\(StorageFailure())")
                     abandoned = true
                     return Self.fail(object, mode: mode, store: context.store, reason: failureReason)
