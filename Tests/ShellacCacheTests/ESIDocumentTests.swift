@@ -52,4 +52,15 @@ struct ESIDocumentTests {
         #expect(kept == bom.replacingOccurrences(of: "<esi:include src=\"/f\"/>", with: "{/f}"))
         #expect(removed == "<p>{/f}</p>")
     }
+
+    @Test("a tag that is not ESI is skipped whole to its '>', unless esi_ignore_other_elements (e00010)")
+    func otherElements() {
+        let page = "<p><a title=\"<esi:include src='/no'/>\">x</a><esi:include src=\"/f\"/></p>"
+        let bytes = Array(page.utf8)
+        let skipped = ESIDocument.parse(bytes).map { Self.text($0, bytes) }
+        #expect(skipped == "<p><a title=\"<esi:include src='/no'/>\">x</a>{/f}</p>")
+        let broken = Array("<f<esi?\n<esi:remove>bar</esi:remove>foo".utf8)
+        #expect(ESIDocument.parse(broken).map { Self.text($0, broken) } == "<f<esi?\n<esi:remove>barfoo")
+        #expect(ESIDocument.parse(broken, ignoreOtherElements: true).map { Self.text($0, broken) } == "<f<esi?\nfoo")
+    }
 }

@@ -60,6 +60,8 @@ public struct Parameters: Sendable, Equatable {
     public var esiIgnoreHTTPS = false
     /// `feature=+esi_remove_bom`: a UTF-8 byte order mark at the start of an ESI page goes.
     public var esiRemoveBOM = false
+    /// `feature=+esi_ignore_other_elements`: a tag that is not ESI is not skipped whole.
+    public var esiIgnoresOtherElements = false
     /// `feature=+http_date_postel`: HTTP dates may have a one-digit day of the month.
     public var httpDatePostel = false
     /// `feature=+https_scheme`: an `https://` request target is taken apart as `http://` is.
@@ -217,6 +219,7 @@ public struct Parameters: Sendable, Equatable {
                 esiIncludeOnError = flags.contains("+esi_include_onerror")
                 esiIgnoreHTTPS = flags.contains("+esi_ignore_https")
                 esiRemoveBOM = flags.contains("+esi_remove_bom")
+                esiIgnoresOtherElements = flags.contains("+esi_ignore_other_elements")
                 httpDatePostel = flags.contains("+http_date_postel")
                 httpsScheme = flags.contains("+https_scheme")
             }

@@ -470,7 +470,7 @@ final class ObjectFetcher: FetchSink {
         } else if doESI && !coding.isESIGzip {
             esi = ESIDocument.parse(
                 object.bodyBytes(inline: object.metadata?.inlineBody ?? []), checkXML: !context.parameters.esiSkipsXMLCheck,
-                removeBOM: context.parameters.esiRemoveBOM)
+                removeBOM: context.parameters.esiRemoveBOM, ignoreOtherElements: context.parameters.esiIgnoresOtherElements)
         }
         for error in esi?.errors ?? [] {
             log.record(.esiXMLError, error)
@@ -500,7 +500,9 @@ final class ObjectFetcher: FetchSink {
         plain.reserveCapacity(gatheredBytes)
         for buffer in gathered { plain.append(contentsOf: buffer.readableBytesView) }
         gathered = []
-        let document = ESIDocument.parse(plain, checkXML: !parameters.esiSkipsXMLCheck, removeBOM: parameters.esiRemoveBOM)
+        let document = ESIDocument.parse(
+            plain, checkXML: !parameters.esiSkipsXMLCheck, removeBOM: parameters.esiRemoveBOM,
+            ignoreOtherElements: parameters.esiIgnoresOtherElements)
         let made = try ESIGzip.compress(
             plain, document: document ?? ESIDocument(segments: [.verbatim(0..<plain.count)]),
             level: parameters.gzipLevel, bufferSize: parameters.gzipBuffer, allocator: allocator)

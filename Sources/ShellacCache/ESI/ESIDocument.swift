@@ -29,12 +29,18 @@ public struct ESIDocument: Sendable, Equatable {
 
     /// Parses `body`. With `checkXML` (Varnish's default), a body whose first non-blank byte
     /// is not `<` is not ESI: nil. Nil also when nothing in it is ESI (send it as it is).
-    /// With `removeBOM`, a UTF-8 byte order mark at the start is not sent.
-    public static func parse(_ body: [UInt8], checkXML: Bool = true, removeBOM: Bool = false) -> ESIDocument? {
+    /// With `removeBOM`, a UTF-8 byte order mark at the start is not sent. A tag that is not
+    /// ESI is skipped whole, up to its `>` (so `<a href="<esi:include .../>">` includes
+    /// nothing), unless `ignoreOtherElements` (`feature=+esi_ignore_other_elements`): then
+    /// only its `<` is, and ESI elements inside it count.
+    public static func parse(
+        _ body: [UInt8], checkXML: Bool = true, removeBOM: Bool = false, ignoreOtherElements: Bool = false
+    ) -> ESIDocument? {
         if checkXML {
             guard let first = body.first(where: { !isBlank($0) }), first == UInt8(ascii: "<") else { return nil }
         }
         var parser = Parser(body: body)
+        parser.skipsOtherTags = !ignoreOtherElements
         if removeBOM && body.starts(with: [0xEF, 0xBB, 0xBF]) {
             parser.index = 3
             parser.runStart = 3
@@ -59,6 +65,8 @@ public struct ESIDocument: Sendable, Equatable {
         var index = 0
         /// Inside `<esi:remove>`: bytes are dropped until its end tag.
         var removing = false
+        /// A tag that is not ESI is passed over up to its `>` (Varnish's default).
+        var skipsOtherTags = true
         var errors: [String] = []
 
         init(body: [UInt8]) { self.body = body }
@@ -96,6 +104,8 @@ public struct ESIDocument: Sendable, Equatable {
                     index = Self.find("]]>", in: body, from: index + 9).map { $0 + 3 } ?? body.count
                 } else if matches("<esi:") {
                     element()
+                } else if skipsOtherTags && body[index] == UInt8(ascii: "<") {
+                    index = body[(index + 1)...].firstIndex(of: UInt8(ascii: ">")).map { $0 + 1 } ?? body.count
                 } else {
                     index += 1
                 }
