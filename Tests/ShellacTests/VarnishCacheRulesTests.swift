@@ -324,4 +324,28 @@ struct VarnishCacheRulesTests {
             #expect(origin.requestCount(path: "/small") == 2)  // not stored
         }
     }
+
+    @Test("with a vcl_deliver, the 304 is decided on resp as it leaves it: a Last-Modified it changes counts (v00047)")
+    func notModifiedAfterDeliver() async throws {
+        let origin = try await TestOrigin.start(always: TestOrigin.Response(body: "page")
+            .withHeader("Last-Modified", "Wed, 27 Apr 2016 14:00:00 GMT"))
+        try await VarnishRulesTests.proxy("""
+            sub vcl_deliver {
+                if (req.http.modify) { set resp.http.Last-Modified = "Wed, 27 Apr 2016 16:00:00 GMT"; }
+            }
+            """, origin: origin) { proxy in
+            _ = try await fetch(proxy.url("/"))
+            func status(since: String, modify: Bool) async throws -> Int {
+                var headers = [("If-Modified-Since", since)]
+                if modify { headers.append(("modify", "1")) }
+                return try await fetch(proxy.url("/"), headers: headers).status
+            }
+            #expect(try await status(since: "Wed, 27 Apr 2016 14:00:00 GMT", modify: false) == 304)
+            #expect(try await status(since: "Wed, 27 Apr 2016 14:00:00 GMT", modify: true) == 200)
+            #expect(try await status(since: "Wed, 27 Apr 2016 16:00:00 GMT", modify: true) == 304)
+            let answered = try await fetch(
+                proxy.url("/"), headers: [("If-Modified-Since", "Wed, 27 Apr 2016 16:00:00 GMT"), ("modify", "1")])
+            #expect(answered.header("Last-Modified") == "Wed, 27 Apr 2016 16:00:00 GMT" && answered.body.isEmpty)
+        }
+    }
 }

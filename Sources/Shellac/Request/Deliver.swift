@@ -31,6 +31,8 @@ struct Delivery {
     var sleptOnBusy = false
     /// `send_timeout`: past this time (set when the head is written) no more is sent.
     var sendDeadline = Double.infinity
+    /// `writeHead` answered with a 304 (decided after vcl_deliver): nothing more is sent.
+    var answeredNotModified = false
     /// A waiter on a busy object: when the head comes it goes through `vcl_hit` first.
     var awaitsHit = false
 }
@@ -135,14 +137,15 @@ extension RequestStateMachine {
                     }
                     // Any 200 may become a 304 for a client whose condition it meets: a
                     // hit, a miss (it fetched unconditionally) or a pass, as in Varnish.
-                    if esiLevel == 0, metadata.status == 200, request.isConditional,
+                    // (With a vcl_deliver of the user's, the 304 is decided after it: writeHead.)
+                    if esiLevel == 0, metadata.status == 200, request.isConditional, vclSession?.defines(.deliver) != true,
                         ConditionalRequest.isNotModified(
                             method: request.method, request: request.headers, status: metadata.status,
                             response: metadata.headers, storedAt: current.object.lifetime.entered,
                             strong: request.headers.contains("Range"))
                     {
                         delivery = nil
-                        writeNotModified(metadata, object: current.object)
+                        writeNotModified(metadata.headers, object: current.object)
                         return .done
                     }
                     head: do {
@@ -153,6 +156,10 @@ extension RequestStateMachine {
                                 guard action == .deliver else {
                                     delivery = nil
                                     return otherwise(action)
+                                }
+                                if current.answeredNotModified {
+                                    delivery = nil
+                                    return .done
                                 }
                                 if current.esiTurnedOff {
                                     // vcl_deliver said resp.do_esi = false: the body goes as stored.
@@ -225,6 +232,10 @@ extension RequestStateMachine {
                             // vcl_deliver restarted, or answered with a synth: this object is not sent.
                             delivery = nil
                             return otherwise(action)
+                        }
+                        if current.answeredNotModified {
+                            delivery = nil
+                            return .done
                         }
                         current.headersSent = true
                     }
@@ -395,6 +406,17 @@ extension RequestStateMachine {
             logCall("DELIVER", action)
             guard action == .deliver else { return action }
             if session.deliverClosesConnection { keepAlive = false }
+            // Any 200 may become a 304 for a client whose condition it meets, decided on resp
+            // as vcl_deliver left it (Varnish's cnt_transmit: a Last-Modified VCL changed counts).
+            if esiLevel == 0, session.context.resp.status == 200, head.isConditional,
+                ConditionalRequest.isNotModified(
+                    method: head.method, request: head.headers, status: 200, response: session.context.resp.headers,
+                    storedAt: object.lifetime.entered, strong: head.headers.contains("Range"))
+            {
+                writeNotModified(session.context.resp.headers, object: object)
+                delivery.answeredNotModified = true
+                return .deliver
+            }
             let filters = session.context.resp.effectiveFilters
             esi = esi && filters.esi && session.context.req.esi
             inflates = inflates && filters.gunzip
@@ -530,10 +552,10 @@ extension RequestStateMachine {
         return result
     }
 
-    private func writeNotModified(_ metadata: ObjectMetadata, object: CachedObject) {
+    private func writeNotModified(_ fields: HeaderList, object: CachedObject) {
         var out = channel.channel.allocator.buffer(capacity: 256)
         out.writeStaticString("HTTP/1.1 304 Not Modified\r\n")
-        for field in metadata.headers where Self.keptOn304.contains(where: { field.name.equalsIgnoringASCIICase($0) }) {
+        for field in fields where Self.keptOn304.contains(where: { field.name.equalsIgnoringASCIICase($0) }) {
             out.writeString(field.name)
             out.writeStaticString(": ")
             out.writeString(field.value)
