@@ -348,4 +348,28 @@ struct VarnishCacheRulesTests {
             #expect(answered.header("Last-Modified") == "Wed, 27 Apr 2016 16:00:00 GMT" && answered.body.isEmpty)
         }
     }
+
+    @Test("a 304 for a streaming object that then fails fails too: 503, \"Template object failed\" (r01648)")
+    func notModifiedForAFailingObject() async throws {
+        let origin = try await TestOrigin.start { request in
+            if request.header("If-None-Match") == "\"foo\"" {
+                return TestOrigin.Response(status: .notModified, headers: ["ETag": "\"foo\""])
+            }
+            // The second piece comes after between_bytes_timeout: the first fetch fails then.
+            return .chunked(headers: ["ETag": "\"foo\""], chunks: ["abc", "def"], delayBetweenChunks: .seconds(2))
+        }
+        try await VarnishRulesTests.proxy("""
+            sub vcl_backend_fetch { set bereq.between_bytes_timeout = 0.6s; }
+            sub vcl_backend_response { set beresp.ttl = 0.1s; set beresp.grace = 0s; set beresp.keep = 60s; }
+            """, origin: origin) { proxy in
+            async let first = RawHTTPClient.exchange(port: proxy.port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(300))
+            let second = try await RawHTTPClient.exchange(port: proxy.port, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            #expect(second.status == 503 && second.bodyString.hasSuffix("</html>\n"), "\(second.headers) \(second.bodyString)")
+            _ = try? await first
+            let logged = proxy.server.log.read(from: 0, limit: 500).records.map(\.text)
+            #expect(logged.contains("Template object failed"))
+            #expect(origin.requests.contains { $0.header("If-None-Match") == "\"foo\"" })
+        }
+    }
 }

@@ -557,7 +557,13 @@ final class ObjectFetcher: FetchSink {
     private func takePendingNotModified() {
         guard let head = pendingNotModified else { return }
         pendingNotModified = nil
-        fetchDidReceiveHead(head)  // the stale object is whole now (a failed one: no 304 taken)
+        if stale?.phase == .failed {
+            // The object the 304 was to renew failed: so does this fetch (Varnish's condfetch).
+            log.record(.fetchError, "Template object failed")
+            counters.increment(.fetchFailed)
+            return giveUp(.noResponse("Template object failed"))
+        }
+        fetchDidReceiveHead(head)  // the stale object is whole now
         if finishedWhilePending {
             finishedWhilePending = false
             fetchDidFinish()
