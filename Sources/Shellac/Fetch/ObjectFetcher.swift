@@ -386,13 +386,8 @@ final class ObjectFetcher: FetchSink {
         copy.writeImmutableBuffer(buffer)
         if outOfStorage { return }
         if storing && !context.store.charge(object, bytes: copy.readableBytes, nukeLimit: nukeLimit) {
-            // Too large for the store: readers already on it go on uncached, but a body held
-            // for its readers (do_stream off) fails the fetch, as in Varnish (a 503), rather
-            // than grow in memory without bound.
-            if holdsReaders {
-                outOfStorage = true
-                return
-            }
+            // Too large for the store: readers already on it go on uncached. (A body held for
+            // its readers never comes here: it is `held`, bounded above.)
             storing = false
         }
         let held = object.append(copy)
@@ -445,13 +440,14 @@ final class ObjectFetcher: FetchSink {
             let complete = metadata.withInlineBody(body)
             // Whether the object itself (its record and header section) has room as things
             // stand: Varnish makes the object first, then asks for its body's storage.
-            let recordFits = (context.store.space(ofArea: context.store.areaNames[storageArea])?.free ?? 0)
+            // (Only a held-for-readers body asks: a small inline one does not take the lock.)
+            let recordFits = holdsReaders && (context.store.space(ofArea: context.store.areaNames[storageArea])?.free ?? 0)
                 >= CachedObject.recordBytes + metadata.headerLength
             object.beginStreaming(metadata: complete, lifetime: lifetime, expectsESI: doESI, holdsReaders: holdsReaders)
             if publishes, !context.store.publish(
                 object, area: storageArea, nukeLimit: nukeLimit, replacing: { $0.variant == complete.variant })
             {
-                if holdsReaders && recordFits {
+                if recordFits {
                     // Held for its readers (do_stream off), it has reached nobody: as in Varnish,
                     // a body the store cannot take (nuke_limit reached) fails the fetch (a 503).
                     // (An object with no room even for itself is delivered uncached: Varnish

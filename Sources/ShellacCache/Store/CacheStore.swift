@@ -119,6 +119,18 @@ public final class CacheStore: Sendable {
         }
     }
 
+    /// The fields of the first stored variant in the chain from `head`: a miss's busy object
+    /// expects this request's values of them (predictive Vary). Looked for on misses only,
+    /// so that hits pay nothing for it.
+    private static func variantTemplate(_ head: CachedObject?) -> VariantKey? {
+        var object = head
+        while let current = object {
+            object = current.indexNextVariant
+            if let variant = current.metadata?.variant, !variant.isEmpty { return variant }
+        }
+        return nil
+    }
+
     /// The capacity of the area at `area`.
     public func capacity(ofArea area: Int) -> Int {
         index.withLock { $0.areas[area].capacity }
@@ -164,7 +176,7 @@ public final class CacheStore: Sendable {
             var busy: CachedObject?
             var graceCandidate: CachedObject?
             var keepCandidate: CachedObject?
-            // The fields of the first variant seen, whose values a new busy object expects.
+            // The fields of the first busy object's expected variant (see `variantTemplate`).
             var variantSeen: VariantKey?
             var hitForMiss = false
             var hitForPass = false
@@ -211,7 +223,6 @@ public final class CacheStore: Sendable {
                 // As Varnish's lookup: an object stored with no TTL (`beresp.ttl = 0s` and some
                 // grace or keep) is never found, not even as a stale candidate.
                 if lifetime.hasNoTTL { continue }
-                if variantSeen == nil, let variant = metadata?.variant, !variant.isEmpty { variantSeen = variant }
                 guard let metadata, options.ignoreVary || matchesVary(metadata) else {
                     if lifetime.isExpired(at: now) { unlink(current, from: &index) }
                     continue
@@ -255,7 +266,9 @@ public final class CacheStore: Sendable {
                 return .busy(busy)
             }
             let fresh = CachedObject(key: key, xid: xid(), lifetime: ObjectLifetime(entered: now, ttl: 0, grace: 0, keep: 0))
-            if !options.ignoreVary, let variantSeen { fresh.expectedVariant = requestVariant(variantSeen) }
+            if !options.ignoreVary, let template = variantSeen ?? Self.variantTemplate(index.heads[key.digest]) {
+                fresh.expectedVariant = requestVariant(template)
+            }
             // (An expired hit-for-miss in grace does not wait on the busy object: it fetches alone.)
             if hitForMiss || (expiredHitForMiss && busy != nil) {
                 return .miss(busy: fresh, hitForMiss: true, stale: graceCandidate ?? keepCandidate)
