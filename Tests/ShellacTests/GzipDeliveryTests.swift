@@ -140,6 +140,10 @@ struct GzipDeliveryTests {
         try await withProxy(origin: origin, vclFile: try VCLRequestStatesTests.file(Self.vcl)) { proxy in
             let response = try await Self.get(proxy, "/corrupt", gzip: true)
             #expect(response.status == 503)
+            // (The fetch logs on its own loop: the record may land just after the 503 does.)
+            try await VCLTemperatureTests.waitUntil(seconds: 2) {
+                proxy.server.log.read(from: 0, limit: 100).records.contains { $0.text.contains("invalid gzip data") }
+            }
             let logged = proxy.server.log.read(from: 0, limit: 100).records.map(\.text)
             #expect(logged.contains { $0.contains("invalid gzip data") })
         }

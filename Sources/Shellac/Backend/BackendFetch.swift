@@ -168,20 +168,25 @@ final class BackendFetch: BackendExchange {
         {
             encoder.write(NIOAny(header), promise: nil)  // below the encoder: raw bytes first
         }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
         bytes.sentHead += BackendTransaction.headBytes(head)
         guard let body else {
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             arm(timeouts.firstByte, reason: "first byte timeout")
             return
         }
+        // The last write so far: a failed body closes the connection only once it is done.
+        // (A flush inside the connect's own callback is held until the socket reports
+        // writable; a close before then would drop the head unsent.)
+        var lastWrite = channel.write(HTTPClientRequestPart.head(head))
         // The body as it arrives; each part, once written, lets the client send more.
         body.send { [self] event in
             switch event {
             case .data(let part):
                 let count = part.readableBytes
                 bytes.sentBody += count
-                channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part))).whenComplete { _ in body.written(count) }
+                lastWrite = channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part)))
+                lastWrite.whenComplete { _ in body.written(count) }
             case .end:
                 channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
                 if self.channel === channel { arm(timeouts.firstByte, reason: "first byte timeout") }
@@ -191,7 +196,7 @@ final class BackendFetch: BackendExchange {
                 // What was written (the head, body bytes so far) goes out before the close, as
                 // Varnish has sent them when the client's body fails.
                 channel.flush()
-                channel.close(promise: nil)
+                lastWrite.whenComplete { _ in channel.close(promise: nil) }
                 fail("request body unavailable (already sent, or the client went away)")
             }
         }

@@ -90,12 +90,15 @@ public struct Parameters: Sendable, Equatable {
     public var shortlived = 10.0
     /// `vcl_cooldown`: an unused auto VCL goes cold this long after it was last active.
     public var vclCooldown = 600.0
+    /// `http_max_hdr`: the header slots of a message; a stored object whose response needs
+    /// more (see `ObjectMetadata.headerSlots`) is not delivered (a 500, as varnishd).
+    public var httpMaxHeaders = 64
     /// Parameters kept with the accepted ones (for their varnishd syntax) that do act here.
     static let actedOnAccepted: Set<String> = [
         "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
         "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space", "pipe_sess_max", "shortlived", "nuke_limit",
-        "backend_remote_error_holddown", "backend_local_error_holddown",
+        "backend_remote_error_holddown", "backend_local_error_holddown", "http_max_hdr",
         "vcc_err_unref", "vcc_allow_inline_c", "vcl_cooldown",
     ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).
@@ -197,6 +200,7 @@ public struct Parameters: Sendable, Equatable {
             if name == "ban_lurker_batch", let count = Int(kept), count > 0 { banLurkerBatch = count }
             if name == "pipe_sess_max", let count = Double(kept) { pipeSessionLimit = Int(count) }
             if name == "nuke_limit", let count = Double(kept) { nukeLimit = Int(count) }
+            if name == "http_max_hdr", let count = Double(kept) { httpMaxHeaders = Int(count) }
             if name == "backend_remote_error_holddown", let seconds = Self.parseDuration(kept) { remoteErrorHolddown = seconds }
             if name == "backend_local_error_holddown", let seconds = Self.parseDuration(kept) { localErrorHolddown = seconds }
             if name == "shortlived", let seconds = Self.parseDuration(kept) { shortlived = seconds }

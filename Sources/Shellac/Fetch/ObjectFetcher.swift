@@ -68,6 +68,8 @@ final class ObjectFetcher: FetchSink {
     static let privateWindow = 1 << 20
     /// Whether the object is private, so its fetch follows its reader's pace.
     private var followsReader = false
+    /// What a private object's bytes have cost Transient so far (see `chargeTransient`).
+    var transientCharge = 0
     private let allocator = ByteBufferAllocator()
 
     /// The VCL's `vcl_backend_response`, when a VCL with user code drives this request.
@@ -114,6 +116,8 @@ final class ObjectFetcher: FetchSink {
         self.xid = xid
         self.requestHeaders = requestHeaders
     }
+
+    deinit { releaseTransient() }
 
     func fetchDidReceiveHead(_ head: HTTPResponseHead) {
         if head.status.code == 304, mode == .store, let stale, stale.phase == .streaming {
@@ -320,6 +324,7 @@ final class ObjectFetcher: FetchSink {
                 return
             }
         }
+        if followsReader { chargeTransient(CachedObject.recordBytes + metadata.chargedBytes) }
         if holdsReaders && !isHeadRequest {
             held = (metadata, objectLifetime, [], false)  // (a private object: see above)
             return
@@ -371,6 +376,7 @@ final class ObjectFetcher: FetchSink {
 
     /// Adds body bytes to the object (`fetch` is nil for the stale body of a 304).
     private func appendBody(_ buffer: ByteBuffer, from fetch: BackendFetch?) {
+        if followsReader { chargeTransient(buffer.readableBytes) }
         if let count = held?.body.count {
             // Held until complete (do_stream off, ESI, or small), in memory: no more than
             // its store could take, else the fetch fails as in Varnish (a 503).

@@ -22,7 +22,6 @@ extension RequestStateMachine {
 
     /// The opening records: who asked what.
     func logBegin(now: Double, vcl: String) {
-        let parameters = self.parameters
         if vsl.mask != parameters.vslMask { vsl.mask = parameters.vslMask }
         vsl.recordLimit = parameters.vslRecordLimit
         requestStart = now

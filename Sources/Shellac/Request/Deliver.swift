@@ -133,7 +133,17 @@ extension RequestStateMachine {
                         return .hit(current.object, refresh: nil)
                     }
                     if current.isOwner && !current.isHit && request.method != "GET" && request.method != "HEAD" {
-                        invalidateAfterUnsafeRequest(status: metadata.status, headers: metadata.headers)
+                        invalidateAfterUnsafeRequest(
+                            status: metadata.status, headers: metadata.headers, response: current.object)
+                    }
+                    if metadata.headerSlots > parameters.httpMaxHeaders {
+                        let limit = parameters.httpMaxHeaders
+                        // More header lines than http_max_hdr lets a response have: varnishd
+                        // cannot make resp from the object, and answers with vcl_synth's 500.
+                        logAsRequest()
+                        vsl.record(.error, "Too many headers to Decode object (\(metadata.headerSlots) vs. \(limit))")
+                        delivery = nil
+                        return .synth(status: 500, reason: nil)
                     }
                     // Any 200 may become a 304 for a client whose condition it meets: a
                     // hit, a miss (it fetched unconditionally) or a pass, as in Varnish.
@@ -382,10 +392,9 @@ extension RequestStateMachine {
         _ metadata: ObjectMetadata, phase: ObjectPhase, chunks: ArraySlice<ByteBuffer>, delivery: inout Delivery,
         esi wantsESI: Bool = false
     ) -> VCLAction {
-        let head = request
         let now = HTTPDate.currentTime()
         let object = delivery.object
-        var sendsInlineBody = metadata.hasInlineBody && head.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
+        var sendsInlineBody = metadata.hasInlineBody && request.method != "HEAD" && ResponseStatus.hasBody(metadata.status)
         var out = channel.channel.allocator.buffer(
             capacity: (sendsInlineBody ? metadata.storedBytes.count : metadata.headerLength) + 160)
         // Varnish offers ranges on every shared 200 (a hit's object is never private).
@@ -394,7 +403,7 @@ extension RequestStateMachine {
         var ranges = parameters.httpRangeSupport
         var esi = wantsESI
         if let session = vclSession {
-            let asksRange = head.headers.contains("Range")
+            let asksRange = request.headers.contains("Range")
             // What vcl_deliver sees as resp.do_esi and resp.filters, and may turn off.
             session.context.resp.doESI = wantsESI
             session.context.resp.gunzipFilter = inflates
@@ -408,10 +417,10 @@ extension RequestStateMachine {
             if session.deliverClosesConnection { keepAlive = false }
             // Any 200 may become a 304 for a client whose condition it meets, decided on resp
             // as vcl_deliver left it (Varnish's cnt_transmit: a Last-Modified VCL changed counts).
-            if esiLevel == 0, session.context.resp.status == 200, head.isConditional,
+            if esiLevel == 0, session.context.resp.status == 200, request.isConditional,
                 ConditionalRequest.isNotModified(
-                    method: head.method, request: head.headers, status: 200, response: session.context.resp.headers,
-                    storedAt: object.lifetime.entered, strong: head.headers.contains("Range"))
+                    method: request.method, request: request.headers, status: 200, response: session.context.resp.headers,
+                    storedAt: object.lifetime.entered, strong: request.headers.contains("Range"))
             {
                 writeNotModified(session.context.resp.headers, object: object)
                 delivery.answeredNotModified = true
@@ -435,12 +444,12 @@ extension RequestStateMachine {
         // (An ESI page inflates run by run: see esiStep.)
         let gunzips = inflates && !esi
         if gunzips {
-            if head.method != "HEAD" && !startGunzip(&delivery) { keepAlive = false }
+            if request.method != "HEAD" && !startGunzip(&delivery) { keepAlive = false }
             sendsInlineBody = false
         }
         logTimestamp("Process", at: now)
         delivery.sendDeadline = now + parameters.sendTimeout
-        logFilters(esi: esi, gunzip: inflates, range: ranges && head.headers.contains("Range"))
+        logFilters(esi: esi, gunzip: inflates, range: ranges && request.headers.contains("Range"))
         // The fields added after vcl_deliver are logged from here (see the end).
         var tailStart = out.writerIndex
         if acceptsRanges { out.writeStaticString("Accept-Ranges: bytes\r\n") }
@@ -455,15 +464,15 @@ extension RequestStateMachine {
                 length = phase == .complete ? object.gzipBits?.plainLength : nil
             } else if metadata.hasInlineBody {
                 length = metadata.inlineBody.count
-            } else if head.method == "HEAD", let declared = metadata.declaredLength {
+            } else if request.method == "HEAD", let declared = metadata.declaredLength {
                 length = declared  // a passed HEAD's object has no body to count
             } else if phase == .complete {
                 length = chunks.reduce(0) { $0 + $1.readableBytes }
             } else if let declared = metadata.declaredLength {
                 length = declared
             }
-            if let total = length, head.method == "GET", ranges,
-               let range = head.headers["Range"], Self.status(of: out) == 200 {
+            if let total = length, request.method == "GET", ranges,
+               let range = request.headers["Range"], Self.status(of: out) == 200 {
                 switch rangeOutcome(range, total: total, metadata: metadata) {
                 case .full:
                     break
@@ -499,9 +508,9 @@ extension RequestStateMachine {
                 out.writeStaticString("Content-Length: ")
                 out.writeDecimal(length)
                 out.writeStaticString("\r\n")
-            } else if head.method == "HEAD" {
+            } else if request.method == "HEAD" {
                 // Length unknown yet: say nothing rather than guess.
-            } else if head.minorVersion == 1 {
+            } else if request.minorVersion == 1 {
                 out.writeStaticString("Transfer-Encoding: chunked\r\n")
                 delivery.chunked = true
             } else {
@@ -517,7 +526,7 @@ extension RequestStateMachine {
             countBodyBytes(inlineBody.count)
         }
         write(out)
-        if gunzips, metadata.hasInlineBody, head.method != "HEAD", delivery.gunzip != nil {
+        if gunzips, metadata.hasInlineBody, request.method != "HEAD", delivery.gunzip != nil {
             if writeGunzipped([ByteBuffer(bytes: metadata.inlineBody)], delivery: &delivery) == nil { keepAlive = false }
         }
         return .deliver

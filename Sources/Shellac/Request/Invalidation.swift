@@ -9,21 +9,23 @@ import VCL
 extension RequestStateMachine {
     static let unsafeMethods: Set<String> = ["POST", "PUT", "DELETE", "PATCH"]
 
-    /// After the response head to an unsafe request passed to the backend.
-    func invalidateAfterUnsafeRequest(status: Int, headers: HeaderList) {
+    /// After the response head to an unsafe request that went to the backend. `response` is
+    /// the object that response fills: when VCL made it cacheable (a miss), it is the
+    /// response to this very request, stored after the change, and stays.
+    func invalidateAfterUnsafeRequest(status: Int, headers: HeaderList, response: CachedObject) {
         guard Self.unsafeMethods.contains(request.method), (200..<400).contains(status) else { return }
-        invalidate(path: request.uri)
+        invalidate(path: request.uri, keeping: response)
         let host = NativeBuiltin.hashHost(request.headers)
         for name in ["Location", "Content-Location"] {
             guard let value = headers[name], let path = Self.sameHostPath(value, host: host) else { continue }
-            invalidate(path: path)
+            invalidate(path: path, keeping: response)
         }
     }
 
-    private func invalidate(path: String) {
+    private func invalidate(path: String, keeping response: CachedObject) {
         var head = request
         head.uri = path
-        if server.store.purge(key: BuiltinPolicy.shared.hash(head) { serverAddress }) > 0 {
+        if server.store.purge(key: BuiltinPolicy.shared.hash(head) { serverAddress }, keeping: response) > 0 {
             counters.increment(.invalidations)
         }
     }

@@ -142,8 +142,9 @@ final class VCLSession {
     /// Runs `vcl_deliver` on a stored object's response and writes the head it leaves: the
     /// status line and every field but the framing ones (Content-Length, Transfer-Encoding,
     /// Connection), which the caller writes for the body it sends. VCL sees (and may change)
-    /// the fields the server adds (Age, X-Varnish, Via), as in Varnish. Returns what
-    /// `vcl_deliver` returned; it writes nothing unless that is `.deliver`.
+    /// the fields the server adds (Age, X-Varnish, Via) and the backend's Content-Length, as
+    /// in Varnish. Returns what `vcl_deliver` returned; it writes nothing unless that is
+    /// `.deliver`.
     @discardableResult
     func writeDelivery(
         _ object: CachedObject, metadata: ObjectMetadata, xid: UInt64, isHit: Bool, now: Double,
@@ -158,13 +159,20 @@ final class VCLSession {
         vcl.resp.proto = "HTTP/1.1"
         vcl.resp.isStreaming = false
         vcl.resp.headers.reset(toStored: metadata.rawHeaderLines)
+        // varnishd keeps the backend's Content-Length with the object, so vcl_deliver reads
+        // it; what is sent is decided after (below, and by the caller for the body it sends).
+        // (Not when a fetch filter changed the body: gzip and gunzip drop the declared length;
+        // varnishd's ESI parse drops the field too.)
+        if let length = metadata.declaredLength, !metadata.mayBeESI {
+            vcl.resp.headers.add("Content-Length", String(decimal: length))
+        }
         vcl.resp.headers.add("Age", String(decimal: lifetime.age(at: now)))
         vcl.resp.headers.add("X-Varnish", isHit ? String(decimal: xid, object.xid) : String(decimal: Int(xid)))
         vcl.resp.headers.add("Via", "1.1 shellac")
         let action = run(.deliver)
         guard action == .deliver else { return action }
-        // Stored lines never hold framing fields, so only fields VCL added can. In place: a
-        // copy of `resp` would make these removals copy its fields.
+        // Stored lines never hold framing fields, so only fields added here or by VCL can. In
+        // place: a copy of `resp` would make these removals copy its fields.
         vcl.resp.headers.removeAdded("Content-Length")
         vcl.resp.headers.removeAdded("Transfer-Encoding")
         // `set resp.http.Connection = "close"` closes the connection after the answer (the

@@ -386,15 +386,16 @@ public final class CacheStore: Sendable {
         index.withLock { unlink(object, from: &$0) }
     }
 
-    /// Removes every variant stored under `key` (Varnish's `return (purge)`). Returns how many.
+    /// Removes every variant stored under `key` (Varnish's `return (purge)`), but `kept`.
+    /// Returns how many.
     @discardableResult
-    public func purge(key: CacheKey) -> Int {
+    public func purge(key: CacheKey, keeping kept: CachedObject? = nil) -> Int {
         index.withLock { index in
             var removed = 0
             var object = index.heads[key.digest]
             while let current = object {
                 object = current.indexNextVariant
-                if current.phase == .busy || current.phase == .streaming { continue }
+                if current.phase == .busy || current.phase == .streaming || current === kept { continue }
                 guard current.key == key else { continue }
                 if !current.isMarker { removed += 1 }
                 unlink(current, from: &index)

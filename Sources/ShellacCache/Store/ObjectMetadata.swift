@@ -21,6 +21,8 @@ public struct ObjectMetadata: Sendable {
     /// The backend answered in HTTP/1.0 (the transaction log shows that protocol first, as
     /// Varnish does; every delivery is HTTP/1.1).
     public var fromHTTP10 = false
+    /// How many header lines the header section holds (counted once, when it is made).
+    public private(set) var headerLineCount: UInt16 = 0
     /// The cache key's bytes (once stored), then `HTTP/1.1 <status> <reason>\r\n` and every
     /// stored header line (CRLF-terminated, no blank line: per-delivery fields follow), then
     /// the inline body if there is one.
@@ -60,7 +62,9 @@ public struct ObjectMetadata: Sendable {
         bytes.append(contentsOf: "\r\n".utf8)
         let statusLineLength = bytes.count
         var nameSummary: UInt64 = 0
+        var lineCount = 0
         for field in headers {
+            lineCount += 1
             nameSummary |= RawHeaderLines.nameBit(field.name.utf8)
             bytes.append(contentsOf: field.name.utf8)
             bytes.append(contentsOf: ": ".utf8)
@@ -68,6 +72,7 @@ public struct ObjectMetadata: Sendable {
             bytes.append(contentsOf: "\r\n".utf8)
         }
         self.status = status
+        self.headerLineCount = UInt16(clamping: lineCount)
         self.storedStatusLineLength = UInt32(clamping: statusLineLength)
         self.storedNameSummary = nameSummary
         self.storedBytes = bytes.count == bytes.capacity ? bytes : Array(copyingExactly: bytes)
@@ -75,6 +80,16 @@ public struct ObjectMetadata: Sendable {
         self.variant = variant
         self.declaredLength = declaredLength
     }
+
+    /// Whether varnishd would have kept the backend's Content-Length with this object: it
+    /// keeps it unless a fetch filter changed the body (gzip, gunzip, ESI). VCL then reads
+    /// it in `resp.http` (the length sent is decided after `vcl_deliver`).
+    public var keepsDeclaredLength: Bool { declaredLength != nil && !mayBeESI }
+
+    /// The header slots (`http_max_hdr`) varnishd needs to deliver this object: one per stored
+    /// line (its kept Content-Length too), five for the parts of a first line, and one more
+    /// its count of them takes. With more slots than `http_max_hdr`, the delivery fails.
+    public var headerSlots: Int { Int(headerLineCount) + (keepsDeclaredLength ? 1 : 0) + 6 }
 
     /// The header section.
     public var headerBlock: ArraySlice<UInt8> { storedBytes[keyLength..<(keyLength + headerLength)] }
