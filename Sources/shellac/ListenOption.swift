@@ -3,13 +3,15 @@ import Shellac
 
 /// varnishd's `-a [name=][address][:port][,PROTO][,user=…][,group=…][,mode=…]`: a TCP
 /// address, or the path of a Unix domain socket (`/…`) whose file gets `mode`; `PROXY`
-/// makes its connections start with a PROXY protocol header. The name is
-/// accepted (Shellac does not show it yet); `user=` and `group=` are accepted and not applied.
+/// makes its connections start with a PROXY protocol header. The name is VCL's
+/// `local.socket`; `user=` and `group=` are accepted and not applied.
 enum ListenOption {
     static func endpoint(_ text: String) throws -> Endpoint {
         var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         var address = parts.removeFirst()
+        var name: String?
         if let equals = address.firstIndex(of: "="), !address[..<equals].contains(where: { "/:[".contains($0) }) {
+            name = String(address[..<equals])
             address = String(address[address.index(after: equals)...])
         }
         var mode: UInt16?
@@ -33,6 +35,7 @@ enum ListenOption {
             endpoint = parsed
         }
         endpoint.expectsProxyHeader = proxy
+        endpoint.name = name
         return endpoint
     }
 }

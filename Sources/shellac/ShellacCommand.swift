@@ -66,8 +66,15 @@ struct ShellacCommand: AsyncParsableCommand {
             do { try parameters.set("vsl_space", size) } catch { throw ValidationError("-l \(size): \(error)") }
         }
         var endpoints: [Endpoint] = []
+        var unnamed = 0
         for text in listen.isEmpty ? [":6081"] : listen {
-            endpoints.append(try ListenOption.endpoint(text))
+            var endpoint = try ListenOption.endpoint(text)
+            // As varnishd: the unnamed ones are a0, a1, ... in order.
+            if endpoint.name == nil {
+                endpoint.name = "a\(unnamed)"
+                unnamed += 1
+            }
+            endpoints.append(endpoint)
         }
         let layout = try StorageOption.layout(storage)
         var backend: Backend?

@@ -29,15 +29,20 @@ struct BackendPreambleTests {
         }
     }
 
-    @Test("the preamble's bytes reach the backend before the first request on a new connection")
-    func preambleFirst() async throws {
-        let preamble = "POST /preamble HTTP/7.3\nHeader: 42\n\n\n"
-        let handler = RecordingHandler(skip: preamble.utf8.count)
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    /// A server on 127.0.0.1 whose connections all go to `handler`.
+    static func recordingServer(_ handler: RecordingHandler) async throws -> Channel {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
             .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    @Test("the preamble's bytes reach the backend before the first request on a new connection")
+    func preambleFirst() async throws {
+        let preamble = "POST /preamble HTTP/7.3\nHeader: 42\n\n\n"
+        let handler = RecordingHandler(skip: preamble.utf8.count)
+        let server = try await Self.recordingServer(handler)
         defer { server.close(promise: nil as EventLoopPromise<Void>?) }
         let port = try #require(server.localAddress?.port)
         let base64 = Data(preamble.utf8).base64EncodedString()

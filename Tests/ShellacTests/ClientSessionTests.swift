@@ -40,6 +40,7 @@ struct ClientSessionTests {
 
         func send(_ text: String) throws {
             try channel.writeInbound(ByteBuffer(string: text))
+            loop.run()  // (what a real loop does next: the tasks the input queued, such as an answer held for its body)
         }
 
         /// Everything written to the client so far.

@@ -147,6 +147,14 @@ public final class AdminCommands: Sendable {
         if registry.program(named: name) != nil {
             return AdminResponse(.parameter, VCLRegistry.RegistryError.nameTaken(name).description)
         }
+        // max_vcl, as varnishd's mgt_new_vcl: past it, max_vcl_handling 2 refuses the load and
+        // 1 says so with the answer.
+        let loaded = registry.programCount
+        let maxVCL = parameters.current.value(of: "max_vcl").flatMap { Int($0) } ?? 100
+        let handling = parameters.current.value(of: "max_vcl_handling").flatMap { Int($0) } ?? 1
+        if handling == 2 && loaded >= maxVCL {
+            return AdminResponse(.cannot, "Too many (\(loaded)) VCLs already loaded\n(See max_vcl and max_vcl_handling parameters)")
+        }
         let program: VCLProgram
         do {
             program = try compile()
@@ -162,8 +170,11 @@ public final class AdminCommands: Sendable {
         } catch {
             return AdminResponse(.parameter, error.description)
         }
-        let warnings = program.warnings.map(\.description)
-        return AdminResponse(.ok, (warnings + ["VCL compiled."]).joined(separator: "\n"))
+        var lines = program.warnings.map(\.description)
+        if handling == 1 && loaded + 1 > maxVCL {
+            lines.append("\(loaded + 1) VCLs loaded\nRemember to vcl.discard the old/unused VCLs.\n(See max_vcl and max_vcl_handling parameters)")
+        }
+        return AdminResponse(.ok, (lines + ["VCL compiled."]).joined(separator: "\n"))
     }
 
     private func use(_ name: String) -> AdminResponse {

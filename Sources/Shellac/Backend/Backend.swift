@@ -75,6 +75,8 @@ public struct Endpoint: Sendable, Hashable {
     public var unixMode: UInt16?
     /// A listener whose connections start with a PROXY protocol header (`-a ...,PROXY`).
     public var expectsProxyHeader = false
+    /// A listener's name (`-a name=...`), VCL's `local.socket`; nil: `a0`.
+    public var name: String?
 
     public init(host: String, port: Int) {
         self.host = host

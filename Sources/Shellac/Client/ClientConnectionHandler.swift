@@ -1,5 +1,6 @@
 import NIOCore
 import ShellacCache
+import VCL
 
 /// One client connection's HTTP/1 session: reads requests (pipelined or not), keeps the
 /// connection alive between them, enforces the idle and request timeouts, and drains when the
@@ -48,10 +49,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
     private(set) var proxiedAddresses: (client: SocketAddress?, server: SocketAddress?) = (nil, nil)
 
     private let expectsProxyHeader: Bool
+    /// The listen socket this connection came in on (`local.socket`, `local.endpoint`).
+    let listener: VCLListener
 
-    init(server: ServerContext, expectsProxyHeader: Bool = false) {
+    init(server: ServerContext, expectsProxyHeader: Bool = false,
+         listener: VCLListener = VCLListener(name: "a0", endpoint: "")) {
         self.server = server
         self.expectsProxyHeader = expectsProxyHeader
+        self.listener = listener
         if expectsProxyHeader { state = .awaitingProxyHeader }
         self.parametersVersion = server.live.version
         self.parameters = server.live.current

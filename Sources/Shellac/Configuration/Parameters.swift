@@ -98,7 +98,7 @@ public struct Parameters: Sendable, Equatable {
         "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
         "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space", "pipe_sess_max", "shortlived", "nuke_limit",
-        "backend_remote_error_holddown", "backend_local_error_holddown", "http_max_hdr",
+        "backend_remote_error_holddown", "backend_local_error_holddown", "http_max_hdr", "max_vcl", "max_vcl_handling",
         "vcc_err_unref", "vcc_allow_inline_c", "vcl_cooldown",
     ]
     /// varnishd parameters Shellac accepts without acting on them, as set (`AcceptedParameter`).

@@ -26,6 +26,9 @@ final class BackendTransaction {
     /// False once `unset bereq.body` (the built-in vcl_backend_fetch does it for a GET): the
     /// client's body, if any, stays with the client (whose connection drains it).
     private var sendsBody = true
+    /// The client's body as this transaction sends it: `request.body`, or a whole copy of it
+    /// made to move to another loop (see `send`).
+    private var body: RequestBody?
     /// The expired object this fetch may revalidate, and serve if the fetch fails inside its
     /// `stale-if-error` window.
     private let stale: CachedObject?
@@ -65,6 +68,7 @@ final class BackendTransaction {
         self.clientHeaders = clientHeaders
         self.pool = pool
         self.request = request
+        self.body = request.body
         self.vcl = vcl
         self.counters = counters
     }
@@ -98,7 +102,7 @@ final class BackendTransaction {
     }
 
     /// The client's body as this attempt sends it (none once `unset bereq.body`).
-    private var sentBody: RequestBody? { sendsBody ? request.body : nil }
+    private var sentBody: RequestBody? { sendsBody ? body : nil }
 
     /// `headers` without the fields that frame a body this attempt does not send.
     private func withBodyFields(_ headers: HeaderList) -> HeaderList {
@@ -137,9 +141,27 @@ final class BackendTransaction {
         // With no idle connection here but one on another loop, the transaction moves there
         // whole, so that it reuses that connection rather than opening one more (Varnish's
         // pools are shared by all its threads). It moves at most once per attempt.
-        // (A body streaming in from the client stays with the client's loop.)
-        if sentBody?.isStreaming != true, !pool.hasIdleConnections,
-           let other = server.poolWithIdleConnections(excluding: pool) {
+        // A body streaming in from the client is tied to the client's loop: one that fits in
+        // `RequestBody.replayLimit` is waited for and moves as a whole copy; a larger one
+        // stays, and the fetch opens a connection here.
+        if !pool.hasIdleConnections, let other = server.poolWithIdleConnections(excluding: pool) {
+            if let streamed = sentBody, streamed.isStreaming {
+                guard streamed.canSend, !streamed.isTaken, (streamed.declaredLength ?? 0) <= RequestBody.replayLimit else {
+                    return connect(method: method, uri: uri, headers: headers, to: backend, timeouts: timeouts)
+                }
+                let loopBound = NIOLoopBound(self, eventLoop: pool.eventLoop)
+                streamed.whenComplete(limit: RequestBody.replayLimit) { complete in
+                    let transaction = loopBound.value
+                    guard complete, let whole = streamed.wholeBuffer else {
+                        // Larger than the limit after all, or failed (then the fetch fails at
+                        // once): sent streaming from here.
+                        return transaction.connect(method: method, uri: uri, headers: headers, to: backend, timeouts: timeouts)
+                    }
+                    transaction.body = RequestBody(whole: whole)
+                    transaction.send(method: method, uri: uri, headers: headers, to: backend, timeouts: timeouts)
+                }
+                return
+            }
             let moving = MovingTransaction(self)
             other.eventLoop.execute {
                 let transaction = moving.transaction

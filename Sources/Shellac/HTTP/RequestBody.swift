@@ -44,7 +44,10 @@ final class RequestBody {
     /// Buffer everything (a pipe sends the body whole): no flow control.
     private var collects = false
     private var consumer: ((Event) -> Void)?
-    private var completion: (() -> Void)?
+    /// Each called once the body is settled: true when it has all arrived, false when it
+    /// failed or more than its `limit` waits unsent (a fetch waiting to move with it, a pipe,
+    /// an answer held until the body is in).
+    private var waiters: [(limit: Int, done: (Bool) -> Void)] = []
     /// Called when the client may be read again after a pause.
     var onDrained: (() -> Void)?
 
@@ -71,6 +74,9 @@ final class RequestBody {
         for part in pending { all.writeImmutableBuffer(part) }
         return all
     }
+
+    /// Whether the body has all arrived, or failed.
+    var isSettled: Bool { isComplete || hasFailed }
 
     /// Whether a fetch may still send it from the start.
     var canSend: Bool { !isStreaming || !isTaken || isReplayable }
@@ -112,6 +118,7 @@ final class RequestBody {
         } else {
             pending.append(buffer)
             pendingBytes += buffer.readableBytes
+            if waiters.contains(where: { pendingBytes > $0.limit }) { dropWaiters(over: pendingBytes) }
         }
     }
 
@@ -119,25 +126,62 @@ final class RequestBody {
         isComplete = true
         consumer?(.end)
         consumer = nil
-        let completion = self.completion
-        self.completion = nil
-        completion?()
+        settle(true)
     }
 
     func fail() {
         hasFailed = true
         consumer?(.failed)
         consumer = nil
-        completion = nil
+        settle(false)
     }
 
-    /// The response is done without (all of) the body: drop what comes.
+    private func settle(_ arrived: Bool) {
+        let waiters = self.waiters
+        self.waiters = []
+        for waiter in waiters { waiter.done(arrived) }
+    }
+
+    /// Tells the waiters that keep no more than `bytes` that the body is too large for them;
+    /// without collecting waiters, flow control is back.
+    private func dropWaiters(over bytes: Int) {
+        let over = waiters.filter { bytes > $0.limit }
+        waiters.removeAll { bytes > $0.limit }
+        if waiters.isEmpty { collects = false }
+        for waiter in over { waiter.done(false) }
+    }
+
+    /// The response is done without (all of) the body: drop what comes (anyone still
+    /// waiting for it is told it will not come).
     func discardRest() {
+        markUnsendable()
+        dropArriving()
+        settle(false)
+    }
+
+    /// Reads the rest and drops it: nobody sends it (the request answers from the cache or
+    /// with a synth; Varnish's `VRB_Ignore`), and a fetch can no longer send it either.
+    /// `done` says whether it all arrived (false: it failed, or the client went away).
+    func drain(_ done: @escaping (Bool) -> Void) {
+        if isSettled { return done(isComplete) }
+        markUnsendable()
+        waiters.append((limit: .max, done: done))  // (first: resuming the client may finish the body at once)
+        dropArriving()
+    }
+
+    /// No fetch can send a streamed body once its bytes are dropped.
+    private func markUnsendable() {
+        guard isStreaming else { return }
+        isTaken = true
+        isReplayable = false
+        sent = []
+    }
+
+    private func dropArriving() {
         discards = true
         pending = []
         pendingBytes = 0
         consumer = nil
-        completion = nil
         resume()
     }
 
@@ -181,11 +225,14 @@ final class RequestBody {
         if pendingBytes + inFlight <= Self.window / 2 { resume() }
     }
 
-    /// Calls `body` once the whole body has arrived (buffering it all, without flow control).
-    func whenComplete(_ body: @escaping () -> Void) {
-        if isComplete { return body() }
+    /// Calls `done` once the whole body has arrived (true), or when it fails or more than
+    /// `limit` bytes wait unsent (false; flow control is back then). Until then what arrives
+    /// is buffered without flow control (`limit` bounds it).
+    func whenComplete(limit: Int = .max, _ done: @escaping (Bool) -> Void) {
+        if isComplete { return done(true) }
+        if hasFailed || pendingBytes > limit { return done(false) }
         collects = true
-        completion = body
+        waiters.append((limit: limit, done: done))
         resume()
     }
 }

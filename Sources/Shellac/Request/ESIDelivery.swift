@@ -25,6 +25,7 @@ final class ESIParent: RequestOwner {
     func pipeFailed() {}
     func setSessionIdleTimeout(_ seconds: Double) {}
     var proxiedAddresses: (client: SocketAddress?, server: SocketAddress?) { parent.owner.proxiedAddresses }
+    var listener: VCLListener { parent.owner.listener }
 }
 
 /// ESI delivery (Varnish's `cache_esi_deliver.c`): the page's verbatim bytes, and between

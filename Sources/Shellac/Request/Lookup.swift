@@ -74,7 +74,10 @@ extension RequestStateMachine {
             }
             if let refresh { startFetch(into: refresh, mode: .store, stale: object, isBackground: true) }
             handling = .hit
-            return .deliver(object, isHit: true, isOwner: false)
+            let next = RequestStep.deliver(object, isHit: true, isOwner: false)
+            guard let body, !body.isSettled else { return next }  // (every hit without a body)
+            // The client's body first: dropped, or (a background fetch may send it) kept.
+            return afterRequestBody(discarding: refresh == nil) { next }
         }
         if (action == .miss || action == .fetch), let refresh {
             counters.increment(.cacheMisses)

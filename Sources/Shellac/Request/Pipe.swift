@@ -19,7 +19,10 @@ extension RequestStateMachine {
         if let body, !body.isComplete {
             // The body goes to the backend whole, with its length: wait for the rest of it.
             let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
-            body.whenComplete { loopBound.value.startPipe() }
+            body.whenComplete { complete in
+                // (A body that fails closes the connection: no pipe then.)
+                if complete { loopBound.value.startPipe() }
+            }
             return .waiting
         }
         startPipe()

@@ -20,6 +20,8 @@ protocol RequestOwner: AnyObject {
     /// The client's and the server's addresses as a PROXY header gave them (nil: the
     /// connection's own).
     var proxiedAddresses: (client: SocketAddress?, server: SocketAddress?) { get }
+    /// The listen socket the connection came in on.
+    var listener: VCLListener { get }
 }
 
 /// The request being answered on one client connection, run step by step (`RequestStep`)
@@ -29,7 +31,8 @@ protocol RequestOwner: AnyObject {
 ///
 /// The steps are extensions in files of their own: `Recv.swift` (recv, hash, purge,
 /// restart), `Lookup.swift` (lookup, hit, miss), `Pass.swift` (pass and the fetch a miss or
-/// pass starts), `Pipe.swift`, `Synth.swift`, `Deliver.swift` (deliver and transmission).
+/// pass starts), `Pipe.swift`, `Synth.swift`, `Deliver.swift` (deliver and transmission),
+/// `BodyWait.swift` (an answer held until the client's body is in).
 final class RequestStateMachine {
     unowned let owner: RequestOwner
     let server: ServerContext
@@ -65,6 +68,9 @@ final class RequestStateMachine {
     var delivery: Delivery?
     /// Bumped whenever a delivery starts or ends, so stale wake-ups find nothing to do.
     var deliveryGeneration = 0
+    /// What the request does once its body is settled, while it waits for that
+    /// (`BodyWait.swift`).
+    var afterBody: (() -> RequestStep)?
 
     // ESI (see `ESIDelivery.swift`).
     /// The ESI page being delivered, and the include running for it now.
@@ -176,7 +182,8 @@ final class RequestStateMachine {
         let addresses = vclAddresses ?? (
             VCLSession.vclAddress(clientAddress), VCLSession.vclAddress(localAddress))
         vclAddresses = addresses
-        session.begin(request, xid: xid, session: sessionXID, client: addresses.client, local: addresses.local)
+        session.begin(request, xid: xid, session: sessionXID, client: addresses.client, local: addresses.local,
+                      listener: owner.listener)
         session.requestBodyLength = body.flatMap { $0.isStreaming ? nil : $0.declaredLength }
         session.maxRestarts = parameters.maxRestarts
         session.context.sessionTimeoutIdle = parameters.timeoutIdle
@@ -298,6 +305,7 @@ final class RequestStateMachine {
 
     /// The connection closed: drop the request (a fetch under way goes on for its object).
     func abandon() {
+        afterBody = nil
         logEnd()
         esiChild?.abandon()
         esiChild = nil

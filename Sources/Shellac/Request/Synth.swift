@@ -24,15 +24,24 @@ extension RequestStateMachine {
             }
             return .done
         }
+        // The rest of a client body nobody sends is read first (a failure closes the
+        // connection after this answer).
+        let head = out
+        return afterRequestBody(discarding: true) { self.sendSynth(head: head, vclEnd: vclEnd, page: body) }
+    }
+
+    /// The synthetic response as `vcl_synth` left it (`head`), framed and sent.
+    private func sendSynth(head: ByteBuffer, vclEnd: Int, page: String) -> RequestStep {
+        var out = head
         out.writeStaticString("Content-Length: ")
-        out.writeDecimal(body.utf8.count)
+        out.writeDecimal(page.utf8.count)
         out.writeStaticString("\r\n")
         writeConnectionHeader(&out)
         out.writeStaticString("\r\n")
         logResponseHead(out, from: vclEnd)
         countHeadBytes(out.readableBytes)
         if request.method != "HEAD" {
-            countBodyBytes(out.writeString(body))
+            countBodyBytes(out.writeString(page))
         }
         write(out)
         return .done

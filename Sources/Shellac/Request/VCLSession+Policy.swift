@@ -107,8 +107,14 @@ extension VCLSession: RequestPolicy {
         backendSide.req.url = context.req.url  // a hash director's key
         backendSide.req.sessionXID = context.req.sessionXID
         backendSide.storageGauges = self
+        // The session's as the client side left them (`client.identity` set in vcl_recv is
+        // what vcl_backend_fetch reads, as in Varnish's busyobj).
         backendSide.clientIP = context.clientIP
         backendSide.serverIP = context.serverIP
+        backendSide.localIP = context.localIP
+        backendSide.remoteIP = context.remoteIP
+        backendSide.clientIdentity = context.clientIdentity
+        backendSide.listener = context.listener
         return policy
     }
 }

@@ -66,7 +66,8 @@ final class VCLSession {
     }
 
     /// Starts a request: `req.*` from the client's head, the addresses from its connection.
-    func begin(_ head: RequestHead, xid: UInt64, session: UInt64 = 0, client: VCLIP?, local: VCLIP?) {
+    func begin(_ head: RequestHead, xid: UInt64, session: UInt64 = 0, client: VCLIP?, local: VCLIP?,
+               listener: VCLListener = .none) {
         // `obj` and `resp` are filled in whole before any subroutine reads them (setObject,
         // writeDelivery, and vcl_synth's fresh response), so the reset leaves them be.
         program.resetContext(context, objectAndResponse: false)
@@ -87,6 +88,7 @@ final class VCLSession {
             context.serverIP = local
             context.localIP = local
         }
+        context.listener = listener
     }
 
     /// The request as VCL left it (methods, URL and headers may have been changed).

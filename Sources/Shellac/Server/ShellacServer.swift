@@ -108,8 +108,10 @@ public final class ShellacServer: Sendable {
     public func start() async throws -> [SocketAddress] {
         let context = self.context
         var bound: [SocketAddress] = []
-        for endpoint in configuration.listen {
+        for (index, endpoint) in configuration.listen.enumerated() {
             let quiesce = ServerQuiescingHelper(group: group)
+            // (An unnamed listener is a0, a1, … by its place on the command line, as in varnishd.)
+            let listener = VCLListener(name: endpoint.name ?? "a\(index)", endpoint: endpoint.text)
             let channel: Channel
             do {
                 let bootstrap = ServerBootstrap(group: group)
@@ -127,9 +129,16 @@ public final class ShellacServer: Sendable {
                         context.counters.value(on: channel.eventLoop).increment(.sessionsDropped)
                         return channel.close()
                     }
-                    return channel.eventLoop.makeCompletedFuture {
+                    // Port 0: local.endpoint names the port bound, as varnishd's does.
+                    var named = listener
+                    if endpoint.unixPath == nil, endpoint.port == 0, let bound = channel.parent?.localAddress,
+                       let ip = bound.ipAddress, let port = bound.port {
+                        named = VCLListener(name: listener.name, endpoint: ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)")
+                    }
+                    return channel.eventLoop.makeCompletedFuture { [named] in
                         try channel.pipeline.syncOperations.addHandler(
-                            ClientConnectionHandler(server: context, expectsProxyHeader: endpoint.expectsProxyHeader))
+                            ClientConnectionHandler(server: context, expectsProxyHeader: endpoint.expectsProxyHeader,
+                                                    listener: named))
                     }
                 }
                 if let path = endpoint.unixPath {

@@ -188,6 +188,9 @@ public final class VCLRegistry: Sendable {
         }
     }
 
+    /// How many programs are loaded (labels not counted), as `max_vcl` counts them.
+    public var programCount: Int { state.withLock { $0.loaded.count } }
+
     public func program(named name: String) -> VCLProgram? {
         state.withLock { $0.loaded.first { $0.name == name }?.program }
     }

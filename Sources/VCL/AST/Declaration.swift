@@ -42,7 +42,9 @@ struct ProbeDecl: Sendable {
 struct ACLDecl: Sendable {
     struct Entry: Sendable {
         let negated: Bool
+        /// The address or name, without a `/mask` written inside the string.
         let address: String
+        /// The mask, written `"1.2.3.0/24"` or `"1.2.3.0" / 24`; nil for none.
         let maskBits: Int?
         /// Written in parentheses: a name that does not resolve is ignored.
         let optional: Bool
@@ -51,6 +53,9 @@ struct ACLDecl: Sendable {
 
     let name: String
     let entries: [Entry]
+    /// `+pedantic` (vcc's default) or `-pedantic`: an entry with bits set past its mask is an
+    /// error, or is quietly read as its network.
+    var pedantic = true
     let location: SourceLocation
 }
 

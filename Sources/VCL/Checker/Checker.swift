@@ -189,14 +189,14 @@ struct Checker {
         case .call: break
         case .synthetic(let value):
             checkExpr(value, in: sub, mask: mask)
-            requireContext(.of(.synth, .backendError), "synthetic()", at: statement.location, in: sub, mask: mask)
+            requireContext(.of(.synth, .backendError), "synthetic()", action: true, at: statement.location, in: sub, mask: mask)
         case .hashData(let value):
             checkExpr(value, in: sub, mask: mask)
-            requireContext(.of(.hash), "hash_data()", at: statement.location, in: sub, mask: mask)
+            requireContext(.of(.hash), "hash_data()", action: true, at: statement.location, in: sub, mask: mask)
         case .ban(let value):
             checkExpr(value, in: sub, mask: mask)
         case .new:
-            requireContext(.of(.initialize), "'new'", at: statement.location, in: sub, mask: mask)
+            requireContext(.of(.initialize), "'new'", action: true, at: statement.location, in: sub, mask: mask)
         case .expression(let value):
             checkExpr(value, in: sub, mask: mask)
             if case .call(let name, _) = value.kind, name.hasSuffix(".add_backend") {
@@ -211,11 +211,14 @@ struct Checker {
         }
     }
 
-    private func requireContext(_ allowed: SubMask, _ what: String, at location: SourceLocation,
+    /// `action`: one of vcc's statement actions (`synthetic`, `hash_data`, `new`), which it
+    /// calls "Not a valid action" where they are not allowed.
+    private func requireContext(_ allowed: SubMask, _ what: String, action: Bool = false, at location: SourceLocation,
                                 in sub: SubDecl, mask: SubMask) {
         let bad = mask.subtracting(allowed)
         if let (where_, via) = describe(bad, sub: sub) {
-            sink.error(location, "\(what) is not allowed in \(where_.name)\(via)")
+            let vcc = action ? ". " + Checker.vccUse("Not a valid action", where_, via: via) : ""
+            sink.error(location, "\(what) is not allowed in \(where_.name)\(via)\(vcc)")
         }
     }
 
@@ -224,6 +227,15 @@ struct Checker {
             if Checker.builtinNames.contains(sub.name) {
                 sink.error(location, "Expected '(' got ';' (a built-in subroutine must return an action: return (action);)")
             }
+            return
+        }
+        // A name that is no action at all is the compiler's to report ("Expected return action name.").
+        guard VCLSubroutine.allActions.contains(action.name) else { return }
+        if action.name == "vcl", let label = action.arguments.first?.identifierName, let kind = symbolKind(label) {
+            // A label is looked up as vcc looks up symbols: another kind of symbol is refused.
+            sink.error(action.arguments[0].location, syntax >= 41
+                ? "Symbol '\(label)' has wrong type (\(kind)), expected vcl: (return (vcl(...)) takes a VCL label)"
+                : "Symbol not found: '\(label)' (return (vcl(...)) takes a VCL label)")
             return
         }
         for argument in action.arguments { checkExpr(argument, in: sub, mask: mask) }
@@ -273,6 +285,11 @@ struct Checker {
         let verb = unset ? "unset" : (write ? "set" : "read")
         // vcc's words follow ours: "Variable is read only.", "Not available in subroutine 'x'.", ...
         if allowed.isEmpty {
+            if write && !unset && spec.readable.isEmpty {
+                // Neither readable nor writable anywhere (`bereq.body`, which can only be unset).
+                sink.error(location, "Variable '\(name)' is neither readable nor writable. Variable cannot be set.")
+                return
+            }
             if write && !unset, let (where_, via) = describe(mask.subtracting(spec.readable), sub: sub) {
                 // Never writable, and not even readable where it is set: vcc calls it not available.
                 sink.error(location, "Variable '\(name)' is read-only, and cannot be read in \(where_.name) either\(via). "
@@ -280,8 +297,8 @@ struct Checker {
                 return
             }
             let version = write && !unset && !spec.writable.isEmpty ? " in VCL 4.1" : ""
-            let reason = unset && !spec.writable.isEmpty
-                ? "cannot be unset. Variable cannot be unset."
+            let reason = unset
+                ? (spec.writable.isEmpty ? "is read-only; it cannot be unset" : "cannot be unset") + ". Variable cannot be unset."
                 : "is read-only\(version); it cannot be \(verb). Variable is read only."
             sink.error(location, "Variable '\(name)' \(reason)")
             return
@@ -290,6 +307,16 @@ struct Checker {
             let vcc = Checker.vccUse(unset ? "Cannot be unset" : write ? "Cannot be set" : "Not available", where_, via: via)
             sink.error(location, "Variable '\(name)' cannot be \(verb) in \(where_.name)\(via). \(vcc)")
         }
+    }
+
+    /// What kind of symbol `name` is, in vcc's words, or nil for none.
+    private func symbolKind(_ name: String) -> String? {
+        if symbols.subs[name] != nil { return "sub" }
+        if symbols.isBackend(name) { return "backend" }
+        if symbols.acls[name] != nil { return "acl" }
+        if symbols.probes[name] != nil { return "probe" }
+        if symbols.directors[name] != nil { return "instance" }
+        return nil
     }
 
     /// vcc's sentence for a use its subroutine does not allow: "... in subroutine 'vcl_recv'."

@@ -43,6 +43,8 @@ enum Variables {
             v("server.identity", .string { $0.serverIdentity }, read: .all),
             v("local.ip", .ip { $0.localIP }, read: clientAndBackend),
             v("remote.ip", .ip { $0.remoteIP }, read: clientAndBackend),
+            v("local.endpoint", .string { $0.listener.endpoint }, read: clientAndBackend),
+            v("local.socket", .string { $0.listener.name }, read: clientAndBackend),
             v("now", .time { $0.now }, read: .all),
 
             v("req.method", .string { $0.req.method }, read: .client, write: .client, .string { $0.req.method = $1 ?? "" }),
@@ -217,12 +219,6 @@ enum Variables {
             "beresp.response": "beresp.reason", "obj.response": "resp.reason", "resp.response": "resp.reason",
         ]
         return hints[name].map { " (VCL 2.x/3.x name; in VCL 4 use \($0))" } ?? ""
-    }
-
-    /// True when `name` starts like a variable (so an unknown one is reported as such).
-    static func looksLikeVariable(_ name: String) -> Bool {
-        let roots = ["req.", "req_top.", "bereq.", "beresp.", "obj.", "resp.", "client.", "server.", "local.", "remote.", "sess."]
-        return roots.contains { name.hasPrefix($0) }
     }
 
     private static func headerSpec(name: String, prefix: String, header: String,

@@ -84,8 +84,16 @@ extension Compiler {
             default: return typeError(expr, "Unknown store attribute '\(name)' (stores have free_space, used_space, happy)")
             }
         }
-        if Variables.looksLikeVariable(name) { return typeError(expr, "Unknown variable '\(name)'\(Variables.legacyHint(name))") }
-        return typeError(expr, "Unknown symbol '\(name)'")
+        // vcc's words: req, bereq, beresp and resp are HTTP objects, whose unknown member is an
+        // unknown property; any other unknown name is a symbol not found.
+        let parts = name.split(separator: ".", maxSplits: 2)
+        if parts.count > 1, ["req", "bereq", "beresp", "resp"].contains(parts[0]) {
+            let at = SourceLocation(file: expr.location.file, line: expr.location.line,
+                                    column: expr.location.column + parts[0].utf8.count + 1)
+            sink.error(at, "Unknown property '\(parts[1])' for type HTTP\(Variables.legacyHint(name))")
+            return nil
+        }
+        return typeError(expr, "Symbol not found: '\(name)'\(Variables.legacyHint(name))")
     }
 
     private func compileUnary(_ op: String, _ operand: Expr, _ expr: Expr) -> CompiledExpr? {
@@ -150,6 +158,17 @@ extension Compiler {
 
     private func compileComparison(_ op: String, _ lhs: Expr, _ rhs: Expr, _ expr: Expr) -> CompiledExpr? {
         guard let a = compile(lhs) else { return nil }
+        // As vcc, the left side's type decides what applies: ordering is for numbers, times
+        // and strings (`client.ip > "..."` is refused, not compared as text).
+        if op != "==" && op != "!=" && !(a.type.isNumeric || a.type == .string) {
+            return typeError(expr, "Operator \(op) not possible on \(a.type.rawValue)")
+        }
+        if a.type == .bytes, let number = Compiler.unitlessNumber(rhs) {
+            // vcc reads a number where BYTES is expected together with its unit (`4 KB`).
+            let next = Compiler.token(after: number)
+            sink.error(next?.location ?? number.location, "Expected BYTES unit (B, KB, MB...) got \(next?.vccText ?? "end of input")")
+            return nil
+        }
         if a.type == .backend, undefinedBackend(rhs) { return nil }
         guard let b = compile(rhs) else { return nil }
         func order<T: Comparable & Sendable>(_ x: @escaping @Sendable (VCLContext) -> T,
@@ -197,6 +216,24 @@ extension Compiler {
             }
         }
         return typeError(expr, "Cannot compare \(a.type.rawValue) \(op) \(b.type.rawValue)")
+    }
+
+    /// The number without a unit an operand starts with (`4` in `4 "X"` or `4 * 1KB`), if any.
+    static func unitlessNumber(_ expr: Expr) -> Expr? {
+        switch expr.kind {
+        case .integer, .real: return expr
+        case .binary(_, let lhs, _): return unitlessNumber(lhs)
+        case .unary(_, let operand): return unitlessNumber(operand)
+        default: return nil
+        }
+    }
+
+    /// The token written after `expr`'s first token, for vcc's "got ..." (errors only: the
+    /// file is read again).
+    static func token(after expr: Expr) -> Token? {
+        let file = expr.location.file
+        let start = file.offset(of: expr.location)
+        return Lexer.tokenize(file, sink: DiagnosticSink()).first { file.offset(of: $0.location) > start }
     }
 
     /// `a + b + c ...`: the left-leaning chain is flattened and each operand compiled once.

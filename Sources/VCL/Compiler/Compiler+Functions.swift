@@ -67,6 +67,11 @@ extension Compiler {
             }
         }
         if name.hasPrefix("directors.") {
+            let parts = name.split(separator: ".")
+            if parts.count > 2 {
+                // A constructor's name used as an object: vcc sees a syntax error.
+                return typeError(expr, "Syntax error. (\(parts[0]).\(parts[1]) makes objects: 'new x = \(parts[0]).\(parts[1])();' in vcl_init, then x.\(parts[2...].joined(separator: "."))())")
+            }
             return typeError(expr, "\(name)() creates an object: use it as 'new x = \(name)();' in vcl_init")
         }
         if name.hasSuffix(".lower") || name.hasSuffix(".upper"), arguments.isEmpty,
@@ -77,7 +82,7 @@ extension Compiler {
             let upper = name.hasSuffix(".upper")
             return .string { context in text(context).map { ValueFormat.asciiCase($0, upper: upper) } }
         }
-        return typeError(expr, "Unknown function '\(name)'")
+        return typeError(expr, "Symbol not found: '\(name)' (no such function)")
     }
 
     private func compileDirectorMethod(_ director: VCLDirector, _ method: String,

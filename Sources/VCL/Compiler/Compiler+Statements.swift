@@ -99,6 +99,16 @@ extension Compiler {
         case .new:
             return nil
         case .expression(let value):
+            if let name = value.identifierName {
+                // vcc reads a bare name as a statement: an object needs a method, and nothing
+                // else is an action.
+                if directors[name] != nil {
+                    sink.error(value.location, "Expected '.' got ';' ('\(name)' is an object: call one of its methods)")
+                } else if compile(value) != nil {
+                    sink.error(value.location, "Symbol cannot be used here. ('\(name)' is not an action)")
+                }
+                return nil
+            }
             guard let compiled = compile(value) else { return nil }
             switch compiled {
             case .void(let f):
@@ -177,7 +187,7 @@ extension Compiler {
         }
         if let fixed = simple[action.name] {
             if let extra = action.arguments.first {
-                sink.error(extra.location, "return (\(action.name)) takes no arguments")
+                sink.error(extra.location, "Arguments not allowed. (return (\(action.name)) takes none)")
                 return nil
             }
             return { _ in .exit(fixed) }
@@ -197,7 +207,7 @@ extension Compiler {
         case "synth", "error":
             let isSynth = action.name == "synth"
             if isSynth && action.arguments.isEmpty {
-                sink.error(action.location, "synth needs a status: return (synth(404, \"Not Found\"))")
+                sink.error(action.location, "Missing argument. (synth needs a status: return (synth(404, \"Not Found\")))")
                 return nil
             }
             var status: CompiledExpr.Fn<Int64> = { _ in 503 }
@@ -222,12 +232,13 @@ extension Compiler {
             }
         case "vcl":
             guard action.arguments.count == 1, let label = action.arguments[0].identifierName else {
-                sink.error(action.location, "return (vcl(LABEL)) needs one VCL label name")
+                let missing = action.arguments.isEmpty ? "Missing argument. " : ""
+                sink.error(action.location, "\(missing)return (vcl(LABEL)) needs one VCL label name")
                 return nil
             }
             return { _ in .exit(.vcl(label)) }
         default:
-            sink.error(action.location, "Unknown return action '\(action.name)'")
+            sink.error(action.location, "Expected return action name. ('\(action.name)' is none)")
             return nil
         }
     }

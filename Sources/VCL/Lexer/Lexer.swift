@@ -193,16 +193,14 @@ struct Lexer {
         }
         let numberText = text(start, offset)
         var unitStart = offset
-        // vcc reads the unit as a token of its own, so `1 s` is a duration as `1s` is.
+        // vcc reads the unit as a token of its own, so `1 s` is a duration as `1s` is; a word
+        // of letters alone after a number can only be meant as a unit (`4 X` is refused).
         var gap = offset
         while peek(gap - offset) == UInt8(ascii: " ") || peek(gap - offset) == UInt8(ascii: "\t") { gap += 1 }
         if gap > offset {
             var end = gap
             while Lexer.isIdentStart(peek(end - offset)) { end += 1 }
-            let word = text(gap, end)
-            if end > gap, !Lexer.isDigit(peek(end - offset)), peek(end - offset) != UInt8(ascii: "_"),
-               peek(end - offset) != UInt8(ascii: "."),
-               Lexer.durationUnits[word] != nil || Lexer.byteUnits[word] != nil {
+            if end > gap, !Lexer.isIdentBody(peek(end - offset)) {
                 offset = gap
                 unitStart = gap
             }
@@ -235,7 +233,8 @@ struct Lexer {
             }
             return Token(kind: .bytes(bytes), location: location)
         }
-        sink.error(file.location(at: unitStart), "Unknown unit '\(unit)' (durations: ms s m h d w y; bytes: B KB MB GB TB)")
+        sink.error(file.location(at: unitStart),
+                   "Unknown unit '\(unit)' (durations: ms s m h d w y; Unknown BYTES unit too: B KB MB GB TB)")
         return Token(kind: .integer(0), location: location)
     }
 }

@@ -144,12 +144,29 @@ extension Parser {
         ProbeDecl(name: name, fields: try parseFields(owner: "probe"), location: location)
     }
 
+    /// `acl NAME [+flag|-flag ...] { entry; ... }` as vcc reads it (`vcc_acl.c`). The flags
+    /// are `log`, `pedantic` and `table`; only `pedantic` changes what Shellac does (`log`
+    /// asks for `VCL_acl` records, `table` for another code layout).
     mutating func parseACL(at location: SourceLocation) throws -> ACLDecl {
         let (name, _) = try expectIdentifier("an ACL name")
+        var pedantic = true
         if accept("(") {
             while !accept(")") {
                 if current.kind == .endOfFile { throw fail(current.location, "Unterminated ACL flags") }
                 advance()
+            }
+        }
+        while current.isSymbol("+") || current.isSymbol("-") {
+            let sign = advance()
+            // The flag's name follows its sign without a space, as in `+log`.
+            guard current.location.line == sign.location.line, current.location.column == sign.location.column + 1 else {
+                throw fail(sign.location, "Expected a flag at: \(sign.vccText) (write +log, -pedantic, +table with no space)")
+            }
+            let (flag, flagLocation) = try expectIdentifier("an ACL flag")
+            switch flag {
+            case "pedantic": pedantic = sign.isSymbol("+")
+            case "log", "table": break
+            default: throw fail(flagLocation, "Unknown ACL flag: '\(flag)' (the flags are log, pedantic and table)")
             }
         }
         try expect("{", "to open the ACL")
@@ -157,28 +174,44 @@ extension Parser {
         while !accept("}") {
             if current.kind == .endOfFile { throw fail(current.location, "Unterminated acl, expected '}'") }
             do {
-                let negated = accept("!")
-                let optional = accept("(")
-                guard case .string(let address) = current.kind else {
-                    throw fail(current.location, "Expected an address string in the ACL, found \(current.display)")
-                }
-                let addressLocation = advance().location
-                if optional { try expect(")", "after the optional ACL entry") }
-                var mask: Int?
-                if accept("/") {
-                    guard case .integer(let bits) = current.kind else {
-                        throw fail(current.location, "Expected a mask length after '/', found \(current.display)")
-                    }
-                    mask = Int(bits)
-                    advance()
-                }
-                try expect(";", "after the ACL entry")
-                entries.append(ACLDecl.Entry(negated: negated, address: address, maskBits: mask, optional: optional,
-                                             location: addressLocation))
+                entries.append(try parseACLEntry())
             } catch {
                 recoverInBlock()
             }
         }
-        return ACLDecl(name: name, entries: entries, location: location)
+        return ACLDecl(name: name, entries: entries, pedantic: pedantic, location: location)
+    }
+
+    /// `[!] [(] [!] "address[/mask]" [/ mask] [)] ;`: in parentheses, a name that does not
+    /// resolve is skipped.
+    private mutating func parseACLEntry() throws -> ACLDecl.Entry {
+        var negated = accept("!")
+        let optional = accept("(")
+        if !negated { negated = accept("!") }
+        guard case .string(var address) = current.kind else {
+            throw fail(current.location, "Expected CSTR got \(current.vccText) (an address string in the ACL)")
+        }
+        let addressLocation = advance().location
+        var mask: Int?
+        if let slash = address.firstIndex(of: "/") {
+            let digits = address[address.index(after: slash)...]
+            guard digits.utf8.allSatisfy(Lexer.isDigit) else {
+                throw fail(addressLocation, ".../mask is not numeric. (\"\(address)\")")
+            }
+            mask = digits.isEmpty ? 0 : Int(digits) ?? Int.max
+            address = String(address[..<slash])
+            if current.isSymbol("/") {
+                throw fail(current.location, "/mask only allowed once. (the string already has one)")
+            }
+        } else if accept("/") {
+            guard case .integer(let bits) = current.kind else {
+                throw fail(current.location, "Expected CNUM got \(current.vccText) (a mask length after '/')")
+            }
+            advance()
+            mask = Int(clamping: bits)
+        }
+        if optional { try expect(")", "after the optional ACL entry") }
+        try expect(";", "after the ACL entry")
+        return ACLDecl.Entry(negated: negated, address: address, maskBits: mask, optional: optional, location: addressLocation)
     }
 }

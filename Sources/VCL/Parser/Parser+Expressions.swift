@@ -1,4 +1,13 @@
 extension Parser {
+    /// Parses an expression whose type the statement fixes, so that a token no expression
+    /// starts with is reported in vcc's words: `Unknown token '<<' when looking for STRING`.
+    mutating func parseExpression(lookingFor type: String?) throws -> Expr {
+        let outer = lookingFor
+        lookingFor = type
+        defer { lookingFor = outer }
+        return try parseExpression()
+    }
+
     /// expression := and ('||' and)*
     mutating func parseExpression() throws -> Expr {
         try enterNesting()
@@ -129,6 +138,10 @@ extension Parser {
             if name == "true" || name == "True" { return Expr(.bool(true), token.location) }
             if name == "false" || name == "False" { return Expr(.bool(false), token.location) }
             if accept("(") {
+                // An argument's type is the function's business.
+                let outer = lookingFor
+                lookingFor = nil
+                defer { lookingFor = outer }
                 var arguments: [Expr.Argument] = []
                 if !accept(")") {
                     repeat {
@@ -148,6 +161,9 @@ extension Parser {
         case .blob:
             throw fail(token.location, "Shellac takes a BLOB literal only as a backend's .preamble")
         default:
+            if let lookingFor {
+                throw fail(token.location, "Unknown token \(token.vccText) when looking for \(lookingFor)")
+            }
             throw fail(token.location, "Expected an expression, found \(token.display)")
         }
     }

@@ -49,7 +49,7 @@ extension Parser {
             } else {
                 throw fail(current.location, "Expected '=' got \(current.vccText) (after set \(target))")
             }
-            let value = try parseExpression()
+            let value = try parseExpression(lookingFor: Variables.lookup(target)?.type.rawValue)
             try expect(";", "after the set statement")
             return Statement(kind: .set(target: target, targetLocation: targetLocation, op: op, value: value), location: location)
         case "unset", "remove":
@@ -76,7 +76,7 @@ extension Parser {
             return Statement(kind: .call(name: name), location: location)
         case "synthetic", "hash_data", "ban":
             advance()
-            let argument = try parseExpression()
+            let argument = try parseExpression(lookingFor: VCLType.string.rawValue)
             try expect(";", "after \(keyword)(...)")
             let kind: Statement.Kind = keyword == "synthetic" ? .synthetic(argument)
                 : keyword == "hash_data" ? .hashData(argument) : .ban(argument)
@@ -106,8 +106,11 @@ extension Parser {
                 return Statement(kind: .legacyBareAction(keyword), location: location)
             }
             let expression = try parseExpression()
-            guard case .call = expression.kind else {
-                throw fail(location, "Expected a statement, found \(token.display)")
+            switch expression.kind {
+            case .call: break
+            // A bare name: vcc looks it up as a symbol, and the compiler says what it is.
+            case .identifier where current.isSymbol(";"): break
+            default: throw fail(location, "Expected a statement, found \(token.display)")
             }
             try expect(";", "after the call")
             return Statement(kind: .expression(expression), location: location)
@@ -117,7 +120,7 @@ extension Parser {
     mutating func parseIf(at location: SourceLocation) throws -> Statement {
         var branches: [(condition: Expr, body: [Statement])] = []
         try expect("(", "after if")
-        let condition = try parseExpression()
+        let condition = try parseExpression(lookingFor: VCLType.bool.rawValue)
         try expect(")", "after the if condition")
         branches.append((condition, try parseBlock()))
         var elseBody: [Statement]?
@@ -141,9 +144,17 @@ extension Parser {
         return Statement(kind: .ifElse(branches: branches, elseBody: elseBody), location: location)
     }
 
+    /// The return actions that take no arguments (vcc: "Arguments not allowed.").
+    static let argumentlessActions: Set<String> = [
+        "abandon", "deliver", "fetch", "hash", "lookup", "miss", "ok", "pipe", "purge", "restart", "retry",
+    ]
+
     mutating func parseReturnAction() throws -> ReturnAction {
         let (name, location) = try expectIdentifier("an action")
         var arguments: [Expr] = []
+        if current.isSymbol("("), Parser.argumentlessActions.contains(name) {
+            throw fail(current.location, "Arguments not allowed. (return (\(name)) takes none)")
+        }
         if accept("(") {
             if !accept(")") {
                 repeat { arguments.append(try parseExpression()) } while accept(",")

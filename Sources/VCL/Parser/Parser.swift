@@ -12,6 +12,8 @@ struct Parser {
     let includeStack: [String]
     /// `vcc_allow_inline_c`, for the lexer (see `Lexer.allowInlineC`).
     let allowInlineC: Bool
+    /// The type the statement being parsed expects of its expression, for messages.
+    var lookingFor: String?
 
     init(file: SourceFile, sink: DiagnosticSink, includes: IncludeResolver?, includeStack: [String] = [],
          allowInlineC: Bool = false) {

@@ -23,6 +23,7 @@ public final class VCLContext {
         var localIP = VCLIP.unspecified
         var remoteIP = VCLIP.unspecified
         var clientIdentity: String?
+        var listener = VCLListener.none
         var serverHostname = "localhost"
         var serverIdentity = "shellac"
         var now: Double = 0
@@ -126,6 +127,12 @@ public final class VCLContext {
     public var clientIdentity: String? {
         _read { yield state.pointee.clientIdentity }
         _modify { yield &state.pointee.clientIdentity }
+    }
+
+    /// The session's listen socket (`local.socket`, `local.endpoint`).
+    public var listener: VCLListener {
+        _read { yield state.pointee.listener }
+        _modify { yield &state.pointee.listener }
     }
 
     public var serverHostname: String {

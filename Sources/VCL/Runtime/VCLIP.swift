@@ -97,6 +97,19 @@ public struct VCLIP: Sendable, Hashable, CustomStringConvertible {
         return high & highMask == network.high & highMask && low & lowMask == network.low & lowMask
     }
 
+    /// The address with every bit past the first `bits` cleared: the network an ACL entry names.
+    func masked(to bits: Int) -> VCLIP {
+        if !isIPv6 {
+            let b = max(0, min(32, bits))
+            let mask: UInt64 = b == 0 ? 0 : (0xFFFF_FFFF << UInt64(32 - b)) & 0xFFFF_FFFF
+            return VCLIP(ipv4: UInt32(truncatingIfNeeded: low & mask), port: port)
+        }
+        let b = max(0, min(128, bits))
+        let highMask: UInt64 = b >= 64 ? ~0 : (b == 0 ? 0 : ~0 << UInt64(64 - b))
+        let lowMask: UInt64 = b <= 64 ? 0 : (b == 128 ? ~0 : ~0 << UInt64(128 - b))
+        return VCLIP(ipv6High: high & highMask, low: low & lowMask, port: port)
+    }
+
     public static let unspecified = VCLIP(ipv4: 0)
 
     /// The same address with port 0 (IP comparisons in VCL ignore ports).

@@ -40,6 +40,9 @@ public enum VCLSubroutine: String, Sendable, CaseIterable {
 
     var mask: SubMask { SubMask(rawValue: 1 << UInt32(index)) }
 
+    /// Every return action name, legal somewhere.
+    static let allActions: Set<String> = allCases.reduce(into: []) { $0.formUnion($1.legalActions) }
+
     /// The actions `return (...)` may name here, as in Varnish 7.
     var legalActions: Set<String> {
         switch self {
