@@ -38,7 +38,7 @@ extension CacheStoreTests {
         #expect(!isHit(cache, "/s", now: 1002))
     }
 
-    @Test("past 32 pending bans every object is tested at once and the list is emptied")
+    @Test("past 32 bans not completed every object is tested at once; the list keeps only the newest")
     func banSweep() throws {
         let cache = CacheStore(capacity: 1 << 20)
         store(cache, "/keep", body: 10)
@@ -48,6 +48,8 @@ extension CacheStoreTests {
             cache.ban(try VCLBan("req.url == /none/\(index)"), now: 1000)
         }
         #expect(cache.pendingBans == 0)
+        #expect(cache.banFigures.bans == 1, "only the newest, which /keep is checked up to")
+        #expect(cache.banList.map(\.refs) == [1])
         #expect(cache.statistics.objects == 1)
         #expect(cache.bannedObjects == 1)
         #expect(isHit(cache, "/keep", now: 1001))
@@ -77,8 +79,10 @@ extension CacheStoreTests {
         cache.ban(try VCLBan("req.http.foo == barcheck"), now: 1000)
         cache.ban(try VCLBan("obj.status == 404"), now: 1000)
         #expect(cache.lurkBans(now: 1100, age: 60, batch: 1) == 0)
-        #expect(cache.pendingBans == 2, "the req ban stays; the obj ban is done but objects are older than the req ban")
-        #expect(cache.banList.map(\.completed) == [true, false])  // newest first
+        #expect(cache.pendingBans == 1, "the req ban waits for lookups; the obj ban is done")
+        // Newest first: the objects stay checked up to the list's first ban, below the req ban.
+        #expect(cache.banList.map(\.completed) == [true, false, true])
+        #expect(cache.banList.map(\.refs) == [0, 0, 2])
         var other = VCLClientRequest()
         other.headers.add("foo", "other")
         var matching = VCLClientRequest()
@@ -99,7 +103,12 @@ extension CacheStoreTests {
         let cache = CacheStore(capacity: 1 << 20)
         cache.ban(try VCLBan("obj.keep != 0s"), now: 1000)
         cache.ban(try VCLBan("obj.keep != 0s"), now: 1001)
-        #expect(cache.banList.map(\.completed) == [false, true])
+        #expect(cache.banList.map(\.completed) == [false, true, true])  // (the last: the list's first ban)
+        #expect(cache.banFigures.duplicates == 1)
+        // Bans on obj.ttl or obj.age are relative to when each was issued: never duplicates.
+        cache.ban(try VCLBan("obj.ttl > 1d"), now: 1002)
+        cache.ban(try VCLBan("obj.ttl > 1d"), now: 1003)
+        #expect(cache.banList.map(\.completed) == [false, false, false, true, true])
         #expect(cache.banFigures.duplicates == 1)
     }
 

@@ -82,32 +82,36 @@ extension AdminCommands {
         return AdminResponse(.ok, "[ 2, [\"status\", \"-j\"], \(Date().timeIntervalSince1970),\n  \"running\"\n]")
     }
 
-    /// varnishd's listing: the time, the objects that still refer to the ban (not counted
-    /// here: 0), `C` for a ban every object has been tested against, the expression. Newest
-    /// first; the last line is the ban every store starts with, complete.
+    /// varnishd's listing, newest first: the time, the objects checked up to the ban, `C`
+    /// for a ban no object needs testing against any more, the expression (none once
+    /// completed: varnishd drops it then). The last is the oldest still needed; a store
+    /// starts with one with no expression, complete.
     func banList() -> AdminResponse {
         var lines = ["Present bans:"]
         for entry in store.banList {
-            lines.append(Self.banLine(time: entry.created, completed: entry.completed, text: entry.spec))
+            lines.append(Self.banLine(entry))
         }
-        lines.append(Self.banLine(time: started.timeIntervalSince1970, completed: true, text: ""))
         return AdminResponse(.ok, lines.joined(separator: "\n"))
     }
 
     /// `ban.list -j`, varnishd's JSON: one object per ban, newest first.
     func banListJSON() -> AdminResponse {
-        func item(_ time: Double, completed: Bool, spec: String) -> String {
-            return String(format: "  {\n    \"time\": %.6f,\n    \"refs\": 0,\n", time)
-                + "    \"completed\": \(completed),\n    \"spec\": \(JSONString.quoted(spec))\n  }"
+        func item(_ entry: BanList.Entry) -> String {
+            return String(format: "  {\n    \"time\": %.6f,\n    \"refs\": %ld,\n", entry.created, entry.refs)
+                + "    \"completed\": \(entry.completed),\n    \"spec\": \(JSONString.quoted(Self.banText(entry)))\n  }"
         }
-        let items = store.banList.map { item($0.created, completed: $0.completed, spec: $0.spec) }
-            + [item(started.timeIntervalSince1970, completed: true, spec: "")]
+        let items = store.banList.map(item)
         let time = String(format: "%.3f", Date().timeIntervalSince1970)
         return AdminResponse(.ok, "[ 2, [\"ban.list\", \"-j\"], \(time),\n" + items.joined(separator: ",\n") + "\n]")
     }
 
-    private static func banLine(time: Double, completed: Bool, text: String) -> String {
-        String(format: "%.6f %10d ", time, 0) + (completed ? "C" : "-") + (text.isEmpty ? "" : "  " + text)
+    private static func banLine(_ entry: BanList.Entry) -> String {
+        String(format: "%.6f %5ld ", entry.created, entry.refs) + (entry.completed ? "C" : "-") + "  " + banText(entry)
+    }
+
+    /// The expression as ban.list shows it: none for a completed ban.
+    private static func banText(_ entry: BanList.Entry) -> String {
+        entry.completed ? "" : entry.spec
     }
 
     static func httpDate(_ time: Double) -> String {

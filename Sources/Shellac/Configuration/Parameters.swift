@@ -72,6 +72,10 @@ public struct Parameters: Sendable, Equatable {
     public var banLurkerSleep: Double = 0.01
     /// `ban_lurker_batch`: objects the lurker tests per hold of the store's lock.
     public var banLurkerBatch = 1000
+    /// `ban_cutoff`: the lurker kills, untested, an object checked only up to a ban more than
+    /// this many places below the newest, and no longer waits for lookups on `req.*` bans that
+    /// far down (0: no cutoff).
+    public var banCutoff = 0
     /// `vsl_mask`: the log tags not written; `vsl_reclen`: the longest record payload;
     /// `vsl_buffer`: each event loop's log buffer; `vsl_space` (`-l`): the ring's size (read
     /// at start).
@@ -95,7 +99,7 @@ public struct Parameters: Sendable, Equatable {
     public var httpMaxHeaders = 64
     /// Parameters kept with the accepted ones (for their varnishd syntax) that do act here.
     static let actedOnAccepted: Set<String> = [
-        "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch",
+        "http_range_support", "max_esi_depth", "ban_lurker_age", "ban_lurker_sleep", "ban_lurker_batch", "ban_cutoff",
         "http_gzip_support", "gzip_level", "gzip_memlevel", "gzip_buffer",
         "vsl_mask", "vsl_reclen", "vsl_buffer", "vsl_space", "pipe_sess_max", "shortlived", "nuke_limit",
         "backend_remote_error_holddown", "backend_local_error_holddown", "http_max_hdr", "max_vcl", "max_vcl_handling",
@@ -195,6 +199,7 @@ public struct Parameters: Sendable, Equatable {
             if name == "gzip_level", let level = Int(kept) { gzipLevel = level }
             if name == "gzip_memlevel", let level = Int(kept) { gzipMemoryLevel = level }
             if name == "gzip_buffer", let size = Self.parseBytes(kept) { gzipBuffer = size }
+            if name == "ban_cutoff", let count = Double(kept) { banCutoff = Int(min(count, 1e9)) }
             if name == "ban_lurker_age", let seconds = Self.parseDuration(kept) { banLurkerAge = seconds }
             if name == "ban_lurker_sleep", let seconds = Self.parseDuration(kept) { banLurkerSleep = seconds }
             if name == "ban_lurker_batch", let count = Int(kept), count > 0 { banLurkerBatch = count }

@@ -186,7 +186,11 @@ public final class ShellacServer: Sendable {
             let parameters = live.current
             registry.cool(now: Date().timeIntervalSince1970, cooldown: parameters.vclCooldown)
             if parameters.banLurkerSleep > 0 {
-                store.lurkBans(now: HTTPDate.currentTime(), age: parameters.banLurkerAge, batch: parameters.banLurkerBatch)
+                store.lurkBans(
+                    now: HTTPDate.currentTime(), age: parameters.banLurkerAge, cutoff: parameters.banCutoff,
+                    batch: parameters.banLurkerBatch)
+            } else {
+                store.trimBans()  // (varnishd's lurker still drops the bans no object needs)
             }
         }
         reaper.withLock { $0 = task }

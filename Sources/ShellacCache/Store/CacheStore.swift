@@ -227,7 +227,8 @@ public final class CacheStore: Sendable {
                     if lifetime.isExpired(at: now) { unlink(current, from: &index) }
                     continue
                 }
-                if current.bansChecked < index.bans.newestID {
+                // (An object not published yet holds no ban: publishing checks it up to the newest.)
+                if current.holdsBanReference && current.bansChecked < index.bans.newestID {
                     // (Regex match data made here: only lookups that find a pending ban pay it.)
                     if index.bans.matches(
                         current, after: current.bansChecked, now: now, request: banRequest(), scratch: VCLRegex.Scratch(pairs: 1)) {
@@ -236,7 +237,7 @@ public final class CacheStore: Sendable {
                         banned(current.xid)
                         continue
                     }
-                    current.bansChecked = index.bans.newestID
+                    markBansChecked(current, upTo: index.bans.newestID, in: &index)
                 }
                 if options.isFresh(lifetime, at: now) {
                     current.hits.add(1, ordering: .relaxed)
@@ -309,7 +310,7 @@ public final class CacheStore: Sendable {
                 }
             }
             if !object.isIndexed { link(object, into: &index) }
-            object.bansChecked = index.bans.newestID  // newer than every ban so far
+            markBansChecked(object, upTo: index.bans.newestID, in: &index)  // newer than every ban so far
             index.objectCount += 1
             insertInLRU(object, in: &index)
             let lifetime = object.lifetime
@@ -470,6 +471,7 @@ public final class CacheStore: Sendable {
             index.objectCount -= 1
         }
         index.expiry.remove(object)
+        releaseBanReference(object, in: &index)
         if object.surrogateKeys != nil { index.surrogates.remove(object) }
         index.areas[object.storageArea].usedBytes -= object.chargedBytes
         index.areas[object.storageArea].freedBytes += object.chargedBytes

@@ -88,12 +88,15 @@ public final class CachedObject: @unchecked Sendable {
     var chargedBytes = 0
     /// The area (`CacheStore.areaNames`) its bytes are charged to.
     var storageArea = 0
-    /// The newest ban this object has been tested against (or is newer than).
+    /// The newest ban this object has been tested against (or is newer than); once
+    /// published, it holds a reference on that ban (`holdsBanReference`, `BanList.Entry.refs`).
     var bansChecked = 0
     /// When a hit last moved this object to the front of the LRU list.
     var lruMovedAt = -Double.infinity
     var isIndexed = false
     var isInLRU = false
+    /// Counted in the `refs` of ban `bansChecked`: from publishing until it is unlinked.
+    var holdsBanReference = false
     /// The area (`CacheStore.areaNames`) it was published in. Written once, under the store's
     /// lock, before a lookup can find the object; read after one.
     public var storageAreaIndex: Int { storageArea }

@@ -40,14 +40,11 @@ public struct VCLBan: Sendable, CustomStringConvertible {
 
     /// True when a condition reads `req.*`: such a ban can only be tested at lookup time,
     /// not by a background lurker.
-    public var usesRequest: Bool {
-        conditions.contains { condition in
-            switch condition.field {
-            case .url, .requestHeader: true
-            default: false
-            }
-        }
-    }
+    public var usesRequest: Bool { conditions.contains(where: \.readsRequest) }
+
+    /// True when a condition reads `obj.*` (varnishstat's `bans_obj` counts these bans, as
+    /// `bans_req` counts those that read `req.*`; a ban may read both).
+    public var readsObject: Bool { conditions.contains { !$0.readsRequest } }
 
     /// True when a condition reads a request field a stored object's cache key does not hold
     /// (a header other than Host): only a lookup, with its request, can test the ban.
@@ -75,9 +72,28 @@ public struct VCLBan: Sendable, CustomStringConvertible {
         let space = scratch ?? VCLRegex.Scratch(pairs: 1)
         return conditions.allSatisfy { $0.holds(object: object, request: request, scratch: space) }
     }
+
+    /// As `matches`, adding to `tests` how many conditions were evaluated (they stop at the
+    /// first that fails): varnishstat's `bans_tests_tested` and `bans_lurker_tests_tested`.
+    public func matches(
+        object: VCLObject, request: VCLClientRequest?, scratch: VCLRegex.Scratch, tests: inout Int
+    ) -> Bool {
+        for condition in conditions {
+            tests += 1
+            if !condition.holds(object: object, request: request, scratch: scratch) { return false }
+        }
+        return true
+    }
 }
 
 extension VCLBan.Condition {
+    var readsRequest: Bool {
+        switch field {
+        case .url, .requestHeader: true
+        default: false
+        }
+    }
+
     func holds(object: VCLObject, request: VCLClientRequest?, scratch: VCLRegex.Scratch) -> Bool {
         let value: String?
         var numeric: Double?
