@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 @testable import Shellac
@@ -17,11 +18,7 @@ struct VarnishBodyRulesTests {
         let server = try await BackendPreambleTests.recordingServer(handler)
         defer { server.close(promise: nil as EventLoopPromise<Void>?) }
         let port = try #require(server.localAddress?.port)
-        let vcl = try VCLRequestStatesTests.file("""
-            vcl 4.1;
-            backend s1 { .host = "127.0.0.1"; .port = "\(port)"; }
-            sub vcl_recv { return (pass); }
-            """)
+        let vcl = try passAll(port: port)
         try await withProxy(backendPort: port, parameters: ["first_byte_timeout=1"], vclFile: vcl, keepBackends: true) { proxy in
             // The client's EOF can come before the backend connect completes: a few times over.
             for round in 1...5 {
@@ -41,6 +38,68 @@ struct VarnishBodyRulesTests {
             #expect(response.status == 503)  // (the recording backend never answers: first_byte_timeout)
             await client.close()
         }
+    }
+
+    /// Answers each request as soon as its head is in: 413 to a POST (before its body), 200
+    /// to the rest; keeps every connection's bytes apart.
+    final class EarlyAnswerHandler: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        /// Every connection's bytes, in accept order.
+        final class Connections: Sendable {
+            let bytes = Mutex<[[UInt8]]>([])
+        }
+        let connections: Connections
+        let index: Int
+
+        init(connections: Connections) {
+            self.connections = connections
+            self.index = connections.bytes.withLock { $0.append([]); return $0.count - 1 }
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let bytes = Array(buffer: unwrapInboundIn(data))
+            let all = connections.bytes.withLock { $0[index].append(contentsOf: bytes); return $0[index] }
+            let text = String(decoding: all, as: UTF8.self)
+            let heads = text.components(separatedBy: "\r\n\r\n").count - 1
+            let answered = text.components(separatedBy: "HTTP/1.1\r\n").count - 1  // (request lines)
+            guard heads >= 1, heads <= answered, bytes.contains(UInt8(ascii: "\n")) else { return }
+            let status = text.hasPrefix("POST") && heads == 1 ? "413 Content Too Large" : "200 OK"
+            let response = "HTTP/1.1 \(status)\r\nContent-Length: 2\r\n\r\nok"
+            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: response)), promise: nil)
+        }
+    }
+
+    @Test("a backend that answers before the request's body is all sent: its connection is not reused for the next request")
+    func earlyAnswerIsNotReused() async throws {
+        let connections = EarlyAnswerHandler.Connections()
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(EarlyAnswerHandler(connections: connections))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil as EventLoopPromise<Void>?) }
+        let port = try #require(server.localAddress?.port)
+        let vcl = try passAll(port: port)
+        try await withProxy(backendPort: port, threads: 1, vclFile: vcl, keepBackends: true) { proxy in
+            let client = try await RawHTTPClient.connect(port: proxy.port)
+            try await client.send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234")
+            let early = try await client.readResponse(timeout: .seconds(3))
+            #expect(early.status == 413)
+            try await client.send("56789")
+            // The next request, on the only loop there is: never into the first connection.
+            let other = try await RawHTTPClient.connect(port: proxy.port)
+            try await other.send("GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+            let next = try await other.readResponse(timeout: .seconds(3))
+            #expect(next.status == 200 && next.bodyString == "ok")
+            await client.close()
+            await other.close()
+        }
+        let received = connections.bytes.withLock { $0.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(received.count == 2, "\(received)")
+        #expect(received.last?.hasPrefix("GET /next HTTP/1.1\r\n") == true, "\(received)")
+        #expect(received.first.map { !$0.contains("GET /next") } == true, "\(received)")
     }
 
     @Test("a synth or a hit reads the client's body first; a body that stalls past timeout_idle closes the connection after the answer (f00008)")
@@ -134,5 +193,16 @@ struct VarnishBodyRulesTests {
             }
             #expect(origin.connectionCount == 1)
         }
+    }
+}
+
+extension VarnishBodyRulesTests {
+    /// A VCL with one backend on `port` that passes every request.
+    func passAll(port: Int) throws -> String {
+        try VCLRequestStatesTests.file("""
+            vcl 4.1;
+            backend s1 { .host = "127.0.0.1"; .port = "\(port)"; }
+            sub vcl_recv { return (pass); }
+            """)
     }
 }

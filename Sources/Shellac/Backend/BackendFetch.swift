@@ -43,6 +43,8 @@ final class BackendFetch: BackendExchange {
     private var reused = false
     private var retried = false
     private var receivedHead = false
+    /// A request body is still going out: the connection cannot be reused before it has.
+    private var bodyUnsent = false
     private var timer: Scheduled<Void>?
     /// Reading from the backend is off until the sink's reader catches up.
     private var paused = false
@@ -179,17 +181,25 @@ final class BackendFetch: BackendExchange {
         // (A flush inside the connect's own callback is held until the socket reports
         // writable; a close before then would drop the head unsent.)
         var lastWrite = channel.write(HTTPClientRequestPart.head(head))
+        bodyUnsent = true
         // The body as it arrives; each part, once written, lets the client send more.
         body.send { [self] event in
             switch event {
             case .data(let part):
                 let count = part.readableBytes
+                guard self.channel === channel else {
+                    // The response came and went first (the connection is closed): the rest is
+                    // dropped, and the client may send on.
+                    return body.written(count)
+                }
                 bytes.sentBody += count
                 lastWrite = channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(part)))
                 lastWrite.whenComplete { _ in body.written(count) }
             case .end:
+                guard self.channel === channel else { return }
+                bodyUnsent = false
                 channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-                if self.channel === channel { arm(timeouts.firstByte, reason: "first byte timeout") }
+                arm(timeouts.firstByte, reason: "first byte timeout")
             case .failed:
                 guard self.channel === channel else { return }
                 detach(channel)
@@ -222,6 +232,9 @@ final class BackendFetch: BackendExchange {
             // left it, closes the connection too (as Varnish).
             if reusable, Self.saysClose(head.headers["connection"]) || sink?.closesConnection == true { reusable = false }
             if backend.proxyHeader != nil { reusable = false }  // it spoke for one client
+            // A response that came before the request's body was all sent (an early 413, say):
+            // the rest of the body would still go into this connection, so it is not reused.
+            if bodyUnsent { reusable = false }
             timer?.cancel()
             timer = nil
             if paused, let channel { Self.setReading(channel, true) }
