@@ -73,8 +73,8 @@ struct BuiltinPolicyTests {
         text.begin(head, xid: 1234, client: nil, local: nil)
         var fromText = ByteBuffer()
         var fromSwift = ByteBuffer()
-        let textBody = text.synthesize(status: status, reason: reason, xid: 1234, into: &fromText)
-        let swiftBody = BuiltinPolicy.shared.synthesize(status: status, reason: reason, xid: 1234, into: &fromSwift)
+        let textBody = text.synthesize(status: status, reason: reason, xid: 1234, suggestingClose: false, into: &fromText)
+        let swiftBody = BuiltinPolicy.shared.synthesize(status: status, reason: reason, xid: 1234, suggestingClose: false, into: &fromSwift)
         #expect(textBody == swiftBody)
         #expect(Self.fields(fromText) == Self.fields(fromSwift))
         // Varnish 7.1's page, line for line ("Shellac" is as long as "Varnish"): 251 bytes

@@ -75,4 +75,40 @@ struct VarnishFormsTests {
         #expect(!(context.req.headers["why"] ?? "").isEmpty && context.req.headers["ok"] == "banned")
         #expect(context.bans == ["req.url ~ ^/x"] && context.req.hashIgnoreVary)
     }
+
+    @Test("INT % INT, req.transport, and a status set in VCL: checked, its reason phrase with it (v00050)")
+    func remainderTransportStatus() throws {
+        let program = try VCLCompiler.compile(source: """
+            vcl 4.1;
+            backend b { .host = "127.0.0.1"; }
+            sub vcl_deliver {
+                set resp.http.rest = 22302 % 1000;
+                set resp.http.neg = -7 % 3;
+                set resp.http.xport = req.transport;
+                set resp.status = 40404;
+            }
+            """, name: "status.vcl")
+        let context = Support.request(program)
+        context.resp.status = 200
+        context.resp.reason = "OK"
+        _ = program.run(.deliver, context)
+        #expect(context.resp.headers["rest"] == "302" && context.resp.headers["neg"] == "-1")
+        #expect(context.resp.headers["xport"] == "HTTP/1")
+        #expect(context.resp.status == 40404 && context.resp.reason == "Not Found")
+        #expect(context.failure == nil)
+        for (value, message) in [("65536", "resp.status (65536) > 65535"), ("99", "illegal resp.status (99) (..0##)"),
+                                 ("-200", "resp.status (-200) is negative")] {
+            let failing = try VCLCompiler.compile(source: """
+                vcl 4.1;
+                backend b { .host = "127.0.0.1"; }
+                sub vcl_deliver { set resp.status = \(value); }
+                """, name: "bad.vcl")
+            let failed = Support.request(failing)
+            _ = failing.run(.deliver, failed)
+            #expect(failed.failure == message)
+        }
+        #expect(throws: VCLCompileError.self) {
+            try VCLCompiler.compile(source: "vcl 4.1; backend b { .host = \"h\"; } sub vcl_recv { set req.http.x = 1.5 % 2; }", name: "r.vcl")
+        }
+    }
 }

@@ -256,11 +256,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
         case .length(let length) where length > parameters.httpRequestBodyMax:
             fail(status: 413, reason: "Content Too Large")
         case .length, .chunked:
-            if head.expectsContinue, (input?.readableBytes ?? 0) == 0 {
-                context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
-            }
+            // A client that sent its body already needs no 100 Continue (as Varnish).
+            let owesContinue = head.expectsContinue && (input?.readableBytes ?? 0) == 0
             let reader = RequestBodyReader(framing: head.body, limit: parameters.httpRequestBodyMax)
             if server.vcl.active.cachesRequestBody {
+                // Read before vcl_recv (std.cache_req_body may want it): the 100 goes now.
+                if owesContinue { sendContinue() }
                 state = .readingBody(head, reader, context.channel.allocator.buffer(capacity: 0))
                 deadline?.armIdle(parameters.timeoutIdle)
                 return
@@ -270,10 +271,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, RequestOwner {
             if case .length(let length) = head.body { declared = length }
             let body = RequestBody(declaredLength: declared)
             body.onDrained = { [unowned self] in resumeReading() }
+            if owesContinue { body.owedContinue = { [unowned self] in sendContinue() } }
             streaming = (reader, body)
             state = .responding
             requests.start(head, body: body, xid: requests.makeXID(), parameters: parameters)
         }
+    }
+
+    /// `100 Continue`: the client may send its body.
+    private func sendContinue() {
+        context?.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
     }
 
     /// Moves the body bytes in the input on to the request's body (or drops them once the

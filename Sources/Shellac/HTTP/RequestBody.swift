@@ -50,6 +50,20 @@ final class RequestBody {
     private var waiters: [(limit: Int, done: (Bool) -> Void)] = []
     /// Called when the client may be read again after a pause.
     var onDrained: (() -> Void)?
+    /// Writes the `100 Continue` the client waits for (`Expect: 100-continue`) before it
+    /// sends the body: after `vcl_recv`, or, with `std.late_100_continue(true)`, when the
+    /// body is first wanted. Nil once sent, or when none is owed.
+    var owedContinue: (() -> Void)?
+
+    /// Whether the client still waits for a `100 Continue` before it sends the body.
+    var owesContinue: Bool { owedContinue != nil }
+
+    /// Sends the owed `100 Continue`, once.
+    func sendContinue() {
+        guard let owed = owedContinue else { return }
+        owedContinue = nil
+        owed()
+    }
 
     /// A streaming body, filled by `append` and `finish`.
     init(declaredLength: Int?) {
@@ -164,6 +178,7 @@ final class RequestBody {
     /// `done` says whether it all arrived (false: it failed, or the client went away).
     func drain(_ done: @escaping (Bool) -> Void) {
         if isSettled { return done(isComplete) }
+        sendContinue()
         markUnsendable()
         waiters.append((limit: .max, done: done))  // (first: resuming the client may finish the body at once)
         dropArriving()
@@ -192,6 +207,7 @@ final class RequestBody {
     /// one is taken. `.failed` at once when a streamed body was already taken.
     func send(to handler: @escaping (Event) -> Void) {
         guard canSend, !hasFailed else { return handler(.failed) }
+        sendContinue()
         if !isStreaming {
             for part in pending { handler(.data(part)) }
             return handler(.end)
@@ -231,6 +247,7 @@ final class RequestBody {
     func whenComplete(limit: Int = .max, _ done: @escaping (Bool) -> Void) {
         if isComplete { return done(true) }
         if hasFailed || pendingBytes > limit { return done(false) }
+        sendContinue()
         collects = true
         waiters.append((limit: limit, done: done))
         resume()

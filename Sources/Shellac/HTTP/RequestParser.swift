@@ -92,8 +92,12 @@ public struct RequestParser: Sendable {
                     if !token.isEmpty { connectionOptions.append(token) }
                 }
             } else if name.equalsIgnoringASCIICase("expect") {
-                if value.trimmingOWS().equalsIgnoringASCIICase("100-continue") { expectsContinue = true }
-                else { return .failure(status: 417, reason: "Expectation Failed") }
+                guard value.trimmingOWS().equalsIgnoringASCIICase("100-continue") else {
+                    return .failure(status: 417, reason: "Expectation Failed")
+                }
+                // Answered here (Varnish unsets it before vcl_recv): not for VCL or a backend.
+                expectsContinue = true
+                continue
             }
             headers.add(name, value)
         }

@@ -34,7 +34,9 @@ final class BuiltinPolicy: RequestPolicy, Sendable {
     func pipe() -> VCLAction { .pipe }
     func purge() -> VCLAction { .synth(status: 200, reason: "Purged") }
 
-    func synthesize(status: Int, reason: String?, xid: UInt64, into out: inout ByteBuffer) -> String? {
+    var continuesLate: Bool { false }
+
+    func synthesize(status: Int, reason: String?, xid: UInt64, suggestingClose: Bool, into out: inout ByteBuffer) -> String? {
         GuruMeditation.write(status: status, reason: reason ?? HTTPReason.phrase(status), xid: xid, into: &out)
     }
 

@@ -8,6 +8,9 @@ extension RequestStateMachine {
         passedFromHit = false
         let action = policy.receive(&request, store: server.store)
         logCall("RECV", action)
+        // `Expect: 100-continue`: the client is told to send its body now, unless VCL asked
+        // for it late (when the body is first read) or failed.
+        if action != .fail, !policy.continuesLate { body?.sendContinue() }
         if parameters.httpGzipSupport, action != .pass, action != .pipe {
             // Accept-Encoding washed for lookup and Vary, as Varnish does after vcl_recv.
             if let gzip = AcceptEncoding.normalized(request.headers) {

@@ -23,6 +23,10 @@ protocol RequestPolicy: AnyObject {
     /// `req.hash_ignore_busy`).
     var lookupOptions: LookupOptions { get }
 
+    /// `std.late_100_continue(true)` in `vcl_recv`: an owed `100 Continue` waits until the
+    /// body is read.
+    var continuesLate: Bool { get }
+
     /// `vcl_hit`, on a fresh (or graced) object found at `now`.
     func hit(_ object: CachedObject, now: Double) -> VCLAction
 
@@ -40,7 +44,7 @@ protocol RequestPolicy: AnyObject {
 
     /// `vcl_synth`: writes the status line and the fields (not the framing ones) of the
     /// response for `status`, and returns its body, or nil for `return (restart)`.
-    func synthesize(status: Int, reason: String?, xid: UInt64, into out: inout ByteBuffer) -> String?
+    func synthesize(status: Int, reason: String?, xid: UInt64, suggestingClose: Bool, into out: inout ByteBuffer) -> String?
 
     /// `vcl_deliver`: writes the status line and the fields (not the framing ones) of a
     /// stored response delivered to this client, and returns `.deliver`; or, when VCL says

@@ -7,14 +7,15 @@ extension RequestStateMachine {
         counters.increment(.synths)
         delivery = nil
         var out = channel.channel.allocator.buffer(capacity: 1024)
-        guard let body = policy.synthesize(status: status, reason: reason, xid: xid, into: &out) else {
+        let unsent = esiLevel == 0 && self.body?.owesContinue == true
+        guard let body = policy.synthesize(status: status, reason: reason, xid: xid, suggestingClose: unsent, into: &out) else {
             logCall("SYNTH", .restart)
             return .restart
         }
         logResponseHead(out, from: 0)
         logCall("SYNTH", .deliver)
         let vclEnd = out.writerIndex
-        if vclSession?.synthClosesConnection == true { keepAlive = false }
+        if vclSession?.synthClosesConnection ?? unsent { keepAlive = false }
         if esiLevel > 0 {
             // An include's synthetic answer: its body goes into the page, its head nowhere.
             if let stream = esiGzip {

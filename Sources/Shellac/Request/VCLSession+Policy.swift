@@ -46,7 +46,9 @@ extension VCLSession: RequestPolicy {
 
     /// `resp` starts as Varnish's (status, reason, Date, Server, X-Varnish); `vcl_synth`
     /// changes it and writes the body.
-    func synthesize(status: Int, reason: String?, xid: UInt64, into out: inout ByteBuffer) -> String? {
+    var continuesLate: Bool { context.req.late100Continue }
+
+    func synthesize(status: Int, reason: String?, xid: UInt64, suggestingClose: Bool, into out: inout ByteBuffer) -> String? {
         let vcl = context
         vcl.resp = VCLResponse()
         vcl.resp.status = status
@@ -54,6 +56,9 @@ extension VCLSession: RequestPolicy {
         vcl.resp.headers.add("Date", HTTPDate.format(Int64(HTTPDate.currentTime())))
         vcl.resp.headers.add("Server", "Shellac")
         vcl.resp.headers.add("X-Varnish", String(xid))
+        // A body the client has not sent yet (it waits for a 100 Continue) is not read for a
+        // synth: VCL may take the `Connection: close` away to have it read (and the 100 sent).
+        if suggestingClose { vcl.resp.headers.add("Connection", "close") }
         vcl.syntheticBody = ""
         // Past max_restarts a restart from vcl_synth delivers what it made instead (as
         // Varnish: a restart is still taken at max_restarts; the one after it is refused).

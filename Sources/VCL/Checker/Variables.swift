@@ -53,6 +53,8 @@ enum Variables {
                 if let value { context.req.url = value } else { context.fail("req.url cannot be set to an unset value") }
             }),
             v("req.proto", .string { $0.req.proto }, read: .client, write: .client, .string { $0.req.proto = $1 ?? "" }),
+            // The transport the request came by: HTTP/1 only here (Varnish also has "HTTP/2").
+            v("req.transport", .string { _ in "HTTP/1" }, read: .client),
             v("req.backend_hint", .backend { $0.req.backendHint }, read: .client, write: .client,
               .backend { $0.req.backendHint = $1 }),
             v("req.restarts", .int { Int64($0.req.restarts) }, read: .client),
@@ -118,7 +120,12 @@ enum Variables {
             v("bereq.between_bytes_timeout", .duration { $0.bereq.betweenBytesTimeout ?? -1 }, read: bereqWrite,
               write: bereqWrite, .duration { $0.bereq.betweenBytesTimeout = $1 }),
 
-            v("beresp.status", .int { Int64($0.beresp.status) }, read: beresp, write: beresp, .int { $0.beresp.status = Int(clamping: $1) }),
+            v("beresp.status", .int { Int64($0.beresp.status) }, read: beresp, write: beresp, .int { context, value in
+                // As Varnish: a new status brings its own reason phrase.
+                guard let status = context.checkedStatus(value, of: "beresp") else { return }
+                context.beresp.status = status
+                context.beresp.reason = HTTPReason.phrase(status)
+            }),
             v("beresp.reason", .string { $0.beresp.reason }, read: beresp, write: beresp, .string { $0.beresp.reason = $1 ?? "" }),
             v("beresp.proto", .string { $0.beresp.proto }, read: beresp, write: beresp, .string { $0.beresp.proto = $1 ?? "" }),
             v("beresp.ttl", .duration { $0.beresp.ttl }, read: beresp, write: beresp, .duration { $0.beresp.ttl = $1 }),
@@ -166,7 +173,11 @@ enum Variables {
             v("obj.keep", .duration { $0.obj.keep }, read: .of(.hit, .deliver)),
             v("obj.uncacheable", .bool { $0.obj.uncacheable }, read: .of(.deliver)),
 
-            v("resp.status", .int { Int64($0.resp.status) }, read: resp, write: resp, .int { $0.resp.status = Int(clamping: $1) }),
+            v("resp.status", .int { Int64($0.resp.status) }, read: resp, write: resp, .int { context, value in
+                guard let status = context.checkedStatus(value, of: "resp") else { return }
+                context.resp.status = status
+                context.resp.reason = HTTPReason.phrase(status)
+            }),
             v("resp.reason", .string { $0.resp.reason }, read: resp, write: resp, .string { $0.resp.reason = $1 ?? "" }),
             v("resp.proto", .string { $0.resp.proto }, read: resp, write: resp, .string { $0.resp.proto = $1 ?? "" }),
             v("resp.is_streaming", .bool { $0.resp.isStreaming }, read: resp),

@@ -304,6 +304,12 @@ extension Compiler {
             case "+": return { x($0) &+ y($0) }
             case "-": return { x($0) &- y($0) }
             case "*": return { x($0) &* y($0) }
+            case "%":
+                return { context in
+                    let divisor = y(context)
+                    if divisor == 0 { context.fail("INT modulo by zero"); return 0 }
+                    return x(context).remainderReportingOverflow(dividingBy: divisor).partialValue
+                }
             default:
                 return { context in
                     let divisor = y(context)
@@ -311,6 +317,11 @@ extension Compiler {
                     return x(context).dividedReportingOverflow(by: divisor).partialValue
                 }
             }
+        }
+        if op == "%" {
+            // As vcc: the remainder exists for INT only.
+            if case .int(let x) = a, case .int(let y) = b { return .int(int(x, y)) }
+            return typeError(expr, "Operator % only possible on INT.")
         }
         switch (a, b, op) {
         case (.time(let x), .duration(let y), "+"), (.duration(let y), .time(let x), "+"): return .time(real(x, y))

@@ -122,6 +122,10 @@ extension Compiler {
                 context.cacheRequestBodyLimit = limit
                 return context.requestBodyStore?.cacheRequestBody(limit: limit ?? 0, storage: context.req.storage) ?? true
             }
+        case "late_100_continue":
+            guard let a = args(["late"], required: 1),
+                  case .bool(let late)? = compile(a[0]!, as: .bool, what: full) else { return nil } // bound: required
+            return .void { $0.req.late100Continue = late($0) }
         case "strstr":
             guard let a = args(["s1", "s2"], required: 2), let haystack = compileString(a[0]!, what: full), // bound: required
                   let needle = compileString(a[1]!, what: full) else { return nil } // bound: required

@@ -33,7 +33,7 @@ struct Lexer {
     private static let twoCharSymbols: Set<String> = [
         "==", "!=", "!~", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=", "<<", ">>",
     ]
-    private static let oneCharSymbols: Set<UInt8> = Set("{}();,.=~!<>+-*/".utf8)
+    private static let oneCharSymbols: Set<UInt8> = Set("{}();,.=~!<>+-*/%".utf8)
 
     static func isIdentStart(_ c: UInt8) -> Bool {
         (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))

@@ -91,7 +91,7 @@ extension Parser {
 
     mutating func parseMultiplicative() throws -> Expr {
         var lhs = try parsePrimaryOrUnary()
-        while current.isSymbol("*") || current.isSymbol("/") {
+        while current.isSymbol("*") || current.isSymbol("/") || current.isSymbol("%") {
             let token = advance()
             guard case .symbol(let op) = token.kind else { break }
             lhs = Expr(.binary(op: op, lhs: lhs, rhs: try parsePrimaryOrUnary()), token.location)

@@ -382,4 +382,21 @@ public final class VCLContext {
     func fail(_ message: String) {
         if failure == nil { failure = message }
     }
+
+    /// A status VCL sets on `resp` or `beresp`, checked as Varnish does (the VCL fails on a
+    /// negative one, one above 65535, or one whose last three digits are under 100); nil then.
+    /// Digits above the third are VCL's own signalling: they stay in `.status` and go from
+    /// the wire.
+    func checkedStatus(_ value: Int64, of message: String) -> Int? {
+        if value < 0 {
+            fail("\(message).status (\(value)) is negative")
+        } else if value > 65535 {
+            fail("\(message).status (\(value)) > 65535")
+        } else if value % 1000 < 100 {
+            fail("illegal \(message).status (\(value)) (..0##)")
+        } else {
+            return Int(value)
+        }
+        return nil
+    }
 }

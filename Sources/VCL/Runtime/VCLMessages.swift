@@ -23,6 +23,9 @@ public struct VCLClientRequest: Sendable {
     public var storage: String?
     public var esi = true
     public var esiLevel = 0
+    /// `std.late_100_continue(true)`: a `100 Continue` goes out when the body is first
+    /// read, not at the end of `vcl_recv`.
+    public var late100Continue = false
     /// The transaction id; `req.xid` is its decimal text, made only when VCL reads it.
     public var xidNumber: UInt64 = 0
     public var xid: String { String(xidNumber) }
